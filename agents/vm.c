@@ -1,0 +1,304 @@
+/* vm.c — ocf:ferry:vm, the agent binary.
+ *
+ * Thin on purpose: parse the action and the environment once, call lib/, and
+ * turn the result into an OCF exit code. Only this file knows OCF exit codes.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "deadline.h"
+#include "error.h"
+#include "log.h"
+#include "ocf.h"
+#include "params.h"
+#include "vm.h"
+
+extern char **environ;
+
+/* OCF resource agent API 1.1, "Exit codes". */
+enum ocf_exitcode {
+    OCF_SUCCESS = 0,
+    OCF_ERR_GENERIC = 1,
+    OCF_ERR_ARGS = 2,
+    OCF_ERR_UNIMPLEMENTED = 3,
+    OCF_ERR_PERM = 4,
+    OCF_ERR_INSTALLED = 5,
+    OCF_ERR_CONFIGURED = 6,
+    OCF_NOT_RUNNING = 7,
+    OCF_DEGRADED = 190,
+};
+
+struct agent {
+    enum ocf_action action;
+    const char *action_name;
+    struct ferry_params *params;
+    deadline dl;
+    const char *reason_prefix;
+    timer_t watchdog;
+    bool watchdog_armed;
+    char watchdog_msg[512];
+};
+
+/* Runs in a thread of its own when the action's time is nearly up: answer
+ * before Pacemaker's SIGKILL, with a reason, instead of dying silently. */
+static void
+agent_watchdog_fire(union sigval value)
+{
+    const char *msg = value.sival_ptr;
+
+    if (write(STDERR_FILENO, msg, strlen(msg)) < 0) {
+        /* nothing else can be done */
+    }
+    _exit(OCF_ERR_GENERIC);
+}
+
+static void
+agent_watchdog_arm(struct agent *a, int64_t timeout_ms)
+{
+    struct sigevent sev;
+    struct itimerspec its;
+    int64_t fire_ms = timeout_ms - deadline_margin_ms(timeout_ms) / 2;
+
+    snprintf(a->watchdog_msg, sizeof(a->watchdog_msg),
+             "%s%s did not finish within %lld ms of its %lld ms timeout; giving up before "
+             "Pacemaker kills the agent\n",
+             a->reason_prefix, a->action_name, (long long)fire_ms, (long long)timeout_ms);
+    memset(&sev, 0, sizeof(sev));
+    sev.sigev_notify = SIGEV_THREAD;
+    sev.sigev_notify_function = agent_watchdog_fire;
+    sev.sigev_value.sival_ptr = a->watchdog_msg;
+    if (timer_create(CLOCK_MONOTONIC, &sev, &a->watchdog) < 0) {
+        log_warning("cannot arm the watchdog timer: %s", strerror(errno));
+        return;
+    }
+    memset(&its, 0, sizeof(its));
+    its.it_value.tv_sec = fire_ms / 1000;
+    its.it_value.tv_nsec = (fire_ms % 1000) * 1000000;
+    if (timer_settime(a->watchdog, 0, &its, NULL) < 0) {
+        timer_delete(a->watchdog);
+        return;
+    }
+    a->watchdog_armed = true;
+}
+
+static int
+agent_fail(const struct agent *a, int rc, const ferry_error *err)
+{
+    log_error("%s failed: %s", a->action_name, error_message(err));
+    ocf_exit_reason_write(stderr, a->reason_prefix, error_message(err));
+    return rc;
+}
+
+/* Most errors map one to one; monitor and stop never say "not installed"
+ * (a probe would take 5 as "stopped here": the double start of
+ * resource-agents issue #856). */
+static int
+agent_rc_from_error(const struct agent *a, const ferry_error *err)
+{
+    int code = error_code(err);
+    bool checks_state = a->action == OCF_ACTION_MONITOR || a->action == OCF_ACTION_STATUS ||
+                        a->action == OCF_ACTION_STOP;
+
+    switch (code) {
+    case FERRY_E_CONFIG:
+        return OCF_ERR_CONFIGURED;
+    case FERRY_E_INSTALLED:
+        return checks_state ? OCF_ERR_GENERIC : OCF_ERR_INSTALLED;
+    case FERRY_E_ARGS:
+        return OCF_ERR_ARGS;
+    case -EPERM:
+    case -EACCES:
+        return checks_state ? OCF_ERR_GENERIC : OCF_ERR_PERM;
+    default:
+        return OCF_ERR_GENERIC;
+    }
+}
+
+static int
+agent_monitor(struct agent *a)
+{
+    struct vm_monitor_result r;
+    ferry_error *err = NULL;
+    bool probe = a->params->interval_ms == 0;
+    int rc = OCF_ERR_GENERIC;
+
+    if (vm_monitor(a->params, &a->dl, &r, &err) < 0) {
+        rc = agent_fail(a, agent_rc_from_error(a, err), err);
+        goto cleanup;
+    }
+    switch (r.status) {
+    case VM_STATUS_STOPPED:
+        log_debug("%s: domain '%s' is %s", probe ? "probe" : "monitor", r.name, r.detail);
+        rc = OCF_NOT_RUNNING;
+        break;
+    case VM_STATUS_RUNNING:
+        log_debug("%s: domain '%s' is %s", probe ? "probe" : "monitor", r.name, r.detail);
+        rc = OCF_SUCCESS;
+        break;
+    case VM_STATUS_DEGRADED:
+        log_warning("domain '%s' is %s: active, but not running", r.name, r.detail);
+        ocf_exit_reason_write(stderr, a->reason_prefix, r.detail);
+        rc = params_ra_version_at_least(a->params, 1, 1) ? OCF_DEGRADED : OCF_SUCCESS;
+        break;
+    case VM_STATUS_FAILED:
+        error_set(&err, FERRY_E_STATE, "domain '%s' is %s", r.name, r.detail);
+        rc = agent_fail(a, OCF_ERR_GENERIC, err);
+        break;
+    }
+cleanup:
+    error_free(err);
+    return rc;
+}
+
+static int
+agent_start(struct agent *a)
+{
+    struct vm_start_result r;
+    ferry_error *err = NULL;
+    int rc = OCF_SUCCESS;
+
+    if (vm_start(a->params, &a->dl, &r, &err) < 0)
+        rc = agent_fail(a, agent_rc_from_error(a, err), err);
+    else
+        log_info("start: domain '%s' %s in %lld ms", r.name, r.how,
+                 (long long)deadline_elapsed_ms(&a->dl));
+    error_free(err);
+    return rc;
+}
+
+static int
+agent_stop(struct agent *a)
+{
+    static const char *const hows[] = {
+        [VM_STOP_WAS_STOPPED] = "was already stopped",
+        [VM_STOP_GRACEFUL] = "shut down gracefully",
+        [VM_STOP_DESTROYED] = "destroyed",
+    };
+    struct vm_stop_result r;
+    ferry_error *err = NULL;
+    int rc = OCF_SUCCESS;
+
+    if (vm_stop(a->params, &a->dl, &r, &err) < 0)
+        rc = agent_fail(a, agent_rc_from_error(a, err), err);
+    else
+        log_info("stop: domain '%s' %s in %lld ms (graceful budget %lld ms)", r.name,
+                 hows[r.how], (long long)r.elapsed_ms, (long long)r.graceful_budget_ms);
+    error_free(err);
+    return rc;
+}
+
+static int
+agent_validate(struct agent *a)
+{
+    ferry_error *err = NULL;
+    int rc = OCF_SUCCESS;
+
+    if (vm_validate(a->params, &err) < 0)
+        rc = agent_fail(a, agent_rc_from_error(a, err), err);
+    error_free(err);
+    return rc;
+}
+
+int
+main(int argc, char **argv)
+{
+    struct agent a;
+    const struct ocf_action_def *def = NULL;
+    ferry_error *err = NULL;
+    ferry_error *verr = NULL;
+    int rc = OCF_ERR_GENERIC;
+
+    memset(&a, 0, sizeof(a));
+    a.reason_prefix = getenv("OCF_EXIT_REASON_PREFIX");
+    if (a.reason_prefix == NULL || *a.reason_prefix == '\0')
+        a.reason_prefix = "ocf-exit-reason:";
+    if (argc < 2) {
+        ocf_usage_write(stderr, argv[0]);
+        return OCF_ERR_ARGS;
+    }
+    a.action_name = argv[1];
+    a.action = ocf_action_parse(argv[1]);
+
+    switch (a.action) {
+    case OCF_ACTION_META_DATA:
+        return ocf_metadata_write(stdout) == 0 ? OCF_SUCCESS : OCF_ERR_GENERIC;
+    case OCF_ACTION_USAGE:
+        ocf_usage_write(stdout, argv[0]);
+        return OCF_SUCCESS;
+    case OCF_ACTION_UNKNOWN:
+        ocf_usage_write(stderr, argv[0]);
+        error_set(&err, FERRY_E_ARGS, "unknown action '%s'", argv[1]);
+        ocf_exit_reason_write(stderr, a.reason_prefix, error_message(err));
+        error_free(err);
+        return OCF_ERR_UNIMPLEMENTED;
+    default:
+        break;
+    }
+
+    if (params_parse(environ, &a.params, &err) == -ENOMEM) {
+        ocf_exit_reason_write(stderr, a.reason_prefix, error_message(err));
+        error_free(err);
+        return OCF_ERR_GENERIC;
+    }
+    log_open(NULL, a.params->debug, true);
+    def = ocf_action_get(a.action);
+    if (a.params->timeout_ms <= 0)
+        a.params->timeout_ms = def->timeout_ms;
+    deadline_init(&a.dl, a.params->timeout_ms);
+    agent_watchdog_arm(&a, a.params->timeout_ms);
+    log_debug("%s: timeout %lld ms, interval %lld ms", a.action_name,
+              (long long)a.params->timeout_ms, (long long)a.params->interval_ms);
+
+    /* Bad parameters: refuse every action but stop, which goes on with the
+     * defaults as long as it can tell which domain to stop. */
+    if (err == NULL)
+        params_validate(a.params, &verr);
+    if (err || verr) {
+        const ferry_error *first = err ? err : verr;
+
+        if (a.action != OCF_ACTION_STOP || verr) {
+            rc = agent_fail(&a, agent_rc_from_error(&a, first), first);
+            goto cleanup;
+        }
+        log_warning("stop: %s; stopping with the default for it", error_message(first));
+    }
+
+    switch (a.action) {
+    case OCF_ACTION_START:
+        rc = agent_start(&a);
+        break;
+    case OCF_ACTION_STOP:
+        rc = agent_stop(&a);
+        break;
+    case OCF_ACTION_MONITOR:
+    case OCF_ACTION_STATUS:
+        rc = agent_monitor(&a);
+        break;
+    case OCF_ACTION_VALIDATE_ALL:
+        rc = agent_validate(&a);
+        break;
+    case OCF_ACTION_MIGRATE_TO:
+    case OCF_ACTION_MIGRATE_FROM:
+    default:
+        error_set(&verr, FERRY_E_ARGS, "action '%s' is not implemented yet", a.action_name);
+        ocf_exit_reason_write(stderr, a.reason_prefix, error_message(verr));
+        rc = OCF_ERR_UNIMPLEMENTED;
+        break;
+    }
+
+cleanup:
+    if (a.watchdog_armed)
+        timer_delete(a.watchdog);
+    error_free(err);
+    error_free(verr);
+    params_free(a.params);
+    log_close();
+    return rc;
+}

@@ -1,0 +1,383 @@
+/* domxml.c — see domxml.h */
+#include "config.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <libxml/parser.h>
+#include <libxml/tree.h>
+
+#include "domxml.h"
+
+#define DOMXML_MAX_DISKS 256
+
+struct domxml {
+    char *text;
+    char *name;
+    char *uuid;
+    char *type;
+    uint64_t memory_kib;
+    struct domxml_disk disks[DOMXML_MAX_DISKS];
+    size_t n_disks;
+    /* storage for the disks' strings */
+    xmlDocPtr doc;
+};
+
+/* libxml2 would print parse errors on stderr; we report them ourselves. */
+static void
+domxml_silence(void *ctx, xmlErrorPtr error)
+{
+    (void)ctx;
+    (void)error;
+}
+
+static int
+domxml_read_all(int fd, const char *path, char **ret_text, size_t *ret_len, ferry_error **err)
+{
+    struct stat st;
+    char *buf = NULL;
+    size_t len = 0;
+    ssize_t n;
+    int ret = 0;
+
+    if (fstat(fd, &st) < 0) {
+        ret = -errno;
+        error_set(err, ret, "config '%s': %s", path, strerror(errno));
+        goto cleanup;
+    }
+    if (S_ISDIR(st.st_mode)) {
+        ret = error_set(err, -EISDIR, "config '%s' is a directory, not a domain XML file", path);
+        goto cleanup;
+    }
+    if (st.st_size > DOMXML_MAX_BYTES) {
+        ret = error_set(err, -EFBIG, "config '%s' is %lld bytes; a domain XML larger than "
+                        "%d bytes is refused", path, (long long)st.st_size, DOMXML_MAX_BYTES);
+        goto cleanup;
+    }
+    buf = malloc(DOMXML_MAX_BYTES + 1);
+    if (buf == NULL) {
+        ret = error_set(err, -ENOMEM, "out of memory");
+        goto cleanup;
+    }
+    for (;;) {
+        n = read(fd, buf + len, DOMXML_MAX_BYTES + 1 - len);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0) {
+            ret = -errno;
+            error_set(err, ret, "config '%s': %s", path, strerror(errno));
+            goto cleanup;
+        }
+        if (n == 0)
+            break;
+        len += (size_t)n;
+        if (len > DOMXML_MAX_BYTES) {
+            ret = error_set(err, -EFBIG, "config '%s' is larger than %d bytes; refused",
+                            path, DOMXML_MAX_BYTES);
+            goto cleanup;
+        }
+    }
+    buf[len] = '\0';
+    *ret_text = buf;
+    *ret_len = len;
+    buf = NULL;
+cleanup:
+    free(buf);
+    return ret;
+}
+
+int
+domxml_load_file(const char *path, domxml **ret_dom, ferry_error **err)
+{
+    char *text = NULL;
+    char origin[4200];
+    size_t len = 0;
+    int fd = -1;
+    int ret = 0;
+
+    fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+    if (fd < 0) {
+        ret = -errno;
+        error_set(err, ret, "config '%s' cannot be read: %s", path, strerror(errno));
+        goto cleanup;
+    }
+    ret = domxml_read_all(fd, path, &text, &len, err);
+    if (ret < 0)
+        goto cleanup;
+    snprintf(origin, sizeof(origin), "config '%s'", path);
+    ret = domxml_parse(text, len, origin, ret_dom, err);
+cleanup:
+    if (fd >= 0)
+        close(fd);
+    free(text);
+    return ret;
+}
+
+static bool
+domxml_is(const xmlNode *node, const char *name)
+{
+    return node && node->type == XML_ELEMENT_NODE && xmlStrcmp(node->name, BAD_CAST name) == 0;
+}
+
+static const xmlNode *
+domxml_child(const xmlNode *parent, const char *name)
+{
+    const xmlNode *c;
+
+    for (c = parent ? parent->children : NULL; c; c = c->next)
+        if (domxml_is(c, name))
+            return c;
+    return NULL;
+}
+
+/* The trimmed text content of node, newly allocated (NULL if none). */
+static char *
+domxml_text_of(const xmlNode *node)
+{
+    xmlChar *content = NULL;
+    char *start = NULL;
+    char *end = NULL;
+    char *out = NULL;
+
+    if (node == NULL)
+        return NULL;
+    content = xmlNodeGetContent(node);
+    if (content == NULL)
+        return NULL;
+    start = (char *)content;
+    while (isspace((unsigned char)*start))
+        start++;
+    end = start + strlen(start);
+    while (end > start && isspace((unsigned char)end[-1]))
+        end--;
+    if (end > start)
+        out = strndup(start, (size_t)(end - start));
+    xmlFree(content);
+    return out;
+}
+
+/* libvirt's <memory unit=...> scaling; returns 0 on an unknown unit. */
+static uint64_t
+domxml_unit_bytes(const char *unit)
+{
+    static const struct {
+        const char *name;
+        uint64_t bytes;
+    } units[] = {
+        { "b", 1 }, { "bytes", 1 }, { "KB", 1000ULL }, { "k", 1024ULL }, { "KiB", 1024ULL },
+        { "MB", 1000000ULL }, { "M", 1ULL << 20 }, { "MiB", 1ULL << 20 },
+        { "GB", 1000000000ULL }, { "G", 1ULL << 30 }, { "GiB", 1ULL << 30 },
+        { "TB", 1000000000000ULL }, { "T", 1ULL << 40 }, { "TiB", 1ULL << 40 },
+    };
+    size_t i;
+
+    if (unit == NULL)
+        return 1024;
+    for (i = 0; i < sizeof(units) / sizeof(units[0]); i++)
+        if (strcmp(unit, units[i].name) == 0)
+            return units[i].bytes;
+    return 0;
+}
+
+/* Canonical UUID (lower case, dashed) from libvirt's accepted spellings. */
+static int
+domxml_uuid_canon(const char *in, char out[37])
+{
+    int digits = 0;
+    const char *p;
+
+    for (p = in; *p; p++) {
+        if (*p == '-' || *p == ' ')
+            continue;
+        if (!isxdigit((unsigned char)*p) || digits >= 32)
+            return -EINVAL;
+        if (digits == 8 || digits == 12 || digits == 16 || digits == 20)
+            *out++ = '-';
+        *out++ = (char)tolower((unsigned char)*p);
+        digits++;
+    }
+    *out = '\0';
+    return digits == 32 ? 0 : -EINVAL;
+}
+
+static const char *
+domxml_attr(const xmlNode *node, const char *name)
+{
+    const xmlAttr *a;
+
+    for (a = node ? node->properties : NULL; a; a = a->next)
+        if (xmlStrcmp(a->name, BAD_CAST name) == 0 && a->children && a->children->content)
+            return (const char *)a->children->content;
+    return NULL;
+}
+
+static void
+domxml_read_disks(domxml *dom, const xmlNode *devices)
+{
+    const xmlNode *d;
+
+    for (d = devices ? devices->children : NULL; d && dom->n_disks < DOMXML_MAX_DISKS; d = d->next) {
+        struct domxml_disk *disk = &dom->disks[dom->n_disks];
+        const xmlNode *source = NULL;
+        const xmlNode *driver = NULL;
+        const xmlNode *target = NULL;
+
+        if (!domxml_is(d, "disk"))
+            continue;
+        disk->device = domxml_attr(d, "device");
+        if (disk->device == NULL)
+            disk->device = "disk";
+        disk->type = domxml_attr(d, "type");
+        source = domxml_child(d, "source");
+        disk->source = domxml_attr(source, "file");
+        if (disk->source == NULL)
+            disk->source = domxml_attr(source, "dev");
+        if (disk->source == NULL)
+            disk->source = domxml_attr(source, "volume");
+        if (disk->source == NULL)
+            disk->source = domxml_attr(source, "name");
+        driver = domxml_child(d, "driver");
+        disk->cache = domxml_attr(driver, "cache");
+        target = domxml_child(d, "target");
+        disk->target = domxml_attr(target, "dev");
+        disk->readonly = domxml_child(d, "readonly") != NULL;
+        disk->shareable = domxml_child(d, "shareable") != NULL;
+        dom->n_disks++;
+    }
+}
+
+int
+domxml_parse(const char *text, size_t len, const char *origin, domxml **ret_dom,
+             ferry_error **err)
+{
+    xmlParserCtxtPtr ctxt = NULL;
+    const xmlNode *root = NULL;
+    const xmlNode *node = NULL;
+    domxml *dom = NULL;
+    char uuid[37];
+    char *value = NULL;
+    char *end = NULL;
+    uint64_t scale = 0;
+    unsigned long long amount = 0;
+    int ret = 0;
+
+    if (len > DOMXML_MAX_BYTES) {
+        ret = error_set(err, -EFBIG, "%s is larger than %d bytes; refused", origin,
+                        DOMXML_MAX_BYTES);
+        goto cleanup;
+    }
+    dom = calloc(1, sizeof(*dom));
+    if (dom == NULL || (dom->text = strndup(text, len)) == NULL) {
+        ret = error_set(err, -ENOMEM, "out of memory");
+        goto cleanup;
+    }
+    ctxt = xmlNewParserCtxt();
+    if (ctxt == NULL) {
+        ret = error_set(err, -ENOMEM, "out of memory");
+        goto cleanup;
+    }
+    ctxt->sax->serror = domxml_silence;
+    ctxt->sax->error = NULL;
+    ctxt->sax->warning = NULL;
+    dom->doc = xmlCtxtReadMemory(ctxt, text, (int)len, NULL, NULL,
+                                 XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING);
+    if (dom->doc == NULL) {
+        const xmlError *xe = xmlCtxtGetLastError(ctxt);
+
+        ret = error_set(err, FERRY_E_XML, "%s is not well-formed XML (line %d: %s)", origin,
+                        xe ? xe->line : 0,
+                        xe && xe->message ? strtok(xe->message, "\n") : "parse error");
+        goto cleanup;
+    }
+    root = xmlDocGetRootElement(dom->doc);
+    if (!domxml_is(root, "domain")) {
+        ret = error_set(err, FERRY_E_XML, "%s is not a libvirt domain XML (root element is <%s>, "
+                        "not <domain>)", origin, root ? (const char *)root->name : "");
+        goto cleanup;
+    }
+    if (domxml_attr(root, "type") && (dom->type = strdup(domxml_attr(root, "type"))) == NULL) {
+        ret = error_set(err, -ENOMEM, "out of memory");
+        goto cleanup;
+    }
+    dom->name = domxml_text_of(domxml_child(root, "name"));
+    if (dom->name == NULL) {
+        ret = error_set(err, FERRY_E_XML, "%s has no <name>: the domain cannot be identified",
+                        origin);
+        goto cleanup;
+    }
+    if (strchr(dom->name, '/') || strlen(dom->name) > 255) {
+        ret = error_set(err, FERRY_E_XML, "%s: <name> '%s' is not a valid domain name", origin,
+                        dom->name);
+        goto cleanup;
+    }
+    value = domxml_text_of(domxml_child(root, "uuid"));
+    if (value) {
+        if (domxml_uuid_canon(value, uuid) < 0) {
+            ret = error_set(err, FERRY_E_XML, "%s: <uuid> '%s' is not a UUID", origin, value);
+            goto cleanup;
+        }
+        if ((dom->uuid = strdup(uuid)) == NULL) {
+            ret = error_set(err, -ENOMEM, "out of memory");
+            goto cleanup;
+        }
+        free(value);
+        value = NULL;
+    }
+    node = domxml_child(root, "memory");
+    if (node) {
+        value = domxml_text_of(node);
+        scale = domxml_unit_bytes(domxml_attr(node, "unit"));
+        errno = 0;
+        amount = value ? strtoull(value, &end, 10) : 0;
+        if (value == NULL || errno || *end || scale == 0) {
+            ret = error_set(err, FERRY_E_XML, "%s: <memory> '%s' (unit '%s') is not a size",
+                            origin, value ? value : "", domxml_attr(node, "unit") ?
+                            domxml_attr(node, "unit") : "KiB");
+            goto cleanup;
+        }
+        dom->memory_kib = (uint64_t)amount * scale / 1024;
+    }
+    domxml_read_disks(dom, domxml_child(root, "devices"));
+    *ret_dom = dom;
+    dom = NULL;
+cleanup:
+    free(value);
+    if (ctxt)
+        xmlFreeParserCtxt(ctxt);
+    domxml_free(dom);
+    return ret;
+}
+
+const char *domxml_name(const domxml *dom) { return dom->name; }
+const char *domxml_uuid(const domxml *dom) { return dom->uuid; }
+const char *domxml_type(const domxml *dom) { return dom->type; }
+uint64_t domxml_memory_kib(const domxml *dom) { return dom->memory_kib; }
+const char *domxml_text(const domxml *dom) { return dom->text; }
+size_t domxml_disk_count(const domxml *dom) { return dom->n_disks; }
+
+const struct domxml_disk *
+domxml_disk(const domxml *dom, size_t index)
+{
+    return index < dom->n_disks ? &dom->disks[index] : NULL;
+}
+
+domxml *
+domxml_free(domxml *dom)
+{
+    if (dom == NULL)
+        return NULL;
+    if (dom->doc)
+        xmlFreeDoc(dom->doc);
+    free(dom->text);
+    free(dom->name);
+    free(dom->uuid);
+    free(dom->type);
+    free(dom);
+    return NULL;
+}

@@ -1,0 +1,48 @@
+/* domxml.h — reading a libvirt domain XML (libxml2) for what the agent needs:
+ * the domain's identity (name, UUID), its type, memory and disks.
+ * The XML is never modified; the raw text is kept to hand to libvirt.
+ */
+#ifndef FERRY_DOMXML_H
+#define FERRY_DOMXML_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "error.h"
+
+/* Larger files are refused: a domain XML is a few KiB. */
+#define DOMXML_MAX_BYTES (4 * 1024 * 1024)
+
+typedef struct domxml domxml;
+
+/* Reads and parses a file. Returns 0; -ENOENT, -EACCES, -EISDIR, -EFBIG or
+ * another -errno when the file cannot be read; FERRY_E_XML when it is not a
+ * usable domain XML. */
+int domxml_load_file(const char *path, domxml **ret_dom, ferry_error **err);
+
+/* Parses XML text. origin names it in messages ("config '/x.xml'"). */
+int domxml_parse(const char *text, size_t len, const char *origin, domxml **ret_dom,
+                 ferry_error **err);
+
+const char *domxml_name(const domxml *dom);
+const char *domxml_uuid(const domxml *dom);         /* canonical lower-case; NULL if absent */
+const char *domxml_type(const domxml *dom);         /* "kvm", "qemu", ... */
+uint64_t domxml_memory_kib(const domxml *dom);      /* <memory>, 0 if absent */
+const char *domxml_text(const domxml *dom);         /* the XML as read, NUL-terminated */
+
+struct domxml_disk {
+    const char *device;     /* "disk", "cdrom", ... */
+    const char *type;       /* "file", "block", "network", ... */
+    const char *source;     /* file/dev path, pool/volume or network name; may be NULL */
+    const char *cache;      /* driver cache mode, NULL if not set */
+    const char *target;     /* "vda", ... */
+    int readonly;
+    int shareable;
+};
+size_t domxml_disk_count(const domxml *dom);
+const struct domxml_disk *domxml_disk(const domxml *dom, size_t index);
+
+/* Accepts NULL; returns NULL. */
+domxml *domxml_free(domxml *dom);
+
+#endif

@@ -1,0 +1,51 @@
+/* error.h — the error object lib/ hands back to its caller.
+ *
+ * lib/ functions return 0 on success and a negative value on failure: either
+ * -errno or one of the FERRY_E_* codes below. The details travel in a
+ * ferry_error, created by the failing function and owned by the caller.
+ * Only agents/ turns codes into OCF exit codes.
+ */
+#ifndef FERRY_ERROR_H
+#define FERRY_ERROR_H
+
+#include <stdarg.h>
+
+enum ferry_status {
+    FERRY_OK = 0,
+    /* Parameters are inherently wrong: no node could run this (OCF 6). */
+    FERRY_E_CONFIG = -1000,
+    /* Parameters name something missing on this host, e.g. the config file (OCF 5). */
+    FERRY_E_INSTALLED = -1001,
+    /* Parameters are invalid on this host (OCF 2). */
+    FERRY_E_ARGS = -1002,
+    /* libvirt answered with an error, or could not be reached. */
+    FERRY_E_LIBVIRT = -1003,
+    /* The action's deadline passed before the work was done. */
+    FERRY_E_TIMEOUT = -1004,
+    /* The domain is in a state that does not allow the action. */
+    FERRY_E_STATE = -1005,
+    /* The domain XML could not be read or understood. */
+    FERRY_E_XML = -1006,
+};
+
+typedef struct ferry_error ferry_error;
+
+/* Sets *err (if err and *err are not NULL: the first error wins) and returns code. */
+int error_set(ferry_error **err, int code, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+int error_setv(ferry_error **err, int code, const char *fmt, va_list ap)
+    __attribute__((format(printf, 3, 0)));
+
+/* Prefixes the existing message with more context ("stopping 'vm1': " + msg). */
+void error_prefix(ferry_error *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+int error_code(const ferry_error *err);
+const char *error_message(const ferry_error *err);
+
+/* Accepts NULL; returns NULL. */
+ferry_error *error_free(ferry_error *err);
+
+/* A short name for a code, for logs ("config", "libvirt", "ENOENT"...). */
+const char *error_code_name(int code);
+
+#endif

@@ -1,0 +1,49 @@
+/* ocf.h — the OCF side of the agent that is not an exit code: the actions
+ * (names, advertised timeouts), the meta-data text, and the exit-reason line.
+ * Exit codes live in agents/ only.
+ */
+#ifndef FERRY_OCF_H
+#define FERRY_OCF_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#define OCF_AGENT_NAME "vm"
+#define OCF_AGENT_PROVIDER "ferry"
+
+enum ocf_action {
+    OCF_ACTION_UNKNOWN = 0,
+    OCF_ACTION_START,
+    OCF_ACTION_STOP,
+    OCF_ACTION_MONITOR,
+    OCF_ACTION_STATUS,
+    OCF_ACTION_VALIDATE_ALL,
+    OCF_ACTION_META_DATA,
+    OCF_ACTION_USAGE,
+    OCF_ACTION_MIGRATE_TO,
+    OCF_ACTION_MIGRATE_FROM,
+};
+
+struct ocf_action_def {
+    enum ocf_action action;
+    const char *name;
+    int64_t timeout_ms;     /* advertised, and used when Pacemaker gives none */
+    int64_t interval_ms;    /* advertised interval (monitor), 0 otherwise */
+    bool advertised;        /* listed in the meta-data */
+};
+
+/* The action named name ("start", "validate-all", "help" = usage...), or UNKNOWN. */
+enum ocf_action ocf_action_parse(const char *name);
+const struct ocf_action_def *ocf_action_get(enum ocf_action action);
+
+/* Writes the meta-data XML (ra-api-1.dtd) built from the action and parameter tables. */
+int ocf_metadata_write(FILE *out);
+
+/* Writes the usage text. */
+void ocf_usage_write(FILE *out, const char *argv0);
+
+/* Writes "<OCF_EXIT_REASON_PREFIX or ocf-exit-reason:><msg>\n" to out, as one line. */
+void ocf_exit_reason_write(FILE *out, const char *prefix, const char *msg);
+
+#endif

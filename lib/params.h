@@ -1,0 +1,92 @@
+/* params.h — the agent's instance parameters and Pacemaker's meta environment.
+ *
+ * One table (params.c) is the single source for parsing, validation and the
+ * parameter part of the meta-data text. The environment is parsed once into a
+ * struct ferry_params which is then passed down read-only.
+ */
+#ifndef FERRY_PARAMS_H
+#define FERRY_PARAMS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "error.h"
+
+#define PARAMS_CONFIG "config"
+#define PARAMS_NAME "name"
+#define PARAMS_HYPERVISOR "hypervisor"
+#define PARAMS_FORCE_STOP "force_stop"
+#define PARAMS_SHUTDOWN_TIMEOUT "shutdown_timeout"
+#define PARAMS_PERSISTENT "persistent"
+
+#define PARAMS_DEFAULT_HYPERVISOR "qemu:///system"
+#define PARAMS_DEFAULT_STATE_DIR "/run/resource-agents"
+
+struct ferry_params {
+    /* Instance parameters (OCF_RESKEY_<name>). Strings are NULL when unset. */
+    char *config;                  /* path of the libvirt domain XML */
+    char *name;                    /* the domain's name in libvirt */
+    char *hypervisor;              /* libvirt connection URI */
+    bool force_stop;               /* destroy at once, no graceful shutdown */
+    int64_t shutdown_timeout_ms;   /* graceful budget; -1: most of the stop deadline */
+    bool persistent;               /* define the domain (true) or create it transient */
+
+    /* Pacemaker's meta environment. */
+    char *instance;                /* OCF_RESOURCE_INSTANCE */
+    int64_t timeout_ms;            /* OCF_RESKEY_CRM_meta_timeout; 0 if not given */
+    int64_t interval_ms;           /* OCF_RESKEY_CRM_meta_interval; 0 = probe */
+    char *migrate_source;          /* OCF_RESKEY_CRM_meta_migrate_source */
+    char *migrate_target;          /* OCF_RESKEY_CRM_meta_migrate_target */
+    char *on_node;                 /* OCF_RESKEY_CRM_meta_on_node */
+    int ra_version_major;          /* OCF_RA_VERSION_MAJOR (0 if not given) */
+    int ra_version_minor;
+    char *state_dir;               /* HA_RSCTMP, else /run/resource-agents */
+    bool debug;                    /* HA_debug */
+};
+
+enum params_type {
+    PARAMS_TYPE_STRING,
+    PARAMS_TYPE_INTEGER,
+    PARAMS_TYPE_BOOLEAN,
+    PARAMS_TYPE_TIME,     /* "30", "30s", "500ms", "2min"; bare numbers are seconds */
+};
+
+/* One row of the parameter table. */
+struct params_def {
+    const char *name;
+    enum params_type type;
+    const char *default_text;   /* as shown in meta-data; NULL: no default */
+    bool required;
+    bool unique;
+    const char *shortdesc;
+    const char *longdesc;
+    size_t offset;              /* where the parsed value goes in struct ferry_params */
+};
+
+/* The parameter table, for the meta-data writer and the tests. */
+const struct params_def *params_table(size_t *ret_count);
+
+/* Parses an environ-style array (NAME=value, NULL-terminated).
+ * Always returns a params object (defaults where values are bad) unless out of
+ * memory; the first problem found is put in *err with FERRY_E_CONFIG, naming
+ * the parameter and what is wrong. Returns 0 or the error code. */
+int params_parse(char *const *envp, struct ferry_params **ret_params, ferry_error **err);
+
+/* Checks what can be checked without the hypervisor: a domain is identified
+ * (config and/or name), values are in range. Does not touch the config file. */
+int params_validate(const struct ferry_params *params, ferry_error **err);
+
+/* Accepts NULL; returns NULL. */
+struct ferry_params *params_free(struct ferry_params *params);
+
+/* Value parsers, exported for the tests. Each returns 0 or -EINVAL. */
+int params_parse_bool(const char *text, bool *ret_value);
+int params_parse_int(const char *text, int64_t min, int64_t max, int64_t *ret_value);
+int params_parse_time_ms(const char *text, int64_t *ret_ms);
+
+/* True if OCF_RA_VERSION is at least major.minor. */
+bool params_ra_version_at_least(const struct ferry_params *params, int major, int minor);
+
+#endif

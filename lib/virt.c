@@ -1,0 +1,512 @@
+/* virt.c — see virt.h */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <libvirt/libvirt.h>
+#include <libvirt/virterror.h>
+
+#include "virt.h"
+
+#define VIRT_QEMU_SYSTEM_RUN_DIR "/run/libvirt/qemu"
+
+struct virt_conn {
+    virConnectPtr conn;
+    char *uri;
+};
+
+/* libvirt prints every error on stderr unless a handler is installed. */
+static void
+virt_error_silence(void *opaque, virErrorPtr error)
+{
+    (void)opaque;
+    (void)error;
+}
+
+/* Records libvirt's last error as ours: "<what>: <libvirt's message>". */
+static int
+virt_error(ferry_error **err, int code, const char *what)
+{
+    const virError *ve = virGetLastError();
+    const char *msg = ve && ve->message ? ve->message : "unknown libvirt error";
+
+    error_set(err, code, "%s: %s", what, msg);
+    virResetLastError();
+    return code;
+}
+
+static bool
+virt_error_is(int code)
+{
+    const virError *ve = virGetLastError();
+
+    return ve && ve->code == code;
+}
+
+int
+virt_init(ferry_error **err)
+{
+    if (virInitialize() < 0)
+        return virt_error(err, FERRY_E_LIBVIRT, "cannot initialise libvirt");
+    virSetErrorFunc(NULL, virt_error_silence);
+    return 0;
+}
+
+int
+virt_conn_open(const char *uri, virt_conn **ret_conn, ferry_error **err)
+{
+    virt_conn *c = NULL;
+    char what[512];
+    int ret = 0;
+
+    c = calloc(1, sizeof(*c));
+    if (c == NULL || (c->uri = strdup(uri)) == NULL) {
+        ret = error_set(err, -ENOMEM, "out of memory");
+        goto cleanup;
+    }
+    c->conn = virConnectOpen(uri);
+    if (c->conn == NULL) {
+        snprintf(what, sizeof(what), "cannot connect to libvirt at '%s'", uri);
+        ret = virt_error(err, FERRY_E_LIBVIRT, what);
+        goto cleanup;
+    }
+    *ret_conn = c;
+    c = NULL;
+cleanup:
+    virt_conn_close(c);
+    return ret;
+}
+
+virt_conn *
+virt_conn_close(virt_conn *c)
+{
+    if (c == NULL)
+        return NULL;
+    if (c->conn)
+        virConnectClose(c->conn);
+    free(c->uri);
+    free(c);
+    return NULL;
+}
+
+const char *
+virt_conn_uri(const virt_conn *c)
+{
+    return c->uri;
+}
+
+const char *
+virt_state_name(enum virt_state state)
+{
+    switch (state) {
+    case VIRT_STATE_ABSENT: return "absent";
+    case VIRT_STATE_SHUTOFF: return "shut off";
+    case VIRT_STATE_RUNNING: return "running";
+    case VIRT_STATE_PAUSED: return "paused";
+    case VIRT_STATE_SHUTDOWN: return "shutting down";
+    case VIRT_STATE_CRASHED: return "crashed";
+    case VIRT_STATE_PMSUSPENDED: return "suspended (power management)";
+    case VIRT_STATE_OTHER: break;
+    }
+    return "unknown";
+}
+
+static enum virt_paused_why
+virt_paused_why(int reason)
+{
+    switch (reason) {
+    case VIR_DOMAIN_PAUSED_UNKNOWN:
+    case VIR_DOMAIN_PAUSED_USER:
+        return VIRT_PAUSED_USER;
+    case VIR_DOMAIN_PAUSED_MIGRATION:
+        return VIRT_PAUSED_MIGRATION;
+    case VIR_DOMAIN_PAUSED_IOERROR:
+        return VIRT_PAUSED_IOERROR;
+    case VIR_DOMAIN_PAUSED_POSTCOPY:
+        return VIRT_PAUSED_POSTCOPY;
+    case VIR_DOMAIN_PAUSED_POSTCOPY_FAILED:
+        return VIRT_PAUSED_POSTCOPY_FAILED;
+    case VIR_DOMAIN_PAUSED_STARTING_UP:
+        return VIRT_PAUSED_STARTING;
+    default:
+        return VIRT_PAUSED_OTHER;
+    }
+}
+
+static const char *
+virt_paused_text(int reason)
+{
+    static const char *const names[] = {
+        "unknown", "user", "migration", "save", "dump", "I/O error", "watchdog",
+        "from snapshot", "shutting down", "snapshot", "crashed", "starting up",
+        "post-copy", "post-copy failed",
+    };
+
+    if (reason >= 0 && (size_t)reason < sizeof(names) / sizeof(names[0]))
+        return names[reason];
+    return "other";
+}
+
+/* Finds the domain: by UUID when known (and checks the name), else by name. */
+static int
+virt_domain_find(virt_conn *c, const struct virt_identity *id, virDomainPtr *ret_dom,
+                 bool *ret_mismatch, ferry_error **err)
+{
+    virDomainPtr dom = NULL;
+    char what[512];
+    char uuid[VIR_UUID_STRING_BUFLEN];
+
+    *ret_dom = NULL;
+    if (ret_mismatch)
+        *ret_mismatch = false;
+    if (id->uuid) {
+        dom = virDomainLookupByUUIDString(c->conn, id->uuid);
+        if (dom == NULL && !virt_error_is(VIR_ERR_NO_DOMAIN)) {
+            snprintf(what, sizeof(what), "cannot look up domain '%s' (%s)", id->name, id->uuid);
+            return virt_error(err, FERRY_E_LIBVIRT, what);
+        }
+        if (dom) {
+            *ret_dom = dom;
+            return 0;
+        }
+        virResetLastError();
+    }
+    dom = virDomainLookupByName(c->conn, id->name);
+    if (dom == NULL) {
+        if (virt_error_is(VIR_ERR_NO_DOMAIN)) {
+            virResetLastError();
+            return 0;
+        }
+        snprintf(what, sizeof(what), "cannot look up domain '%s'", id->name);
+        return virt_error(err, FERRY_E_LIBVIRT, what);
+    }
+    if (id->uuid && virDomainGetUUIDString(dom, uuid) == 0 && strcasecmp(uuid, id->uuid) != 0) {
+        /* Someone else's domain under our name: not ours. */
+        if (ret_mismatch)
+            *ret_mismatch = true;
+        virDomainFree(dom);
+        return 0;
+    }
+    *ret_dom = dom;
+    return 0;
+}
+
+static int
+virt_domain_info_fill(virDomainPtr dom, const char *name, struct virt_domain_info *info,
+                      ferry_error **err)
+{
+    int state = 0;
+    int reason = 0;
+    int persistent = 0;
+    char what[512];
+
+    if (virDomainGetState(dom, &state, &reason, 0) < 0) {
+        snprintf(what, sizeof(what), "cannot read the state of domain '%s'", name);
+        return virt_error(err, FERRY_E_LIBVIRT, what);
+    }
+    persistent = virDomainIsPersistent(dom);
+    info->persistent = persistent == 1;
+    info->reason = reason;
+    if (virDomainGetUUIDString(dom, info->uuid) < 0)
+        info->uuid[0] = '\0';
+    switch (state) {
+    case VIR_DOMAIN_RUNNING:
+    case VIR_DOMAIN_BLOCKED:
+        info->state = VIRT_STATE_RUNNING;
+        break;
+    case VIR_DOMAIN_PAUSED:
+        info->state = VIRT_STATE_PAUSED;
+        info->paused_why = virt_paused_why(reason);
+        break;
+    case VIR_DOMAIN_SHUTDOWN:
+        info->state = VIRT_STATE_SHUTDOWN;
+        break;
+    case VIR_DOMAIN_SHUTOFF:
+        info->state = VIRT_STATE_SHUTOFF;
+        break;
+    case VIR_DOMAIN_CRASHED:
+        info->state = VIRT_STATE_CRASHED;
+        break;
+    case VIR_DOMAIN_PMSUSPENDED:
+        info->state = VIRT_STATE_PMSUSPENDED;
+        break;
+    default:
+        info->state = VIRT_STATE_OTHER;
+        break;
+    }
+    if (info->state == VIRT_STATE_PAUSED)
+        snprintf(info->state_text, sizeof(info->state_text), "paused (%s)",
+                 virt_paused_text(reason));
+    else
+        snprintf(info->state_text, sizeof(info->state_text), "%s", virt_state_name(info->state));
+    return 0;
+}
+
+int
+virt_domain_query(virt_conn *c, const struct virt_identity *id,
+                  struct virt_domain_info *ret_info, ferry_error **err)
+{
+    virDomainPtr dom = NULL;
+    struct virt_domain_info info;
+    bool mismatch = false;
+    int ret = 0;
+
+    memset(&info, 0, sizeof(info));
+    ret = virt_domain_find(c, id, &dom, &mismatch, err);
+    if (ret < 0)
+        goto cleanup;
+    if (dom == NULL) {
+        info.state = VIRT_STATE_ABSENT;
+        info.uuid_mismatch = mismatch;
+        snprintf(info.state_text, sizeof(info.state_text), "%s", "absent");
+    } else {
+        ret = virt_domain_info_fill(dom, id->name, &info, err);
+        if (ret < 0)
+            goto cleanup;
+    }
+    *ret_info = info;
+cleanup:
+    if (dom)
+        virDomainFree(dom);
+    return ret;
+}
+
+int
+virt_domain_create_xml(virt_conn *c, const char *xml, bool persistent, ferry_error **err)
+{
+    virDomainPtr dom = NULL;
+    int ret = 0;
+
+    if (persistent) {
+        dom = virDomainDefineXML(c->conn, xml);
+        if (dom == NULL) {
+            ret = virt_error(err, FERRY_E_LIBVIRT, "cannot define the domain");
+            goto cleanup;
+        }
+        if (virDomainCreate(dom) < 0) {
+            ret = virt_error(err, FERRY_E_LIBVIRT, "cannot start the domain");
+            goto cleanup;
+        }
+    } else {
+        dom = virDomainCreateXML(c->conn, xml, 0);
+        if (dom == NULL) {
+            ret = virt_error(err, FERRY_E_LIBVIRT, "cannot create the domain");
+            goto cleanup;
+        }
+    }
+cleanup:
+    if (dom)
+        virDomainFree(dom);
+    return ret;
+}
+
+/* Runs op on our domain; a domain that is gone is FERRY_E_STATE. */
+static int
+virt_domain_op(virt_conn *c, const struct virt_identity *id, int (*op)(virDomainPtr),
+               const char *verb, ferry_error **err)
+{
+    virDomainPtr dom = NULL;
+    char what[512];
+    int ret = 0;
+
+    ret = virt_domain_find(c, id, &dom, NULL, err);
+    if (ret < 0)
+        goto cleanup;
+    if (dom == NULL) {
+        ret = error_set(err, FERRY_E_STATE, "cannot %s domain '%s': it does not exist", verb,
+                        id->name);
+        goto cleanup;
+    }
+    if (op(dom) < 0) {
+        snprintf(what, sizeof(what), "cannot %s domain '%s'", verb, id->name);
+        ret = virt_error(err, FERRY_E_LIBVIRT, what);
+        goto cleanup;
+    }
+cleanup:
+    if (dom)
+        virDomainFree(dom);
+    return ret;
+}
+
+static int virt_op_create(virDomainPtr d) { return virDomainCreate(d); }
+static int virt_op_resume(virDomainPtr d) { return virDomainResume(d); }
+static int virt_op_wakeup(virDomainPtr d) { return virDomainPMWakeup(d, 0); }
+static int virt_op_shutdown(virDomainPtr d) { return virDomainShutdown(d); }
+static int virt_op_destroy(virDomainPtr d) { return virDomainDestroy(d); }
+
+int
+virt_domain_start_defined(virt_conn *c, const struct virt_identity *id, ferry_error **err)
+{
+    return virt_domain_op(c, id, virt_op_create, "start", err);
+}
+
+int
+virt_domain_resume(virt_conn *c, const struct virt_identity *id, ferry_error **err)
+{
+    return virt_domain_op(c, id, virt_op_resume, "resume", err);
+}
+
+int
+virt_domain_pm_wakeup(virt_conn *c, const struct virt_identity *id, ferry_error **err)
+{
+    return virt_domain_op(c, id, virt_op_wakeup, "wake up", err);
+}
+
+int
+virt_domain_shutdown(virt_conn *c, const struct virt_identity *id, ferry_error **err)
+{
+    return virt_domain_op(c, id, virt_op_shutdown, "shut down", err);
+}
+
+int
+virt_domain_destroy(virt_conn *c, const struct virt_identity *id, ferry_error **err)
+{
+    return virt_domain_op(c, id, virt_op_destroy, "destroy", err);
+}
+
+int
+virt_domain_wait_inactive(virt_conn *c, const struct virt_identity *id, const deadline *dl,
+                          int64_t poll_ms, ferry_error **err)
+{
+    struct virt_domain_info info;
+    int ret = 0;
+
+    for (;;) {
+        ret = virt_domain_query(c, id, &info, err);
+        if (ret < 0)
+            return ret;
+        if (info.state == VIRT_STATE_ABSENT || info.state == VIRT_STATE_SHUTOFF)
+            return 0;
+        if (!deadline_wait_ms(dl, poll_ms))
+            return error_set(err, FERRY_E_TIMEOUT, "domain '%s' is still %s", id->name,
+                             info.state_text);
+    }
+}
+
+/* Field 22 of /proc/PID/stat: the process's start time in clock ticks. */
+static int
+virt_process_start_ticks(pid_t pid, unsigned long long *ret_ticks, char *ret_state)
+{
+    char path[64];
+    char buf[1024];
+    char *p = NULL;
+    ssize_t n;
+    int fd = -1;
+    int field;
+
+    snprintf(path, sizeof(path), "/proc/%ld/stat", (long)pid);
+    fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return -errno;
+    n = read(fd, buf, sizeof(buf) - 1);
+    close(fd);
+    if (n <= 0)
+        return -EIO;
+    buf[n] = '\0';
+    p = strrchr(buf, ')');
+    if (p == NULL)
+        return -EIO;
+    /* after ") " comes field 3 (state); skip to field 22 */
+    p++;
+    if (ret_state && p[0] == ' ')
+        *ret_state = p[1];
+    for (field = 2; field < 22 && p; field++) {
+        p = strchr(p + 1, ' ');
+    }
+    if (p == NULL || sscanf(p, " %llu", ret_ticks) != 1)
+        return -EIO;
+    return 0;
+}
+
+/* True if PID's command line is a QEMU running domain NAME ("-name guest=NAME,..."). */
+static bool
+virt_process_is_domain(pid_t pid, const char *name)
+{
+    char path[64];
+    char buf[8192];
+    char want[300];
+    size_t len = 0;
+    size_t off = 0;
+    ssize_t n;
+    int fd = -1;
+    bool qemu = false;
+    bool named = false;
+
+    snprintf(path, sizeof(path), "/proc/%ld/cmdline", (long)pid);
+    fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return false;
+    while (len < sizeof(buf) - 1 && (n = read(fd, buf + len, sizeof(buf) - 1 - len)) > 0)
+        len += (size_t)n;
+    close(fd);
+    buf[len] = '\0';
+    snprintf(want, sizeof(want), "guest=%s,", name);
+    qemu = len > 0 && strstr(buf, "qemu") != NULL;
+    for (off = 0; off < len; off += strlen(buf + off) + 1) {
+        if (strncmp(buf + off, want, strlen(want)) == 0 ||
+            strcmp(buf + off, want + strlen("guest=")) == 0)
+            named = true;
+    }
+    return qemu && named;
+}
+
+int
+virt_domain_process(const char *uri, const char *name, struct virt_process *ret_proc)
+{
+    char path[512];
+    char buf[32];
+    ssize_t n;
+    long pid = 0;
+    int fd = -1;
+    struct virt_process proc = { 0, 0 };
+
+    if (strcmp(uri, "qemu:///system") != 0)
+        return -ENOTSUP;
+    snprintf(path, sizeof(path), VIRT_QEMU_SYSTEM_RUN_DIR "/%s.pid", name);
+    fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return -errno;
+    n = read(fd, buf, sizeof(buf) - 1);
+    close(fd);
+    if (n <= 0)
+        return -ENOENT;
+    buf[n] = '\0';
+    if (sscanf(buf, "%ld", &pid) != 1 || pid <= 1)
+        return -ENOENT;
+    proc.pid = (pid_t)pid;
+    if (!virt_process_is_domain(proc.pid, name))
+        return -ENOENT;
+    if (virt_process_start_ticks(proc.pid, &proc.start_ticks, NULL) < 0)
+        return -ENOENT;
+    *ret_proc = proc;
+    return 0;
+}
+
+bool
+virt_process_alive(const struct virt_process *proc)
+{
+    unsigned long long ticks = 0;
+    char state = '?';
+
+    if (proc->pid <= 0)
+        return false;
+    if (virt_process_start_ticks(proc->pid, &ticks, &state) < 0)
+        return false;
+    /* a zombie has exited; only its parent has not collected it yet */
+    return ticks == proc->start_ticks && state != 'Z' && state != 'X';
+}
+
+int
+virt_process_wait_gone(const struct virt_process *proc, const deadline *dl, int64_t poll_ms)
+{
+    while (virt_process_alive(proc)) {
+        if (!deadline_wait_ms(dl, poll_ms))
+            return virt_process_alive(proc) ? FERRY_E_TIMEOUT : 0;
+    }
+    return 0;
+}

@@ -1,0 +1,107 @@
+/* virt.h — the libvirt connection and the domain lifecycle.
+ *
+ * libvirt's own error printing is silenced (virt_init); its errors are
+ * captured into a ferry_error with the libvirt message. Domains are named by
+ * an identity (name and, when known, UUID); a domain found under the name but
+ * with another UUID is not ours.
+ */
+#ifndef FERRY_VIRT_H
+#define FERRY_VIRT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "deadline.h"
+#include "error.h"
+
+typedef struct virt_conn virt_conn;
+
+enum virt_state {
+    VIRT_STATE_ABSENT = 0,   /* libvirt does not know the domain */
+    VIRT_STATE_SHUTOFF,      /* defined, not running */
+    VIRT_STATE_RUNNING,      /* running or blocked */
+    VIRT_STATE_PAUSED,
+    VIRT_STATE_SHUTDOWN,     /* being shut down */
+    VIRT_STATE_CRASHED,
+    VIRT_STATE_PMSUSPENDED,
+    VIRT_STATE_OTHER,        /* nostate, or a state this libvirt added later */
+};
+
+enum virt_paused_why {
+    VIRT_PAUSED_NOT = 0,
+    VIRT_PAUSED_USER,            /* virsh suspend, or unknown */
+    VIRT_PAUSED_MIGRATION,       /* an outgoing (pause mode) or incoming migration */
+    VIRT_PAUSED_IOERROR,         /* storage failed */
+    VIRT_PAUSED_POSTCOPY,        /* post-copy migration running */
+    VIRT_PAUSED_POSTCOPY_FAILED, /* post-copy failed: neither side is complete */
+    VIRT_PAUSED_STARTING,        /* created paused, or waiting for an incoming migration */
+    VIRT_PAUSED_OTHER,           /* save, snapshot, crash, watchdog, ... */
+};
+
+struct virt_identity {
+    const char *name;        /* required */
+    const char *uuid;        /* canonical UUID, or NULL */
+};
+
+struct virt_domain_info {
+    enum virt_state state;
+    enum virt_paused_why paused_why;
+    int reason;              /* libvirt's state reason code */
+    bool persistent;
+    bool uuid_mismatch;      /* a domain with our name but another UUID exists */
+    char uuid[40];
+    char state_text[64];     /* e.g. "paused (I/O error)" */
+};
+
+/* Once per process, before any other call: silences libvirt's stderr printing. */
+int virt_init(ferry_error **err);
+
+/* Opens uri; connection failures are FERRY_E_LIBVIRT with libvirt's message. */
+int virt_conn_open(const char *uri, virt_conn **ret_conn, ferry_error **err);
+virt_conn *virt_conn_close(virt_conn *conn);   /* accepts NULL, returns NULL */
+const char *virt_conn_uri(const virt_conn *conn);
+
+/* Looks the domain up (by UUID first, then name) and reports its state. */
+int virt_domain_query(virt_conn *conn, const struct virt_identity *id,
+                      struct virt_domain_info *ret_info, ferry_error **err);
+
+/* Starts a domain from XML: persistent defines it first, then starts the definition;
+ * otherwise creates it transient. */
+int virt_domain_create_xml(virt_conn *conn, const char *xml, bool persistent, ferry_error **err);
+
+/* Starts a domain that is defined in libvirt. */
+int virt_domain_start_defined(virt_conn *conn, const struct virt_identity *id, ferry_error **err);
+
+int virt_domain_resume(virt_conn *conn, const struct virt_identity *id, ferry_error **err);
+int virt_domain_pm_wakeup(virt_conn *conn, const struct virt_identity *id, ferry_error **err);
+
+/* Asks the guest to shut down (ACPI power button or guest agent); does not wait. */
+int virt_domain_shutdown(virt_conn *conn, const struct virt_identity *id, ferry_error **err);
+
+/* Destroys the domain (libvirt: SIGTERM, then SIGKILL, waits for the process). */
+int virt_domain_destroy(virt_conn *conn, const struct virt_identity *id, ferry_error **err);
+
+/* Waits until the domain is shut off or gone, polling every poll_ms, until dl.
+ * Returns 0 when inactive, FERRY_E_TIMEOUT when dl passed first. */
+int virt_domain_wait_inactive(virt_conn *conn, const struct virt_identity *id,
+                              const deadline *dl, int64_t poll_ms, ferry_error **err);
+
+/* The hypervisor process of a running domain of a local qemu:///system
+ * connection (works while libvirtd is down), from libvirt's pid file, with its start time
+ * (to guard against PID reuse). Returns -ENOENT if not known. */
+struct virt_process {
+    pid_t pid;
+    unsigned long long start_ticks;
+};
+int virt_domain_process(const char *uri, const char *name, struct virt_process *ret_proc);
+
+/* True while that process (same PID and start time) exists. */
+bool virt_process_alive(const struct virt_process *proc);
+
+/* Waits until the process is gone, until dl. 0, or FERRY_E_TIMEOUT. */
+int virt_process_wait_gone(const struct virt_process *proc, const deadline *dl, int64_t poll_ms);
+
+const char *virt_state_name(enum virt_state state);
+
+#endif

@@ -1,0 +1,539 @@
+/* vm.c — see vm.h */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "domxml.h"
+#include "virt.h"
+#include "vm.h"
+
+#define VM_POLL_MS 200
+/* What stop keeps back from its deadline for destroy and its verification:
+ * libvirt's destroy sends SIGTERM, waits up to 10 s, then SIGKILL. */
+#define VM_DESTROY_RESERVE_MS 20000
+
+/* Which domain the parameters mean, and where that came from. */
+struct vm_ident {
+    char *name;
+    char *uuid;
+    domxml *xml;               /* the parsed config, NULL if unset or unreadable */
+    ferry_error *config_err;   /* why the config could not be used */
+    int config_rc;
+    const char *source;        /* "config", "name", "state file" */
+};
+
+static void
+vm_ident_clear(struct vm_ident *id)
+{
+    free(id->name);
+    free(id->uuid);
+    domxml_free(id->xml);
+    error_free(id->config_err);
+    memset(id, 0, sizeof(*id));
+}
+
+static struct virt_identity
+vm_ident_virt(const struct vm_ident *id)
+{
+    struct virt_identity v = { id->name, id->uuid };
+
+    return v;
+}
+
+/* ${state_dir}/ferry-vm-<instance>.state, or -EINVAL without an instance. */
+static int
+vm_state_path(const struct ferry_params *p, char *buf, size_t size)
+{
+    size_t i;
+    int n;
+
+    if (p->instance == NULL || p->state_dir == NULL)
+        return -EINVAL;
+    n = snprintf(buf, size, "%s/ferry-vm-%s.state", p->state_dir, p->instance);
+    if (n < 0 || (size_t)n >= size)
+        return -ENAMETOOLONG;
+    for (i = strlen(p->state_dir) + 1; buf[i]; i++)
+        if (buf[i] == '/')
+            buf[i] = '_';
+    return 0;
+}
+
+/* Remembers which domain this resource is, for monitor and stop while the
+ * config file is unreadable. Best effort: returns -errno, logs nothing. */
+static int
+vm_state_write(const struct ferry_params *p, const char *name, const char *uuid)
+{
+    char path[4096];
+    char tmp[4200];
+    FILE *f = NULL;
+    int ret = 0;
+
+    ret = vm_state_path(p, path, sizeof(path));
+    if (ret < 0)
+        return ret;
+    if (mkdir(p->state_dir, 0755) < 0 && errno != EEXIST)
+        return -errno;
+    snprintf(tmp, sizeof(tmp), "%s.%ld", path, (long)getpid());
+    f = fopen(tmp, "we");
+    if (f == NULL)
+        return -errno;
+    fprintf(f, "name=%s\nuuid=%s\n", name, uuid ? uuid : "");
+    if (fclose(f) != 0 || rename(tmp, path) < 0) {
+        ret = -errno;
+        unlink(tmp);
+    }
+    return ret;
+}
+
+static int
+vm_state_read(const struct ferry_params *p, char **ret_name, char **ret_uuid)
+{
+    char path[4096];
+    char line[512];
+    char *name = NULL;
+    char *uuid = NULL;
+    FILE *f = NULL;
+    int ret = 0;
+
+    ret = vm_state_path(p, path, sizeof(path));
+    if (ret < 0)
+        return ret;
+    f = fopen(path, "re");
+    if (f == NULL)
+        return -errno;
+    while (fgets(line, sizeof(line), f)) {
+        line[strcspn(line, "\n")] = '\0';
+        if (strncmp(line, "name=", 5) == 0 && line[5]) {
+            free(name);
+            name = strdup(line + 5);
+        } else if (strncmp(line, "uuid=", 5) == 0 && line[5]) {
+            free(uuid);
+            uuid = strdup(line + 5);
+        }
+    }
+    fclose(f);
+    if (name == NULL) {
+        free(uuid);
+        return -ENOENT;
+    }
+    *ret_name = name;
+    *ret_uuid = uuid;
+    return 0;
+}
+
+static int
+vm_strdup(char **dst, const char *src, ferry_error **err)
+{
+    *dst = NULL;
+    if (src == NULL)
+        return 0;
+    *dst = strdup(src);
+    return *dst ? 0 : error_set(err, -ENOMEM, "out of memory");
+}
+
+/* Works out which domain is meant. A config that cannot be read is not fatal
+ * as long as the name is known some other way. */
+static int
+vm_ident_resolve(const struct ferry_params *p, struct vm_ident *id, ferry_error **err)
+{
+    char *name = NULL;
+    char *uuid = NULL;
+    int ret = 0;
+
+    memset(id, 0, sizeof(*id));
+    if (p->config) {
+        id->config_rc = domxml_load_file(p->config, &id->xml, &id->config_err);
+        if (id->config_rc == 0) {
+            const char *xml_name = domxml_name(id->xml);
+
+            if (p->name && strcmp(p->name, xml_name) != 0)
+                return error_set(err, FERRY_E_CONFIG,
+                                 "parameter 'name' is '%s' but config '%s' names the domain '%s'",
+                                 p->name, p->config, xml_name);
+            id->source = "config";
+            if (vm_strdup(&id->name, xml_name, err) < 0 ||
+                vm_strdup(&id->uuid, domxml_uuid(id->xml), err) < 0)
+                return -ENOMEM;
+            return 0;
+        }
+    }
+    if (p->name) {
+        id->source = "name";
+        if (vm_strdup(&id->name, p->name, err) < 0)
+            return -ENOMEM;
+        /* the UUID recorded at start, if it was for this name */
+        if (vm_state_read(p, &name, &uuid) == 0 && strcmp(name, p->name) == 0) {
+            id->uuid = uuid;
+            uuid = NULL;
+        }
+        goto cleanup;
+    }
+    if (vm_state_read(p, &name, &uuid) == 0) {
+        id->source = "state file";
+        id->name = name;
+        id->uuid = uuid;
+        name = uuid = NULL;
+        goto cleanup;
+    }
+    /* Nothing names the domain: we cannot tell whether it runs. */
+    ret = error_set(err, FERRY_E_INSTALLED,
+                    "%s, 'name' is not set and this node has no record of the domain's name: "
+                    "cannot tell which domain to look for",
+                    error_message(id->config_err));
+cleanup:
+    free(name);
+    free(uuid);
+    return ret;
+}
+
+/* The config problem as an error of ours: the file is missing or broken on this host. */
+static int
+vm_config_error(const struct vm_ident *id, ferry_error **err)
+{
+    return error_set(err, FERRY_E_INSTALLED, "%s", error_message(id->config_err));
+}
+
+int
+vm_validate(const struct ferry_params *p, ferry_error **err)
+{
+    struct vm_ident id;
+    int ret = 0;
+
+    ret = params_validate(p, err);
+    if (ret < 0)
+        return ret;
+    if (p->config == NULL)
+        return 0;
+    ret = vm_ident_resolve(p, &id, err);
+    if (ret == 0 && id.xml == NULL)
+        ret = vm_config_error(&id, err);
+    vm_ident_clear(&id);
+    return ret;
+}
+
+static int
+vm_connect(const struct ferry_params *p, virt_conn **ret_conn, ferry_error **err)
+{
+    int ret = virt_init(err);
+
+    if (ret < 0)
+        return ret;
+    return virt_conn_open(p->hypervisor, ret_conn, err);
+}
+
+static int
+vm_uuid_mismatch_error(const struct vm_ident *id, ferry_error **err)
+{
+    return error_set(err, FERRY_E_STATE,
+                     "libvirt has a domain named '%s' whose UUID is not %s (from %s): "
+                     "not touching a domain that may not be this resource's",
+                     id->name, id->uuid, id->source);
+}
+
+/* Without libvirt: is a QEMU process for this domain alive (qemu:///system only)? */
+static bool
+vm_process_fallback(const struct ferry_params *p, const char *name, struct virt_process *proc)
+{
+    return virt_domain_process(p->hypervisor, name, proc) == 0 && virt_process_alive(proc);
+}
+
+int
+vm_monitor(const struct ferry_params *p, const deadline *dl,
+           struct vm_monitor_result *ret_result, ferry_error **err)
+{
+    struct vm_ident id;
+    struct virt_identity vid;
+    struct virt_domain_info info;
+    struct vm_monitor_result r;
+    struct virt_process proc;
+    virt_conn *conn = NULL;
+    ferry_error *conn_err = NULL;
+    int ret = 0;
+
+    (void)dl;
+    memset(&r, 0, sizeof(r));
+    ret = vm_ident_resolve(p, &id, err);
+    if (ret < 0)
+        goto cleanup;
+    snprintf(r.name, sizeof(r.name), "%s", id.name);
+    vid = vm_ident_virt(&id);
+
+    ret = vm_connect(p, &conn, &conn_err);
+    if (ret < 0) {
+        if (vm_process_fallback(p, id.name, &proc)) {
+            /* libvirtd is down but the guest is not: it runs. */
+            r.status = VM_STATUS_RUNNING;
+            snprintf(r.detail, sizeof(r.detail),
+                     "running according to its QEMU process %ld (libvirt unreachable: %s)",
+                     (long)proc.pid, error_message(conn_err));
+            ret = 0;
+            *ret_result = r;
+            goto cleanup;
+        }
+        ret = error_set(err, ret, "%s; cannot tell whether domain '%s' runs",
+                        error_message(conn_err), id.name);
+        goto cleanup;
+    }
+    ret = virt_domain_query(conn, &vid, &info, err);
+    if (ret < 0)
+        goto cleanup;
+    if (info.uuid_mismatch) {
+        ret = vm_uuid_mismatch_error(&id, err);
+        goto cleanup;
+    }
+    snprintf(r.detail, sizeof(r.detail), "%s", info.state_text);
+    switch (info.state) {
+    case VIRT_STATE_ABSENT:
+    case VIRT_STATE_SHUTOFF:
+        r.status = VM_STATUS_STOPPED;
+        break;
+    case VIRT_STATE_RUNNING:
+    case VIRT_STATE_SHUTDOWN:
+        r.status = VM_STATUS_RUNNING;
+        break;
+    case VIRT_STATE_PMSUSPENDED:
+        r.status = VM_STATUS_DEGRADED;
+        break;
+    case VIRT_STATE_PAUSED:
+        switch (info.paused_why) {
+        case VIRT_PAUSED_USER:
+        case VIRT_PAUSED_OTHER:
+            r.status = VM_STATUS_DEGRADED;
+            break;
+        case VIRT_PAUSED_MIGRATION:
+        case VIRT_PAUSED_STARTING:
+        case VIRT_PAUSED_POSTCOPY:
+            snprintf(r.detail, sizeof(r.detail),
+                     "%s: an unfinished migration's copy (incoming, or left behind)",
+                     info.state_text);
+            r.status = VM_STATUS_FAILED;
+            break;
+        default:
+            r.status = VM_STATUS_FAILED;
+            break;
+        }
+        break;
+    case VIRT_STATE_CRASHED:
+    case VIRT_STATE_OTHER:
+        r.status = VM_STATUS_FAILED;
+        break;
+    }
+    *ret_result = r;
+cleanup:
+    error_free(conn_err);
+    virt_conn_close(conn);
+    vm_ident_clear(&id);
+    return ret;
+}
+
+/* Brings a domain that libvirt knows into the running state. */
+static int
+vm_start_existing(virt_conn *conn, const struct vm_ident *id, const struct virt_domain_info *info,
+                  const struct ferry_params *p, struct vm_start_result *r, ferry_error **err)
+{
+    struct virt_identity vid = vm_ident_virt(id);
+
+    switch (info->state) {
+    case VIRT_STATE_RUNNING:
+    case VIRT_STATE_SHUTDOWN:
+        snprintf(r->how, sizeof(r->how), "already running");
+        return 0;
+    case VIRT_STATE_PAUSED:
+        if (info->paused_why != VIRT_PAUSED_USER)
+            return error_set(err, FERRY_E_STATE,
+                             "domain '%s' is %s; refusing to resume it behind whatever paused it",
+                             id->name, info->state_text);
+        snprintf(r->how, sizeof(r->how), "resumed");
+        return virt_domain_resume(conn, &vid, err);
+    case VIRT_STATE_PMSUSPENDED:
+        snprintf(r->how, sizeof(r->how), "woken up");
+        return virt_domain_pm_wakeup(conn, &vid, err);
+    case VIRT_STATE_CRASHED:
+        if (virt_domain_destroy(conn, &vid, err) < 0)
+            return error_code(*err);
+        break;
+    default:
+        break;
+    }
+    /* shut off (defined), absent, or crashed and now destroyed */
+    if (id->xml) {
+        snprintf(r->how, sizeof(r->how), p->persistent ? "defined and started" :
+                 "created (transient)");
+        return virt_domain_create_xml(conn, domxml_text(id->xml), p->persistent, err);
+    }
+    if (info->state == VIRT_STATE_SHUTOFF || info->state == VIRT_STATE_CRASHED) {
+        snprintf(r->how, sizeof(r->how), "started its libvirt definition");
+        return virt_domain_start_defined(conn, &vid, err);
+    }
+    if (id->config_err)
+        return vm_config_error(id, err);
+    return error_set(err, FERRY_E_INSTALLED,
+                     "domain '%s' is not defined in libvirt on this node and no 'config' is set",
+                     id->name);
+}
+
+int
+vm_start(const struct ferry_params *p, const deadline *dl, struct vm_start_result *ret_result,
+         ferry_error **err)
+{
+    struct vm_ident id;
+    struct virt_identity vid;
+    struct virt_domain_info info;
+    struct vm_start_result r;
+    virt_conn *conn = NULL;
+    int ret = 0;
+
+    (void)dl;
+    memset(&r, 0, sizeof(r));
+    ret = vm_ident_resolve(p, &id, err);
+    if (ret < 0)
+        goto cleanup;
+    snprintf(r.name, sizeof(r.name), "%s", id.name);
+    vid = vm_ident_virt(&id);
+    ret = vm_connect(p, &conn, err);
+    if (ret < 0)
+        goto cleanup;
+    ret = virt_domain_query(conn, &vid, &info, err);
+    if (ret < 0)
+        goto cleanup;
+    if (info.uuid_mismatch) {
+        ret = vm_uuid_mismatch_error(&id, err);
+        goto cleanup;
+    }
+    ret = vm_start_existing(conn, &id, &info, p, &r, err);
+    if (ret < 0)
+        goto cleanup;
+
+    /* Succeed only when libvirt says it runs. */
+    if (id.uuid == NULL) {
+        /* learn the UUID libvirt gave it, so we never confuse it with a namesake */
+        ret = virt_domain_query(conn, &vid, &info, err);
+        if (ret < 0)
+            goto cleanup;
+        if (info.uuid[0] && (id.uuid = strdup(info.uuid)) == NULL) {
+            ret = error_set(err, -ENOMEM, "out of memory");
+            goto cleanup;
+        }
+        vid = vm_ident_virt(&id);
+    }
+    ret = virt_domain_query(conn, &vid, &info, err);
+    if (ret < 0)
+        goto cleanup;
+    if (info.state != VIRT_STATE_RUNNING) {
+        ret = error_set(err, FERRY_E_STATE, "domain '%s' is %s right after it was started",
+                        id.name, info.state_text);
+        goto cleanup;
+    }
+    vm_state_write(p, id.name, id.uuid);
+    *ret_result = r;
+cleanup:
+    virt_conn_close(conn);
+    vm_ident_clear(&id);
+    return ret;
+}
+
+int64_t
+vm_stop_graceful_budget_ms(int64_t shutdown_timeout_ms, int64_t remaining_ms)
+{
+    int64_t reserve_ms = VM_DESTROY_RESERVE_MS;
+    int64_t budget_ms;
+
+    if (reserve_ms > remaining_ms / 2)
+        reserve_ms = remaining_ms / 2;
+    budget_ms = remaining_ms - reserve_ms;
+    if (shutdown_timeout_ms >= 0 && shutdown_timeout_ms < budget_ms)
+        budget_ms = shutdown_timeout_ms;
+    return budget_ms > 0 ? budget_ms : 0;
+}
+
+int
+vm_stop(const struct ferry_params *p, const deadline *dl, struct vm_stop_result *ret_result,
+        ferry_error **err)
+{
+    struct vm_ident id;
+    struct virt_identity vid;
+    struct virt_domain_info info;
+    struct vm_stop_result r;
+    struct virt_process proc = { 0, 0 };
+    deadline graceful;
+    virt_conn *conn = NULL;
+    ferry_error *shutdown_err = NULL;
+    bool have_proc = false;
+    int ret = 0;
+
+    memset(&r, 0, sizeof(r));
+    ret = vm_ident_resolve(p, &id, err);
+    if (ret < 0)
+        goto cleanup;
+    snprintf(r.name, sizeof(r.name), "%s", id.name);
+    vid = vm_ident_virt(&id);
+    ret = vm_connect(p, &conn, err);
+    if (ret < 0) {
+        error_prefix(*err, "cannot stop domain '%s': ", id.name);
+        goto cleanup;
+    }
+    ret = virt_domain_query(conn, &vid, &info, err);
+    if (ret < 0)
+        goto cleanup;
+    if (info.uuid_mismatch) {
+        ret = vm_uuid_mismatch_error(&id, err);
+        goto cleanup;
+    }
+    if (info.state == VIRT_STATE_ABSENT || info.state == VIRT_STATE_SHUTOFF) {
+        r.how = VM_STOP_WAS_STOPPED;
+        r.elapsed_ms = deadline_elapsed_ms(dl);
+        *ret_result = r;
+        goto cleanup;
+    }
+    have_proc = virt_domain_process(p->hypervisor, id.name, &proc) == 0;
+
+    r.how = VM_STOP_DESTROYED;
+    if (!p->force_stop && (info.state == VIRT_STATE_RUNNING || info.state == VIRT_STATE_SHUTDOWN)) {
+        r.graceful_budget_ms = vm_stop_graceful_budget_ms(p->shutdown_timeout_ms,
+                                                          deadline_remaining_ms(dl));
+        graceful = deadline_sub(dl, r.graceful_budget_ms);
+        if (r.graceful_budget_ms > 0 &&
+            virt_domain_shutdown(conn, &vid, &shutdown_err) == 0 &&
+            virt_domain_wait_inactive(conn, &vid, &graceful, VM_POLL_MS, &shutdown_err) == 0)
+            r.how = VM_STOP_GRACEFUL;
+    }
+    if (r.how == VM_STOP_DESTROYED) {
+        ret = virt_domain_destroy(conn, &vid, err);
+        if (ret < 0) {
+            /* it may have gone by itself meanwhile */
+            ferry_error *again = NULL;
+
+            if (virt_domain_query(conn, &vid, &info, &again) == 0 &&
+                (info.state == VIRT_STATE_ABSENT || info.state == VIRT_STATE_SHUTOFF)) {
+                *err = error_free(*err);
+                ret = 0;
+            }
+            error_free(again);
+            if (ret < 0)
+                goto cleanup;
+        }
+    }
+    /* 0 only when libvirt has it inactive and its QEMU process is gone. */
+    ret = virt_domain_wait_inactive(conn, &vid, dl, VM_POLL_MS, err);
+    if (ret < 0)
+        goto cleanup;
+    if (have_proc && virt_process_wait_gone(&proc, dl, VM_POLL_MS) < 0) {
+        ret = error_set(err, FERRY_E_TIMEOUT,
+                        "domain '%s' is shut off in libvirt but its QEMU process %ld still exists",
+                        id.name, (long)proc.pid);
+        goto cleanup;
+    }
+    r.elapsed_ms = deadline_elapsed_ms(dl);
+    *ret_result = r;
+cleanup:
+    error_free(shutdown_err);
+    virt_conn_close(conn);
+    vm_ident_clear(&id);
+    return ret;
+}

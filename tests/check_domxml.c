@@ -1,0 +1,230 @@
+/* check_domxml.c — domain XML inspection: good, malformed, huge, missing elements. */
+#include "config.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "check_common.h"
+#include "domxml.h"
+
+static const char good_xml[] =
+    "<domain type='kvm'>\n"
+    "  <name> vm1 </name>\n"
+    "  <uuid>4DEA22B3-1D52-D8F3-2516-782E98AB3FA0</uuid>\n"
+    "  <memory unit='MiB'>256</memory>\n"
+    "  <devices>\n"
+    "    <disk type='file' device='disk'>\n"
+    "      <driver name='qemu' type='qcow2' cache='none'/>\n"
+    "      <source file='/shared/vm1.qcow2'/>\n"
+    "      <target dev='vda' bus='virtio'/>\n"
+    "    </disk>\n"
+    "    <disk type='block' device='cdrom'>\n"
+    "      <source dev='/dev/sr0'/><target dev='hdc'/><readonly/>\n"
+    "    </disk>\n"
+    "  </devices>\n"
+    "</domain>\n";
+
+static domxml *
+parse_ok(const char *xml)
+{
+    domxml *d = NULL;
+    ferry_error *err = NULL;
+
+    ck_assert_msg(domxml_parse(xml, strlen(xml), "test", &d, &err) == 0, "%s",
+                  error_message(err));
+    return d;
+}
+
+static void
+parse_bad(const char *xml, int code, const char *want)
+{
+    domxml *d = NULL;
+    ferry_error *err = NULL;
+
+    ck_assert_int_eq(domxml_parse(xml, strlen(xml), "config 'x'", &d, &err), code);
+    ck_assert_ptr_null(d);
+    ck_assert_msg(strstr(error_message(err), want), "'%s' lacks '%s'", error_message(err), want);
+    error_free(err);
+}
+
+START_TEST(test_good)
+{
+    domxml *d = parse_ok(good_xml);
+    const struct domxml_disk *disk = NULL;
+
+    ck_assert_str_eq(domxml_name(d), "vm1");
+    ck_assert_str_eq(domxml_uuid(d), "4dea22b3-1d52-d8f3-2516-782e98ab3fa0");
+    ck_assert_str_eq(domxml_type(d), "kvm");
+    ck_assert_int_eq(domxml_memory_kib(d), 256 * 1024);
+    ck_assert_str_eq(domxml_text(d), good_xml);
+    ck_assert_int_eq(domxml_disk_count(d), 2);
+    disk = domxml_disk(d, 0);
+    ck_assert_str_eq(disk->source, "/shared/vm1.qcow2");
+    ck_assert_str_eq(disk->cache, "none");
+    ck_assert_str_eq(disk->target, "vda");
+    ck_assert_str_eq(disk->device, "disk");
+    ck_assert(!disk->readonly);
+    disk = domxml_disk(d, 1);
+    ck_assert_str_eq(disk->source, "/dev/sr0");
+    ck_assert_str_eq(disk->device, "cdrom");
+    ck_assert(disk->readonly);
+    ck_assert_ptr_null(disk->cache);
+    ck_assert_ptr_null(domxml_disk(d, 2));
+    domxml_free(d);
+}
+END_TEST
+
+START_TEST(test_minimal)
+{
+    domxml *d = parse_ok("<domain><name>a</name></domain>");
+
+    ck_assert_str_eq(domxml_name(d), "a");
+    ck_assert_ptr_null(domxml_uuid(d));
+    ck_assert_ptr_null(domxml_type(d));
+    ck_assert_int_eq(domxml_memory_kib(d), 0);
+    ck_assert_int_eq(domxml_disk_count(d), 0);
+    domxml_free(d);
+}
+END_TEST
+
+START_TEST(test_memory_units)
+{
+    domxml *d = parse_ok("<domain><name>a</name><memory>65536</memory></domain>");
+
+    ck_assert_int_eq(domxml_memory_kib(d), 65536);
+    domxml_free(d);
+    d = parse_ok("<domain><name>a</name><memory unit='GiB'>2</memory></domain>");
+    ck_assert_int_eq(domxml_memory_kib(d), 2 * 1024 * 1024);
+    domxml_free(d);
+    d = parse_ok("<domain><name>a</name><memory unit='b'>1048576</memory></domain>");
+    ck_assert_int_eq(domxml_memory_kib(d), 1024);
+    domxml_free(d);
+}
+END_TEST
+
+START_TEST(test_malformed)
+{
+    parse_bad("<domain><name>a</name>", FERRY_E_XML, "is not well-formed XML");
+    parse_bad("", FERRY_E_XML, "not well-formed");
+    parse_bad("not xml at all", FERRY_E_XML, "not well-formed");
+    parse_bad("<domain><name>a</nam></domain>", FERRY_E_XML, "line 1");
+}
+END_TEST
+
+START_TEST(test_missing_elements)
+{
+    parse_bad("<network><name>a</name></network>", FERRY_E_XML, "root element is <network>");
+    parse_bad("<domain type='kvm'></domain>", FERRY_E_XML, "has no <name>");
+    parse_bad("<domain><name>   </name></domain>", FERRY_E_XML, "has no <name>");
+    parse_bad("<domain><name>a/b</name></domain>", FERRY_E_XML, "not a valid domain name");
+    parse_bad("<domain><name>a</name><uuid>xyz</uuid></domain>", FERRY_E_XML, "is not a UUID");
+    parse_bad("<domain><name>a</name><memory unit='parsec'>1</memory></domain>", FERRY_E_XML,
+              "is not a size");
+    parse_bad("<domain><name>a</name><memory>lots</memory></domain>", FERRY_E_XML,
+              "is not a size");
+}
+END_TEST
+
+START_TEST(test_no_network_no_entities)
+{
+    /* an external entity must be neither fetched nor expanded */
+    const char *xml =
+        "<?xml version='1.0'?>\n"
+        "<!DOCTYPE domain [<!ENTITY x SYSTEM 'file:///etc/shadow'>]>\n"
+        "<domain><name>a&x;</name></domain>";
+    domxml *d = NULL;
+    ferry_error *err = NULL;
+
+    if (domxml_parse(xml, strlen(xml), "t", &d, &err) == 0) {
+        ck_assert_ptr_null(strstr(domxml_name(d), "root:"));
+        domxml_free(d);
+    }
+    error_free(err);
+}
+END_TEST
+
+START_TEST(test_huge)
+{
+    size_t len = DOMXML_MAX_BYTES + 16;
+    char *big = malloc(len + 1);
+    domxml *d = NULL;
+    ferry_error *err = NULL;
+
+    ck_assert_ptr_nonnull(big);
+    memset(big, ' ', len);
+    memcpy(big, "<domain>", 8);
+    big[len] = '\0';
+    ck_assert_int_eq(domxml_parse(big, len, "big", &d, &err), -EFBIG);
+    ck_assert_ptr_nonnull(strstr(error_message(err), "refused"));
+    error_free(err);
+    free(big);
+}
+END_TEST
+
+START_TEST(test_files)
+{
+    char dir[] = "/tmp/check_domxml.XXXXXX";
+    char path[256];
+    char bigpath[256];
+    domxml *d = NULL;
+    ferry_error *err = NULL;
+    FILE *f = NULL;
+
+    ck_assert_ptr_nonnull(mkdtemp(dir));
+    snprintf(path, sizeof(path), "%s/vm1.xml", dir);
+    snprintf(bigpath, sizeof(bigpath), "%s/big.xml", dir);
+
+    /* missing */
+    ck_assert_int_eq(domxml_load_file(path, &d, &err), -ENOENT);
+    ck_assert_ptr_nonnull(strstr(error_message(err), "cannot be read"));
+    err = error_free(err);
+    /* a directory */
+    ck_assert_int_eq(domxml_load_file(dir, &d, &err), -EISDIR);
+    err = error_free(err);
+    /* good */
+    f = fopen(path, "w");
+    ck_assert_ptr_nonnull(f);
+    fputs(good_xml, f);
+    fclose(f);
+    ck_assert_int_eq(domxml_load_file(path, &d, &err), 0);
+    ck_assert_str_eq(domxml_name(d), "vm1");
+    d = domxml_free(d);
+    /* too big */
+    f = fopen(bigpath, "w");
+    ck_assert_ptr_nonnull(f);
+    ck_assert_int_eq(ftruncate(fileno(f), DOMXML_MAX_BYTES + 1), 0);
+    fclose(f);
+    ck_assert_int_eq(domxml_load_file(bigpath, &d, &err), -EFBIG);
+    err = error_free(err);
+
+    unlink(path);
+    unlink(bigpath);
+    rmdir(dir);
+}
+END_TEST
+
+START_TEST(test_free_null)
+{
+    ck_assert_ptr_null(domxml_free(NULL));
+}
+END_TEST
+
+int
+main(void)
+{
+    Suite *s = suite_create("domxml");
+
+    add_tcase(s, tcase_create("good"), test_good, 5);
+    add_tcase(s, tcase_create("minimal"), test_minimal, 5);
+    add_tcase(s, tcase_create("memory"), test_memory_units, 5);
+    add_tcase(s, tcase_create("malformed"), test_malformed, 5);
+    add_tcase(s, tcase_create("missing"), test_missing_elements, 5);
+    add_tcase(s, tcase_create("entities"), test_no_network_no_entities, 5);
+    add_tcase(s, tcase_create("huge"), test_huge, 10);
+    add_tcase(s, tcase_create("files"), test_files, 10);
+    add_tcase(s, tcase_create("free"), test_free_null, 5);
+    return check_run(s);
+}

@@ -1,0 +1,233 @@
+/* check_params.c — parameter parsing and validation, every bad value. */
+#include "config.h"
+
+#include <errno.h>
+#include <string.h>
+
+#include "check_common.h"
+#include "params.h"
+
+static struct ferry_params *
+parse_ok(char *const *env)
+{
+    struct ferry_params *p = NULL;
+    ferry_error *err = NULL;
+
+    ck_assert_msg(params_parse(env, &p, &err) == 0, "unexpected: %s", error_message(err));
+    ck_assert_ptr_null(err);
+    ck_assert_ptr_nonnull(p);
+    return p;
+}
+
+/* Parses env expecting a FERRY_E_CONFIG whose message contains want. */
+static void
+parse_bad(char *const *env, const char *want)
+{
+    struct ferry_params *p = NULL;
+    ferry_error *err = NULL;
+
+    ck_assert_int_eq(params_parse(env, &p, &err), FERRY_E_CONFIG);
+    ck_assert_ptr_nonnull(p);           /* defaults are still there for stop */
+    ck_assert_msg(strstr(error_message(err), want) != NULL, "'%s' lacks '%s'",
+                  error_message(err), want);
+    params_free(p);
+    error_free(err);
+}
+
+START_TEST(test_defaults)
+{
+    char *env[] = { "OCF_RESKEY_name=vm1", NULL };
+    struct ferry_params *p = parse_ok(env);
+    ferry_error *err = NULL;
+
+    ck_assert_str_eq(p->name, "vm1");
+    ck_assert_ptr_null(p->config);
+    ck_assert_str_eq(p->hypervisor, "qemu:///system");
+    ck_assert(!p->force_stop);
+    ck_assert(!p->persistent);
+    ck_assert_int_eq(p->shutdown_timeout_ms, -1);
+    ck_assert_int_eq(p->timeout_ms, 0);
+    ck_assert_int_eq(p->interval_ms, 0);
+    ck_assert_str_eq(p->state_dir, "/run/resource-agents");
+    ck_assert(!p->debug);
+    ck_assert_int_eq(params_validate(p, &err), 0);
+    params_free(p);
+}
+END_TEST
+
+START_TEST(test_everything_set)
+{
+    char *env[] = {
+        "OCF_RESKEY_config=/shared/vm1.xml", "OCF_RESKEY_name=vm1",
+        "OCF_RESKEY_hypervisor=test:///default", "OCF_RESKEY_force_stop=yes",
+        "OCF_RESKEY_shutdown_timeout=45s", "OCF_RESKEY_persistent=1",
+        "OCF_RESKEY_CRM_meta_timeout=120000", "OCF_RESKEY_CRM_meta_interval=10000",
+        "OCF_RESKEY_CRM_meta_migrate_source=node1", "OCF_RESKEY_CRM_meta_migrate_target=node2",
+        "OCF_RESKEY_CRM_meta_on_node=node1", "OCF_RESOURCE_INSTANCE=p_vm1",
+        "OCF_RA_VERSION_MAJOR=1", "OCF_RA_VERSION_MINOR=1", "HA_RSCTMP=/tmp/x",
+        "HA_debug=1", "OCF_RESKEY_crm_feature_set=3.16.1", "UNRELATED=1", NULL,
+    };
+    struct ferry_params *p = parse_ok(env);
+
+    ck_assert_str_eq(p->config, "/shared/vm1.xml");
+    ck_assert_str_eq(p->hypervisor, "test:///default");
+    ck_assert(p->force_stop);
+    ck_assert(p->persistent);
+    ck_assert_int_eq(p->shutdown_timeout_ms, 45000);
+    ck_assert_int_eq(p->timeout_ms, 120000);
+    ck_assert_int_eq(p->interval_ms, 10000);
+    ck_assert_str_eq(p->migrate_source, "node1");
+    ck_assert_str_eq(p->migrate_target, "node2");
+    ck_assert_str_eq(p->on_node, "node1");
+    ck_assert_str_eq(p->instance, "p_vm1");
+    ck_assert_str_eq(p->state_dir, "/tmp/x");
+    ck_assert(p->debug);
+    ck_assert(params_ra_version_at_least(p, 1, 1));
+    ck_assert(params_ra_version_at_least(p, 1, 0));
+    ck_assert(!params_ra_version_at_least(p, 1, 2));
+    params_free(p);
+}
+END_TEST
+
+START_TEST(test_empty_values_are_unset)
+{
+    char *env[] = { "OCF_RESKEY_name=", "OCF_RESKEY_config=", "OCF_RESKEY_hypervisor=", NULL };
+    struct ferry_params *p = parse_ok(env);
+    ferry_error *err = NULL;
+
+    ck_assert_ptr_null(p->name);
+    ck_assert_ptr_null(p->config);
+    ck_assert_str_eq(p->hypervisor, "qemu:///system");
+    ck_assert_int_eq(params_validate(p, &err), FERRY_E_CONFIG);
+    ck_assert_ptr_nonnull(strstr(error_message(err), "neither 'config' nor 'name'"));
+    error_free(err);
+    params_free(p);
+}
+END_TEST
+
+START_TEST(test_bad_booleans)
+{
+    char *env1[] = { "OCF_RESKEY_name=a", "OCF_RESKEY_force_stop=maybe", NULL };
+    char *env2[] = { "OCF_RESKEY_name=a", "OCF_RESKEY_persistent=2", NULL };
+    char *env3[] = { "OCF_RESKEY_name=a", "OCF_RESKEY_persistent= true", NULL };
+
+    parse_bad(env1, "parameter 'force_stop' is 'maybe', which is not a boolean");
+    parse_bad(env2, "parameter 'persistent' is '2'");
+    parse_bad(env3, "'persistent'");
+}
+END_TEST
+
+START_TEST(test_bad_times)
+{
+    char *env1[] = { "OCF_RESKEY_name=a", "OCF_RESKEY_shutdown_timeout=soon", NULL };
+    char *env2[] = { "OCF_RESKEY_name=a", "OCF_RESKEY_shutdown_timeout=-5", NULL };
+    char *env3[] = { "OCF_RESKEY_name=a", "OCF_RESKEY_shutdown_timeout=10 parsecs", NULL };
+    char *env4[] = { "OCF_RESKEY_name=a", "OCF_RESKEY_shutdown_timeout=99999999h", NULL };
+    char *env5[] = { "OCF_RESKEY_name=a", "OCF_RESKEY_CRM_meta_timeout=20s", NULL };
+    char *env6[] = { "OCF_RESKEY_name=a", "OCF_RESKEY_CRM_meta_interval=-1", NULL };
+
+    parse_bad(env1, "parameter 'shutdown_timeout' is 'soon', which is not a time");
+    parse_bad(env2, "'shutdown_timeout' is '-5'");
+    parse_bad(env3, "not a time");
+    parse_bad(env4, "more than a day");
+    parse_bad(env5, "OCF_RESKEY_CRM_meta_timeout is '20s'");
+    parse_bad(env6, "OCF_RESKEY_CRM_meta_interval is '-1'");
+}
+END_TEST
+
+START_TEST(test_validate_rejects)
+{
+    static const struct {
+        const char *var;
+        const char *want;
+    } cases[] = {
+        { "OCF_RESKEY_config=relative/vm.xml", "not an absolute path" },
+        { "OCF_RESKEY_name=a/b", "not a valid libvirt domain name" },
+        { "OCF_RESKEY_hypervisor=qemu", "not a libvirt URI" },
+    };
+    size_t i;
+
+    for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        /* the first definition of a variable counts, as in getenv() */
+        char *env[] = { (char *)cases[i].var, "OCF_RESKEY_name=ok", NULL };
+        struct ferry_params *p = parse_ok(env);
+        ferry_error *err = NULL;
+
+        ck_assert_int_eq(params_validate(p, &err), FERRY_E_CONFIG);
+        ck_assert_msg(strstr(error_message(err), cases[i].want), "%s", error_message(err));
+        error_free(err);
+        params_free(p);
+    }
+}
+END_TEST
+
+START_TEST(test_value_parsers)
+{
+    bool b = false;
+    int64_t v = 0;
+
+    ck_assert_int_eq(params_parse_bool("TRUE", &b), 0);
+    ck_assert(b);
+    ck_assert_int_eq(params_parse_bool("Off", &b), 0);
+    ck_assert(!b);
+    ck_assert_int_eq(params_parse_bool("", &b), -EINVAL);
+    ck_assert_int_eq(params_parse_bool(NULL, &b), -EINVAL);
+
+    ck_assert_int_eq(params_parse_int("42", 0, 100, &v), 0);
+    ck_assert_int_eq(v, 42);
+    ck_assert_int_eq(params_parse_int("101", 0, 100, &v), -ERANGE);
+    ck_assert_int_eq(params_parse_int("4x", 0, 100, &v), -EINVAL);
+    ck_assert_int_eq(params_parse_int(" 4", 0, 100, &v), -EINVAL);
+    ck_assert_int_eq(params_parse_int("99999999999999999999", 0, INT64_MAX, &v), -EINVAL);
+
+    ck_assert_int_eq(params_parse_time_ms("30", &v), 0);
+    ck_assert_int_eq(v, 30000);
+    ck_assert_int_eq(params_parse_time_ms("500ms", &v), 0);
+    ck_assert_int_eq(v, 500);
+    ck_assert_int_eq(params_parse_time_ms("2min", &v), 0);
+    ck_assert_int_eq(v, 120000);
+    ck_assert_int_eq(params_parse_time_ms("1h", &v), 0);
+    ck_assert_int_eq(v, 3600000);
+    ck_assert_int_eq(params_parse_time_ms("25h", &v), -ERANGE);
+    ck_assert_int_eq(params_parse_time_ms("s", &v), -EINVAL);
+    ck_assert_int_eq(params_parse_time_ms("", &v), -EINVAL);
+}
+END_TEST
+
+START_TEST(test_table_is_complete)
+{
+    size_t n = 0;
+    size_t i;
+    const struct params_def *t = params_table(&n);
+
+    ck_assert_int_ge(n, 6);
+    for (i = 0; i < n; i++) {
+        ck_assert_ptr_nonnull(t[i].name);
+        ck_assert_msg(t[i].shortdesc && strlen(t[i].shortdesc) > 5, "%s: shortdesc", t[i].name);
+        ck_assert_msg(t[i].longdesc && strlen(t[i].longdesc) > 40, "%s: longdesc", t[i].name);
+    }
+}
+END_TEST
+
+START_TEST(test_free_null)
+{
+    ck_assert_ptr_null(params_free(NULL));
+}
+END_TEST
+
+int
+main(void)
+{
+    Suite *s = suite_create("params");
+
+    add_tcase(s, tcase_create("defaults"), test_defaults, 5);
+    add_tcase(s, tcase_create("all_set"), test_everything_set, 5);
+    add_tcase(s, tcase_create("empty"), test_empty_values_are_unset, 5);
+    add_tcase(s, tcase_create("bad_booleans"), test_bad_booleans, 5);
+    add_tcase(s, tcase_create("bad_times"), test_bad_times, 5);
+    add_tcase(s, tcase_create("validate"), test_validate_rejects, 5);
+    add_tcase(s, tcase_create("parsers"), test_value_parsers, 5);
+    add_tcase(s, tcase_create("table"), test_table_is_complete, 5);
+    add_tcase(s, tcase_create("free"), test_free_null, 5);
+    return check_run(s);
+}
