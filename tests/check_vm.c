@@ -1,2 +1,443 @@
-/* placeholder */
-int main(void) { return 0; }
+/* check_vm.c — the resource logic (identity, start, stop, monitor, validate)
+ * against libvirt's test:///default driver. The test holds a connection of its
+ * own open so the driver's state lives across the module's connections. */
+#include "config.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <libvirt/libvirt.h>
+
+#include "check_common.h"
+#include "vm.h"
+
+#define TEST_URI "test:///default"
+#define UUID1 "aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee"
+
+static const char *const xml_vm1 =
+    "<domain type='test'><name>vm1</name><uuid>" UUID1 "</uuid>"
+    "<memory>8192</memory><os><type>hvm</type></os></domain>\n";
+
+struct fixture {
+    char dir[64];
+    char config[128];
+    char state_dir[128];
+    virConnectPtr keep;     /* keeps test:///default's state alive */
+};
+
+static void
+fixture_setup(struct fixture *f)
+{
+    FILE *fp = NULL;
+
+    snprintf(f->dir, sizeof(f->dir), "/tmp/check_vm.XXXXXX");
+    ck_assert_ptr_nonnull(mkdtemp(f->dir));
+    snprintf(f->config, sizeof(f->config), "%s/vm1.xml", f->dir);
+    snprintf(f->state_dir, sizeof(f->state_dir), "%s/state", f->dir);
+    fp = fopen(f->config, "w");
+    ck_assert_ptr_nonnull(fp);
+    fputs(xml_vm1, fp);
+    fclose(fp);
+    f->keep = virConnectOpen(TEST_URI);
+    ck_assert_ptr_nonnull(f->keep);
+}
+
+static void
+fixture_teardown(struct fixture *f)
+{
+    char path[256];
+
+    snprintf(path, sizeof(path), "%s/ferry-vm-p_vm1.state", f->state_dir);
+    unlink(path);
+    rmdir(f->state_dir);
+    unlink(f->config);
+    rmdir(f->dir);
+    virConnectClose(f->keep);
+}
+
+/* Params from "k=v" instance parameters (NULL-terminated), plus the fixture's. */
+static struct ferry_params *
+params_make(const struct fixture *f, const char *const *extra)
+{
+    char *env[32];
+    char hyper[] = "OCF_RESKEY_hypervisor=" TEST_URI;
+    char inst[] = "OCF_RESOURCE_INSTANCE=p_vm1";
+    char rsctmp[192];
+    struct ferry_params *p = NULL;
+    ferry_error *err = NULL;
+    size_t n = 0;
+
+    /* the first definition of a variable counts: extras override the fixture's */
+    snprintf(rsctmp, sizeof(rsctmp), "HA_RSCTMP=%s", f->state_dir);
+    for (; extra && *extra; extra++)
+        env[n++] = (char *)*extra;
+    env[n++] = hyper;
+    env[n++] = inst;
+    env[n++] = rsctmp;
+    env[n] = NULL;
+    ck_assert_msg(params_parse(env, &p, &err) == 0, "%s", error_message(err));
+    return p;
+}
+
+static struct ferry_params *
+params_with_config(const struct fixture *f, const char *more)
+{
+    char config[192];
+    const char *extra[] = { config, more, NULL };
+
+    snprintf(config, sizeof(config), "OCF_RESKEY_config=%s", f->config);
+    return params_make(f, extra);
+}
+
+static enum vm_status
+monitor(const struct ferry_params *p)
+{
+    struct vm_monitor_result r;
+    ferry_error *err = NULL;
+    deadline dl;
+
+    deadline_init(&dl, 20000);
+    ck_assert_msg(vm_monitor(p, &dl, &r, &err) == 0, "monitor: %s", error_message(err));
+    return r.status;
+}
+
+static void
+start_ok(const struct ferry_params *p, const char *how)
+{
+    struct vm_start_result r;
+    ferry_error *err = NULL;
+    deadline dl;
+
+    deadline_init(&dl, 20000);
+    ck_assert_msg(vm_start(p, &dl, &r, &err) == 0, "start: %s", error_message(err));
+    ck_assert_str_eq(r.name, "vm1");
+    ck_assert_str_eq(r.how, how);
+}
+
+static enum vm_stop_how
+stop_ok(const struct ferry_params *p)
+{
+    struct vm_stop_result r;
+    ferry_error *err = NULL;
+    deadline dl;
+
+    deadline_init(&dl, 20000);
+    ck_assert_msg(vm_stop(p, &dl, &r, &err) == 0, "stop: %s", error_message(err));
+    return r.how;
+}
+
+START_TEST(test_transient_cycle)
+{
+    struct fixture f;
+    struct ferry_params *p = NULL;
+    virDomainPtr d = NULL;
+
+    fixture_setup(&f);
+    p = params_with_config(&f, NULL);
+    ck_assert_int_eq(monitor(p), VM_STATUS_STOPPED);
+    start_ok(p, "created (transient)");
+    ck_assert_int_eq(monitor(p), VM_STATUS_RUNNING);
+    d = virDomainLookupByName(f.keep, "vm1");
+    ck_assert_ptr_nonnull(d);
+    ck_assert_int_eq(virDomainIsPersistent(d), 0);
+    virDomainFree(d);
+    start_ok(p, "already running");
+    ck_assert_int_eq(stop_ok(p), VM_STOP_GRACEFUL);
+    ck_assert_int_eq(monitor(p), VM_STATUS_STOPPED);
+    ck_assert_int_eq(stop_ok(p), VM_STOP_WAS_STOPPED);
+    params_free(p);
+    fixture_teardown(&f);
+}
+END_TEST
+
+START_TEST(test_persistent_keeps_definition)
+{
+    struct fixture f;
+    struct ferry_params *p = NULL;
+    virDomainPtr d = NULL;
+
+    fixture_setup(&f);
+    p = params_with_config(&f, "OCF_RESKEY_persistent=true");
+    start_ok(p, "defined and started");
+    d = virDomainLookupByName(f.keep, "vm1");
+    ck_assert_int_eq(virDomainIsPersistent(d), 1);
+    ck_assert_int_eq(stop_ok(p), VM_STOP_GRACEFUL);
+    ck_assert_int_eq(monitor(p), VM_STATUS_STOPPED);
+    /* stopped, but still defined: stop never undefines */
+    ck_assert_int_eq(virDomainIsActive(d), 0);
+    ck_assert_int_eq(virDomainIsPersistent(d), 1);
+    virDomainUndefine(d);
+    virDomainFree(d);
+    params_free(p);
+    fixture_teardown(&f);
+}
+END_TEST
+
+START_TEST(test_force_stop_destroys)
+{
+    struct fixture f;
+    struct ferry_params *p = NULL;
+
+    fixture_setup(&f);
+    p = params_with_config(&f, "OCF_RESKEY_force_stop=true");
+    start_ok(p, "created (transient)");
+    ck_assert_int_eq(stop_ok(p), VM_STOP_DESTROYED);
+    ck_assert_int_eq(monitor(p), VM_STATUS_STOPPED);
+    params_free(p);
+    fixture_teardown(&f);
+}
+END_TEST
+
+/* resource-agents #856/#137: the config vanishes while the domain runs. */
+START_TEST(test_config_gone_while_running)
+{
+    struct fixture f;
+    struct ferry_params *p = NULL;
+    struct ferry_params *named = NULL;
+    const char *extra[] = { "OCF_RESKEY_name=vm1", NULL };
+
+    fixture_setup(&f);
+    p = params_with_config(&f, NULL);
+    start_ok(p, "created (transient)");
+    ck_assert_int_eq(unlink(f.config), 0);
+    /* the name recorded at start keeps monitor exact */
+    ck_assert_int_eq(monitor(p), VM_STATUS_RUNNING);
+    named = params_make(&f, extra);
+    ck_assert_int_eq(monitor(named), VM_STATUS_RUNNING);
+    /* and stop really stops it */
+    ck_assert_int_ne(stop_ok(p), VM_STOP_WAS_STOPPED);
+    ck_assert_int_eq(monitor(named), VM_STATUS_STOPPED);
+    params_free(p);
+    params_free(named);
+    fixture_teardown(&f);
+}
+END_TEST
+
+START_TEST(test_config_gone_and_nothing_known_is_not_stopped)
+{
+    struct fixture f;
+    struct ferry_params *p = NULL;
+    struct vm_monitor_result r;
+    struct vm_stop_result s;
+    ferry_error *err = NULL;
+    deadline dl;
+
+    fixture_setup(&f);
+    p = params_with_config(&f, NULL);
+    unlink(f.config);
+    deadline_init(&dl, 20000);
+    ck_assert_int_lt(vm_monitor(p, &dl, &r, &err), 0);
+    ck_assert_ptr_nonnull(strstr(error_message(err), "cannot tell which domain"));
+    err = error_free(err);
+    ck_assert_int_lt(vm_stop(p, &dl, &s, &err), 0);
+    err = error_free(err);
+    params_free(p);
+    fixture_teardown(&f);
+}
+END_TEST
+
+START_TEST(test_start_needs_config_or_definition)
+{
+    struct fixture f;
+    struct ferry_params *p = NULL;
+    struct ferry_params *named = NULL;
+    struct vm_start_result r;
+    ferry_error *err = NULL;
+    const char *extra[] = { "OCF_RESKEY_name=vm1", NULL };
+    deadline dl;
+
+    fixture_setup(&f);
+    p = params_with_config(&f, NULL);
+    unlink(f.config);
+    deadline_init(&dl, 20000);
+    ck_assert_int_eq(vm_start(p, &dl, &r, &err), FERRY_E_INSTALLED);
+    err = error_free(err);
+    named = params_make(&f, extra);
+    ck_assert_int_eq(vm_start(named, &dl, &r, &err), FERRY_E_INSTALLED);
+    ck_assert_ptr_nonnull(strstr(error_message(err), "not defined in libvirt"));
+    err = error_free(err);
+    params_free(p);
+    params_free(named);
+    fixture_teardown(&f);
+}
+END_TEST
+
+START_TEST(test_name_only_starts_definition)
+{
+    struct fixture f;
+    struct ferry_params *p = NULL;
+    const char *extra[] = { "OCF_RESKEY_name=vm1", NULL };
+    virDomainPtr d = NULL;
+
+    fixture_setup(&f);
+    d = virDomainDefineXML(f.keep, xml_vm1);
+    ck_assert_ptr_nonnull(d);
+    p = params_make(&f, extra);
+    ck_assert_int_eq(monitor(p), VM_STATUS_STOPPED);
+    start_ok(p, "started its libvirt definition");
+    ck_assert_int_eq(monitor(p), VM_STATUS_RUNNING);
+    ck_assert_int_eq(stop_ok(p), VM_STOP_GRACEFUL);
+    /* resource-agents #487: the definition survives */
+    ck_assert_int_eq(virDomainIsPersistent(d), 1);
+    virDomainUndefine(d);
+    virDomainFree(d);
+    params_free(p);
+    fixture_teardown(&f);
+}
+END_TEST
+
+START_TEST(test_name_and_config_must_agree)
+{
+    struct fixture f;
+    struct ferry_params *p = NULL;
+    struct vm_monitor_result r;
+    ferry_error *err = NULL;
+    deadline dl;
+
+    fixture_setup(&f);
+    p = params_with_config(&f, "OCF_RESKEY_name=other");
+    deadline_init(&dl, 20000);
+    ck_assert_int_eq(vm_monitor(p, &dl, &r, &err), FERRY_E_CONFIG);
+    ck_assert_ptr_nonnull(strstr(error_message(err), "parameter 'name' is 'other' but config"));
+    err = error_free(err);
+    ck_assert_int_eq(vm_validate(p, &err), FERRY_E_CONFIG);
+    err = error_free(err);
+    params_free(p);
+    fixture_teardown(&f);
+}
+END_TEST
+
+START_TEST(test_paused_is_degraded_and_start_resumes)
+{
+    struct fixture f;
+    struct ferry_params *p = NULL;
+    virDomainPtr d = NULL;
+
+    fixture_setup(&f);
+    p = params_with_config(&f, NULL);
+    start_ok(p, "created (transient)");
+    d = virDomainLookupByName(f.keep, "vm1");
+    ck_assert_int_eq(virDomainSuspend(d), 0);
+    ck_assert_int_eq(monitor(p), VM_STATUS_DEGRADED);
+    start_ok(p, "resumed");
+    ck_assert_int_eq(monitor(p), VM_STATUS_RUNNING);
+    /* a paused guest cannot shut down gracefully: stop destroys it */
+    ck_assert_int_eq(virDomainSuspend(d), 0);
+    ck_assert_int_eq(stop_ok(p), VM_STOP_DESTROYED);
+    ck_assert_int_eq(monitor(p), VM_STATUS_STOPPED);
+    virDomainFree(d);
+    params_free(p);
+    fixture_teardown(&f);
+}
+END_TEST
+
+START_TEST(test_namesake_is_not_ours)
+{
+    struct fixture f;
+    struct ferry_params *p = NULL;
+    struct vm_monitor_result r;
+    struct vm_stop_result s;
+    ferry_error *err = NULL;
+    virDomainPtr d = NULL;
+    deadline dl;
+    /* same name, another UUID */
+    const char *xml_other =
+        "<domain type='test'><name>vm1</name><uuid>01234567-0123-0123-0123-0123456789ab</uuid>"
+        "<memory>8192</memory><os><type>hvm</type></os></domain>";
+
+    fixture_setup(&f);
+    d = virDomainCreateXML(f.keep, xml_other, 0);
+    ck_assert_ptr_nonnull(d);
+    p = params_with_config(&f, NULL);
+    deadline_init(&dl, 20000);
+    ck_assert_int_eq(vm_monitor(p, &dl, &r, &err), FERRY_E_STATE);
+    ck_assert_ptr_nonnull(strstr(error_message(err), "whose UUID is not " UUID1));
+    err = error_free(err);
+    ck_assert_int_eq(vm_stop(p, &dl, &s, &err), FERRY_E_STATE);
+    err = error_free(err);
+    /* and it was left alone */
+    ck_assert_int_eq(virDomainIsActive(d), 1);
+    virDomainDestroy(d);
+    virDomainFree(d);
+    params_free(p);
+    fixture_teardown(&f);
+}
+END_TEST
+
+START_TEST(test_unreachable_libvirt_is_not_stopped)
+{
+    struct fixture f;
+    struct ferry_params *p = NULL;
+    struct vm_monitor_result r;
+    ferry_error *err = NULL;
+    const char *extra[] = { "OCF_RESKEY_name=vm1",
+                            "OCF_RESKEY_hypervisor=test:///nonexistent/ferry.xml", NULL };
+    deadline dl;
+
+    fixture_setup(&f);
+    p = params_make(&f, extra);
+    deadline_init(&dl, 20000);
+    ck_assert_int_eq(vm_monitor(p, &dl, &r, &err), FERRY_E_LIBVIRT);
+    ck_assert_ptr_nonnull(strstr(error_message(err), "cannot tell whether domain 'vm1' runs"));
+    error_free(err);
+    params_free(p);
+    fixture_teardown(&f);
+}
+END_TEST
+
+START_TEST(test_validate)
+{
+    struct fixture f;
+    struct ferry_params *p = NULL;
+    ferry_error *err = NULL;
+
+    fixture_setup(&f);
+    p = params_with_config(&f, NULL);
+    ck_assert_int_eq(vm_validate(p, &err), 0);
+    unlink(f.config);
+    ck_assert_int_eq(vm_validate(p, &err), FERRY_E_INSTALLED);
+    ck_assert_ptr_nonnull(strstr(error_message(err), "cannot be read"));
+    error_free(err);
+    params_free(p);
+    fixture_teardown(&f);
+}
+END_TEST
+
+START_TEST(test_graceful_budget)
+{
+    /* unset: everything but the 20 s reserve */
+    ck_assert_int_eq(vm_stop_graceful_budget_ms(-1, 81000), 61000);
+    /* set and short: as set */
+    ck_assert_int_eq(vm_stop_graceful_budget_ms(30000, 81000), 30000);
+    /* set but too long: the reserve wins */
+    ck_assert_int_eq(vm_stop_graceful_budget_ms(300000, 81000), 61000);
+    /* short stop timeout: half for the guest, half for destroy */
+    ck_assert_int_eq(vm_stop_graceful_budget_ms(-1, 18000), 9000);
+    ck_assert_int_eq(vm_stop_graceful_budget_ms(0, 81000), 0);
+    ck_assert_int_eq(vm_stop_graceful_budget_ms(-1, 0), 0);
+}
+END_TEST
+
+int
+main(void)
+{
+    Suite *s = suite_create("vm");
+
+    add_tcase(s, tcase_create("transient"), test_transient_cycle, 20);
+    add_tcase(s, tcase_create("persistent"), test_persistent_keeps_definition, 20);
+    add_tcase(s, tcase_create("force_stop"), test_force_stop_destroys, 20);
+    add_tcase(s, tcase_create("config_gone"), test_config_gone_while_running, 20);
+    add_tcase(s, tcase_create("config_gone_unknown"), test_config_gone_and_nothing_known_is_not_stopped, 20);
+    add_tcase(s, tcase_create("start_needs"), test_start_needs_config_or_definition, 20);
+    add_tcase(s, tcase_create("name_only"), test_name_only_starts_definition, 20);
+    add_tcase(s, tcase_create("name_config"), test_name_and_config_must_agree, 20);
+    add_tcase(s, tcase_create("paused"), test_paused_is_degraded_and_start_resumes, 20);
+    add_tcase(s, tcase_create("namesake"), test_namesake_is_not_ours, 20);
+    add_tcase(s, tcase_create("unreachable"), test_unreachable_libvirt_is_not_stopped, 20);
+    add_tcase(s, tcase_create("validate"), test_validate, 20);
+    add_tcase(s, tcase_create("budget"), test_graceful_budget, 5);
+    return check_run(s);
+}
