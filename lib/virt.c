@@ -206,6 +206,13 @@ virt_domain_info_fill(virDomainPtr dom, const char *name, struct virt_domain_inf
     char what[512];
 
     if (virDomainGetState(dom, &state, &reason, 0) < 0) {
+        if (virt_error_is(VIR_ERR_NO_DOMAIN)) {
+            /* it went away between lookup and now (a transient domain shut down) */
+            virResetLastError();
+            info->state = VIRT_STATE_ABSENT;
+            snprintf(info->state_text, sizeof(info->state_text), "%s", "absent");
+            return 0;
+        }
         snprintf(what, sizeof(what), "cannot read the state of domain '%s'", name);
         return virt_error(err, FERRY_E_LIBVIRT, what);
     }

@@ -1,0 +1,96 @@
+#!/bin/bash
+# test_lifecycle.sh — the agent binary inside a lab host against a real
+# libvirtd and real QEMU guests, with the OCF environment Pacemaker 2.1.5 sets:
+# start, double start, monitor/probe, config removed while running, libvirtd
+# stopped (probe is not 7), graceful stop of a guest that answers ACPI, stop of
+# a guest that ignores it (destroy inside the deadline), double stop, persistent.
+. "$(dirname "$0")/lablib.sh"
+
+lab_setup 1
+H=node1
+vm1=$(guest_xml vm1 --os bm)                                  # ignores ACPI
+vm2=$(guest_xml vm2 --os linux --type qemu)                   # answers ACPI
+INTERVAL=OCF_RESKEY_CRM_meta_interval=10000
+
+# --- start / monitor -------------------------------------------------------
+t_expect_rc "probe of a stopped domain" 7 agent $H monitor OCF_RESKEY_config="$vm1"
+t_expect_rc "monitor of a stopped domain" 7 agent $H monitor OCF_RESKEY_config="$vm1" $INTERVAL
+since=$(now_ms)
+t_expect_rc "start" 0 agent $H start OCF_RESKEY_config="$vm1"
+t_ok "the guest runs: heartbeats arrive" ticks_wait vm1 25 15000 "$since"
+t_expect_rc "monitor" 0 agent $H monitor OCF_RESKEY_config="$vm1" $INTERVAL
+t_expect_rc "probe" 0 agent $H monitor OCF_RESKEY_config="$vm1"
+t_expect_rc "status" 0 agent $H status OCF_RESKEY_config="$vm1"
+t_expect_rc "double start" 0 agent $H start OCF_RESKEY_config="$vm1"
+t_ok "the double start did not restart the guest" \
+    sh -c "'$GUESTS_OUT/ferry-ticks' report '$TICKS_LOG' vm1 --since $since | grep -qx 'resets=0'"
+t_ok "the domain is transient (persistent=false)" \
+    sh -c "'$LAB' exec $H virsh -q dominfo vm1 | grep -Eq '^Persistent: +no'"
+
+# --- the config file disappears while the domain runs (resource-agents #856) --
+mv "$vm1" "$vm1.hidden"
+t_expect_rc "probe with the config gone still finds it running" 0 agent $H monitor OCF_RESKEY_config="$vm1"
+t_expect_rc "probe by name with the config gone" 0 agent $H monitor OCF_RESKEY_config="$vm1" OCF_RESKEY_name=vm1
+t_expect_rc "validate-all with the config gone says not installed" 5 agent $H validate-all OCF_RESKEY_config="$vm1"
+RSC=p_other t_expect_rc "probe with config gone, no name, no record: an error, not 7" 1 \
+    agent $H monitor OCF_RESKEY_config="$vm1"
+t_reason_has "cannot tell which domain"
+mv "$vm1.hidden" "$vm1"
+
+# --- libvirtd down (resource-agents #546) ------------------------------------
+"$LAB" daemon $H libvirtd stop >/dev/null
+# 0 (its QEMU process is alive) or 1 (cannot tell); never 7
+t_expect_rc "probe with libvirtd stopped is not 7" "0|1" agent $H monitor OCF_RESKEY_config="$vm1"
+t_expect_rc "start with libvirtd stopped fails" 1 agent $H start OCF_RESKEY_config="$vm1" OCF_RESKEY_name=vm1
+"$LAB" daemon $H libvirtd start >/dev/null
+t_expect_rc "monitor after libvirtd is back" 0 agent $H monitor OCF_RESKEY_config="$vm1" $INTERVAL
+
+# --- stop of a guest that ignores ACPI: destroy within the deadline ----------
+pid=$(on $H cat /run/libvirt/qemu/vm1.pid)
+t0=$(now_ms)
+TIMEOUT_MS=20000 t_expect_rc "stop (guest ignores ACPI, 20 s timeout)" 0 agent $H stop OCF_RESKEY_config="$vm1"
+ms=$(( $(now_ms) - t0 ))
+if [ "$T_RC" = 0 ] && [ "$ms" -lt 20000 ]; then t_pass "stop answered in $ms ms (< 20000)"; else t_fail "stop: rc $T_RC after $ms ms"; fi
+case "$T_ERR" in *destroyed*) t_pass "stop destroyed it" ;; *) t_fail "stop did not say destroyed: $T_ERR" ;; esac
+t_ok "its QEMU process '$pid' is gone" sh -c "[ -n '$pid' ] && { ! kill -0 '$pid' 2>/dev/null || grep -q '^State:.*Z' /proc/$pid/status; }"
+t_expect_rc "monitor after stop" 7 agent $H monitor OCF_RESKEY_config="$vm1" $INTERVAL
+t_expect_rc "double stop" 0 agent $H stop OCF_RESKEY_config="$vm1"
+t_expect_rc "probe after stop" 7 agent $H monitor OCF_RESKEY_config="$vm1"
+t_ok "the domain is gone from libvirt" sh -c "! '$LAB' exec $H virsh -q domstate vm1 >/dev/null 2>&1"
+
+# shutdown_timeout bounds the graceful part
+t_expect_rc "start again" 0 agent $H start OCF_RESKEY_config="$vm1"
+t0=$(now_ms)
+t_expect_rc "stop with shutdown_timeout=2" 0 agent $H stop OCF_RESKEY_config="$vm1" OCF_RESKEY_shutdown_timeout=2
+ms=$(( $(now_ms) - t0 ))
+if [ "$T_RC" = 0 ] && [ "$ms" -lt 9000 ]; then t_pass "stop with a 2 s graceful budget took $ms ms"; else t_fail "stop: rc $T_RC after $ms ms"; fi
+t_expect_rc "start, force_stop" 0 agent $H start OCF_RESKEY_config="$vm1"
+t_expect_rc "stop, force_stop" 0 agent $H stop OCF_RESKEY_config="$vm1" OCF_RESKEY_force_stop=true
+case "$T_ERR" in *"destroyed"*"graceful budget 0 ms"*) t_pass "force_stop destroyed at once" ;; *) t_fail "force_stop: $T_ERR" ;; esac
+
+# --- a guest that answers ACPI shuts down gracefully -------------------------
+since=$(now_ms)
+RSC=p_vm2 TIMEOUT_MS=60000 t_expect_rc "start the Linux guest (TCG)" 0 agent $H start OCF_RESKEY_config="$vm2"
+t_ok "the Linux guest runs: heartbeats arrive" ticks_wait vm2 25 30000 "$since"
+RSC=p_vm2 TIMEOUT_MS=60000 t_expect_rc "stop the Linux guest" 0 agent $H stop OCF_RESKEY_config="$vm2"
+case "$T_ERR" in *"shut down gracefully"*) t_pass "it shut down gracefully" ;; *) t_fail "not graceful: $T_ERR" ;; esac
+RSC=p_vm2 t_expect_rc "monitor the Linux guest after stop" 7 agent $H monitor OCF_RESKEY_config="$vm2" $INTERVAL
+
+# --- persistent=true: defined, and the definition outlives stop --------------
+t_expect_rc "start persistent" 0 agent $H start OCF_RESKEY_config="$vm1" OCF_RESKEY_persistent=true
+t_ok "the domain is persistent" sh -c "'$LAB' exec $H virsh -q dominfo vm1 | grep -Eq '^Persistent: +yes'"
+t_expect_rc "stop persistent" 0 agent $H stop OCF_RESKEY_config="$vm1" OCF_RESKEY_persistent=true
+t_expect_rc "monitor of the stopped definition" 7 agent $H monitor OCF_RESKEY_config="$vm1" $INTERVAL
+t_ok "the definition is still there (resource-agents #487)" \
+    sh -c "'$LAB' exec $H virsh -q domstate vm1 | grep -q 'shut off'"
+t_expect_rc "name only: start the definition" 0 agent $H start OCF_RESKEY_name=vm1
+t_expect_rc "name only: stop" 0 agent $H stop OCF_RESKEY_name=vm1
+on $H virsh -q undefine vm1 >/dev/null
+
+# --- bad parameters against the real daemon ----------------------------------
+t_expect_rc "start with a missing config" 5 agent $H start OCF_RESKEY_config="$FERRY_LAB_SHARED/none.xml"
+t_reason_has "cannot be read"
+t_expect_rc "start with name and config disagreeing" 6 agent $H start OCF_RESKEY_config="$vm1" OCF_RESKEY_name=vm9
+t_expect_rc "unknown action" 3 agent $H frobnicate OCF_RESKEY_config="$vm1"
+
+exit 0
