@@ -1,0 +1,147 @@
+#!/bin/bash
+# Print libvirt domain XML for a ferry test guest on stdout.
+#
+#   mkdomain.sh --name N [--os bm|linux] [--type kvm|qemu|auto] [--mem MiB]
+#               [--dirty MiB] [--rate MiB/s] [--tick ms] [--acpi-ignore]
+#               [--artifacts DIR] [--collector IP:PORT] [--uuid U]
+#               [--id ID] [--console-log PATH]
+#
+#   --os          bm (ferry-bm.elf, default) or linux (vmlinuz + initrd.img)
+#   --type        auto (default): kvm for bm when /dev/kvm is usable, else
+#                 qemu (TCG); linux is always qemu (an unmodified kernel does
+#                 not boot under kvm-pvm)
+#   --mem         default 64 (bm) / 192 (linux)
+#   --dirty/--rate/--tick   guest workload (default 0 / 0 = unlimited / 20)
+#   --acpi-ignore the guest ignores the ACPI power button (bm always does)
+#   --artifacts   directory holding ferry-bm.elf / vmlinuz / initrd.img; must
+#                 be the same path on every host (default: this directory's out/)
+#   --collector   COM2/ttyS1 heartbeats go by UDP to IP:PORT (default: nowhere)
+#   --id          heartbeat id g=<id> (default: the name)
+#   --console-log COM1/ttyS0 log file (default /var/log/libvirt/qemu/N-console.log)
+#
+# The guest has no disk and no NIC, so it live-migrates without --unsafe.
+set -euo pipefail
+
+die() { echo "mkdomain.sh: $*" >&2; exit 2; }
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+
+name="" os=bm type=auto mem="" dirty=0 rate=0 tick=20 acpi_ignore=0
+artifacts=$here/out collector="" uuid="" id="" console_log=""
+need() { if [ $# -lt 2 ] || [ -z "$2" ]; then die "option $1 needs a value"; fi; }
+uint() { [[ $2 =~ ^[0-9]+$ ]] || die "$1 wants a non-negative integer, got '$2'"; }
+while [ $# -gt 0 ]; do
+  case $1 in
+    --name) need "$@"; name=$2; shift 2 ;;
+    --os) need "$@"; os=$2; shift 2 ;;
+    --type) need "$@"; type=$2; shift 2 ;;
+    --mem) need "$@"; uint "$1" "$2"; mem=$2; shift 2 ;;
+    --dirty) need "$@"; uint "$1" "$2"; dirty=$2; shift 2 ;;
+    --rate) need "$@"; uint "$1" "$2"; rate=$2; shift 2 ;;
+    --tick) need "$@"; uint "$1" "$2"; tick=$2; shift 2 ;;
+    --acpi-ignore) acpi_ignore=1; shift ;;
+    --artifacts) need "$@"; artifacts=$2; shift 2 ;;
+    --collector) need "$@"; collector=$2; shift 2 ;;
+    --uuid) need "$@"; uuid=$2; shift 2 ;;
+    --id) need "$@"; id=$2; shift 2 ;;
+    --console-log) need "$@"; console_log=$2; shift 2 ;;
+    -h|--help) sed -n '2,/^set -euo/p' "$0" | sed -n 's/^# \{0,1\}//p'; exit 0 ;;
+    *) die "unknown option '$1' (see --help)" ;;
+  esac
+done
+
+[ -n "$name" ] || die "--name is required"
+[[ $name =~ ^[A-Za-z0-9][A-Za-z0-9._-]*$ ]] || die "--name '$name': use letters, digits, '.', '_', '-'"
+id=${id:-$name}
+[[ $id =~ ^[A-Za-z0-9._-]{1,32}$ ]] || die "--id '$id': 1-32 of letters, digits, '.', '_', '-'"
+[ "$tick" -ge 1 ] || die "--tick must be >= 1"
+case $os in bm|linux) ;; *) die "--os bm|linux, got '$os'" ;; esac
+case $type in
+  auto)
+    if [ "$os" = bm ] && [ -c /dev/kvm ] && [ -r /dev/kvm ] && [ -w /dev/kvm ]; then type=kvm; else type=qemu; fi ;;
+  kvm) [ "$os" = bm ] || echo "mkdomain.sh: warning: --os linux under kvm: an unmodified kernel does not boot on a kvm-pvm host" >&2 ;;
+  qemu) ;;
+  *) die "--type kvm|qemu|auto, got '$type'" ;;
+esac
+if [ -z "$mem" ]; then if [ "$os" = bm ]; then mem=64; else mem=192; fi; fi
+# bm: working set from 4 MiB up, 1 MiB kept free at the top; linux: leave the kernel ~64 MiB
+if [ "$os" = bm ]; then reserve=6; else reserve=64; fi
+[ "$dirty" -le $((mem - reserve)) ] || die "--dirty $dirty does not fit in --mem $mem (max $((mem - reserve)))"
+if [ -n "$uuid" ]; then
+  [[ $uuid =~ ^[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}$ ]] ||
+    die "--uuid '$uuid' is not a UUID"
+fi
+case $artifacts in /*) ;; *) die "--artifacts must be an absolute path (the same on every host)" ;; esac
+[[ $artifacts =~ ^[A-Za-z0-9/._+-]+$ ]] || die "--artifacts: unusual characters in '$artifacts'"
+console_log=${console_log:-/var/log/libvirt/qemu/$name-console.log}
+[[ $console_log =~ ^/[A-Za-z0-9/._+-]+$ ]] || die "--console-log must be an absolute plain path"
+
+if [ -n "$collector" ]; then
+  [[ $collector =~ ^([0-9]{1,3}(\.[0-9]{1,3}){3}):([0-9]{1,5})$ ]] || die "--collector wants IPv4:PORT, got '$collector'"
+  cip=${BASH_REMATCH[1]} cport=${BASH_REMATCH[3]}
+  if [ "$cport" -lt 1 ] || [ "$cport" -gt 65535 ]; then die "--collector port out of range"; fi
+  com2="    <serial type='udp'>
+      <source mode='connect' host='$cip' service='$cport'/>
+      <target port='1'/>
+    </serial>"
+else
+  com2="    <serial type='null'>
+      <target port='1'/>
+    </serial>"
+fi
+
+case $os in
+  bm)
+    [ -e "$artifacts/ferry-bm.elf" ] || echo "mkdomain.sh: warning: $artifacts/ferry-bm.elf does not exist (here)" >&2
+    boot="    <kernel>$artifacts/ferry-bm.elf</kernel>
+    <cmdline>id=$id dirty=$dirty rate=$rate tick=$tick</cmdline>" ;;
+  linux)
+    for f in vmlinuz initrd.img; do
+      [ -e "$artifacts/$f" ] || echo "mkdomain.sh: warning: $artifacts/$f does not exist (here)" >&2
+    done
+    acpi=""
+    [ "$acpi_ignore" = 1 ] && acpi=" ferry.acpi=ignore"
+    boot="    <kernel>$artifacts/vmlinuz</kernel>
+    <initrd>$artifacts/initrd.img</initrd>
+    <cmdline>console=ttyS0 loglevel=4 panic=-1 ferry.id=$id ferry.dirty=$dirty ferry.rate=$rate ferry.tick=$tick$acpi</cmdline>" ;;
+esac
+
+uuid_xml=""
+[ -z "$uuid" ] || uuid_xml="  <uuid>$uuid</uuid>
+"
+acpi_mode=poweroff
+if [ "$os" = bm ] || [ "$acpi_ignore" = 1 ]; then acpi_mode=ignore; fi
+
+cat <<EOF
+<domain type='$type'>
+  <name>$name</name>
+${uuid_xml}  <description>ferry test guest: os=$os id=$id dirty=$dirty rate=$rate tick=$tick acpi=$acpi_mode</description>
+  <memory unit='MiB'>$mem</memory>
+  <vcpu>1</vcpu>
+  <os>
+    <type arch='x86_64' machine='pc'>hvm</type>
+$boot
+  </os>
+  <features>
+    <acpi/>
+  </features>
+  <cpu mode='custom' match='exact' check='none'>
+    <model fallback='forbid'>qemu64</model>
+  </cpu>
+  <clock offset='utc'/>
+  <on_poweroff>destroy</on_poweroff>
+  <on_reboot>restart</on_reboot>
+  <on_crash>destroy</on_crash>
+  <devices>
+    <controller type='usb' model='none'/>
+    <serial type='pty'>
+      <log file='$console_log' append='on'/>
+      <target port='0'/>
+    </serial>
+$com2
+    <console type='pty'>
+      <target type='serial' port='0'/>
+    </console>
+    <memballoon model='none'/>
+  </devices>
+</domain>
+EOF
