@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # selftest.sh -- proves that lab.sh builds a working, isolated lab and leaves nothing behind.
 #
-# Brings up 2 hosts (with tests/lab/udp-sink.py as heartbeat collector) and checks: hostnames,
+# Brings up 2 hosts (with tests/guests' ferry-ticks as heartbeat collector) and checks: hostnames,
 # addresses, no route out of the lab, root namespace untouched, libvirtd in every host, the ssh mesh
 # with strict host key checking (and that `rekey` breaks it and `--restore` repairs it), daemon
 # stop/start, link down/up, UDP to the collector, a live migration node1 -> node2 over the
@@ -65,9 +65,15 @@ root_addrs_before=$(ip -o addr show | awk '{print $2, $4}' | sort)
 root_routes_before=$(ip route show table all | sort)
 
 # ------------------------------------------------------------------------------------------- up 2
+# the heartbeat collector the tests use (tests/guests/ferry-ticks)
+TICKS_OUT=${FERRY_GUESTS_OUT:-${top_builddir:-$HERE/../..}/tests/guests/out}
+if ! out=$("$HERE/../guests/build.sh" "$TICKS_OUT" 2>&1); then
+  notok "cannot build the heartbeat collector: $(oneline <<<"$out")"
+  echo "selftest: $PASS passed, $FAIL failed"; exit 1
+fi
 t0=$(ms)
-if out=$("$LAB" up 2 --ticks "$HERE/udp-sink.py" 2>&1 </dev/null); then
-  ok "up 2 --ticks udp-sink.py ($(( $(ms) - t0 )) ms)"
+if out=$("$LAB" up 2 --ticks "$TICKS_OUT/ferry-ticks" 2>&1 </dev/null); then
+  ok "up 2 --ticks ferry-ticks ($(( $(ms) - t0 )) ms)"
 else
   notok "up 2: $(oneline <<<"$out")"
   echo "selftest: $PASS passed, $FAIL failed"; exit 1
