@@ -195,6 +195,47 @@ agent_stop(struct agent *a)
 }
 
 static int
+agent_migrate_to(struct agent *a)
+{
+    struct vm_migrate_result r;
+    ferry_error *err = NULL;
+    int rc = OCF_SUCCESS;
+
+    /* Every failure is an ordinary error (1): Pacemaker then stops the
+     * resource on both nodes and starts it once; 2, 5 or 6 would also ban it. */
+    if (vm_migrate_to(a->params, &a->dl, &r, &err) < 0)
+        rc = agent_fail(a, OCF_ERR_GENERIC, err);
+    else if (r.already)
+        log_info("migrate_to: domain '%s' already runs on %s", r.name, r.target);
+    else
+        log_info("migrate_to: domain '%s' migrated to %s: %s", r.name, r.target, r.line);
+    if (rc != OCF_SUCCESS && r.line[0])
+        log_info("migrate_to: %s", r.line);
+    error_free(err);
+    return rc;
+}
+
+static int
+agent_migrate_from(struct agent *a)
+{
+    enum vm_status status = VM_STATUS_STOPPED;
+    ferry_error *err = NULL;
+    int rc = OCF_SUCCESS;
+
+    if (vm_migrate_from(a->params, &a->dl, &status, &err) < 0) {
+        rc = agent_fail(a, OCF_ERR_GENERIC, err);
+    } else if (status != VM_STATUS_RUNNING) {
+        error_set(&err, FERRY_E_STATE, "the domain does not run on this node after the migration");
+        rc = agent_fail(a, OCF_NOT_RUNNING, err);
+    } else {
+        log_info("migrate_from: the domain runs here (from %s)",
+                 a->params->migrate_source ? a->params->migrate_source : "?");
+    }
+    error_free(err);
+    return rc;
+}
+
+static int
 agent_validate(struct agent *a)
 {
     ferry_error *err = NULL;
@@ -284,10 +325,25 @@ main(int argc, char **argv)
     case OCF_ACTION_VALIDATE_ALL:
         rc = agent_validate(&a);
         break;
+    case OCF_ACTION_MIGRATE:
+        /* rgmanager: vm migrate <target-node> */
+        if (argc < 3 || argv[2][0] == '\0') {
+            error_set(&verr, FERRY_E_ARGS, "usage: %s migrate <target-node>", argv[0]);
+            rc = agent_fail(&a, OCF_ERR_ARGS, verr);
+            break;
+        }
+        free(a.params->migrate_target);
+        a.params->migrate_target = strdup(argv[2]);
+        rc = agent_migrate_to(&a);
+        break;
     case OCF_ACTION_MIGRATE_TO:
+        rc = agent_migrate_to(&a);
+        break;
     case OCF_ACTION_MIGRATE_FROM:
+        rc = agent_migrate_from(&a);
+        break;
     default:
-        error_set(&verr, FERRY_E_ARGS, "action '%s' is not implemented yet", a.action_name);
+        error_set(&verr, FERRY_E_ARGS, "action '%s' is not implemented", a.action_name);
         ocf_exit_reason_write(stderr, a.reason_prefix, error_message(verr));
         rc = OCF_ERR_UNIMPLEMENTED;
         break;

@@ -23,6 +23,7 @@ enum ocf_action {
     OCF_ACTION_USAGE,
     OCF_ACTION_MIGRATE_TO,
     OCF_ACTION_MIGRATE_FROM,
+    OCF_ACTION_MIGRATE,        /* rgmanager: vm migrate <target-node> */
 };
 
 struct ocf_action_def {

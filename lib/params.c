@@ -2,6 +2,7 @@
 #include "config.h"
 
 #include <ctype.h>
+#include <stdarg.h>
 #include <errno.h>
 #include <limits.h>
 #include <stdlib.h>
@@ -90,6 +91,182 @@ static const struct params_def params_defs[] = {
             "an operator's virsh start) can start a second copy on another node. If true, "
             "start (re)defines the domain from 'config' and starts the definition. A "
             "domain already defined in libvirt is never undefined by start.",
+    },
+    {
+        .name = PARAMS_MIGRATE,
+        .offset = offsetof(struct ferry_params, migrate),
+        .type = PARAMS_TYPE_STRING,
+        .default_text = "live",
+        .shortdesc = "Migration mode: live or pause",
+        .longdesc =
+            "How migrate_to moves the running guest, as rgmanager's vm 'migrate': 'live' "
+            "copies memory while the guest runs (an outage of milliseconds at the switch); "
+            "'pause' suspends the guest for the whole copy (no guest writes to chase, so a "
+            "shorter total time, but the guest is frozen throughout: the better choice for "
+            "guests that dirty memory faster than the link carries it). The guest is never "
+            "left paused: on any failure it runs again on the source.",
+    },
+    {
+        .name = PARAMS_MIGRATION_MAPPING,
+        .offset = offsetof(struct ferry_params, migration_mapping),
+        .type = PARAMS_TYPE_STRING,
+        .shortdesc = "Cluster node to migration host map",
+        .longdesc =
+            "node:host pairs separated by commas (rgmanager's migration_mapping), e.g. "
+            "'node1:node1-mig.example.com,node2:node2-mig.example.com'. The target node "
+            "Pacemaker names is looked up exactly (never as a substring); the host is where "
+            "the target's libvirt is reached over ssh. A target missing from a set map is an "
+            "error, not a guess.",
+    },
+    {
+        .name = PARAMS_MIGRATION_NETWORK_SUFFIX,
+        .offset = offsetof(struct ferry_params, migration_network_suffix),
+        .type = PARAMS_TYPE_STRING,
+        .shortdesc = "Suffix naming a node on the migration network",
+        .longdesc =
+            "Added to the target node's name (after its first label: node2.example.com "
+            "becomes node2-mig.example.com for '-mig') to name the host that receives the "
+            "memory stream, so migration traffic uses a network of its own. Ignored when "
+            "'migrateuri' is set.",
+    },
+    {
+        .name = PARAMS_MIGRATEURI,
+        .offset = offsetof(struct ferry_params, migrateuri),
+        .type = PARAMS_TYPE_STRING,
+        .shortdesc = "Migration data URI",
+        .longdesc =
+            "The URI QEMU's memory stream goes to, e.g. 'tcp://%n-mig' (%n is replaced by "
+            "the target node's name). Default: libvirt's choice (the target's host name), or "
+            "the 'migration_network_suffix' name.",
+    },
+    {
+        .name = PARAMS_REMOTEURI,
+        .offset = offsetof(struct ferry_params, remoteuri),
+        .type = PARAMS_TYPE_STRING,
+        .shortdesc = "libvirt URI of the target",
+        .longdesc =
+            "The libvirt URI migrate_to uses to reach the target (%n is replaced by the "
+            "target node's name). Default: qemu+ssh://[migration_user@]HOST/system?no_tty=1 "
+            "with HOST from 'migration_mapping' or the node name. ssh checks host keys "
+            "strictly (known_hosts); ferry never turns that off.",
+    },
+    {
+        .name = PARAMS_MIGRATION_USER,
+        .offset = offsetof(struct ferry_params, migration_user),
+        .type = PARAMS_TYPE_STRING,
+        .shortdesc = "ssh user for migration",
+        .longdesc = "The user libvirt's ssh connection to the target logs in as (default: ssh's own default).",
+    },
+    {
+        .name = PARAMS_MIGRATION_SPEED,
+        .offset = offsetof(struct ferry_params, migration_speed_mib_s),
+        .type = PARAMS_TYPE_INTEGER,
+        .default_text = "0",
+        .shortdesc = "Migration bandwidth limit (MiB/s)",
+        .longdesc = "Caps the migration's bandwidth, in MiB/s, set in the migrate call itself. 0: no limit.",
+    },
+    {
+        .name = PARAMS_MIGRATION_DOWNTIME,
+        .offset = offsetof(struct ferry_params, migration_downtime_ms),
+        .type = PARAMS_TYPE_INTEGER,
+        .default_text = "0",
+        .shortdesc = "Largest tolerated live-migration downtime (ms)",
+        .longdesc =
+            "The pause QEMU may take to switch a live migration over, in milliseconds (a "
+            "larger value converges sooner). Set on the domain immediately before the "
+            "migration starts (libvirt has no migrate-call parameter for it). 0: QEMU's "
+            "default (300 ms).",
+    },
+    {
+        .name = PARAMS_MIGRATION_PARALLEL,
+        .offset = offsetof(struct ferry_params, migration_parallel),
+        .type = PARAMS_TYPE_INTEGER,
+        .default_text = "0",
+        .shortdesc = "Parallel migration connections",
+        .longdesc = "Number of connections carrying the memory stream (multifd). 0 or 1: one.",
+    },
+    {
+        .name = PARAMS_MIGRATION_COMPRESSION,
+        .offset = offsetof(struct ferry_params, migration_compression),
+        .type = PARAMS_TYPE_STRING,
+        .shortdesc = "Migration compression",
+        .longdesc = "Compression of the memory stream, as libvirt names it: 'xbzrle' or 'mt'. Unset or 'none': none.",
+    },
+    {
+        .name = PARAMS_TUNNELLED,
+        .offset = offsetof(struct ferry_params, tunnelled),
+        .type = PARAMS_TYPE_BOOLEAN,
+        .default_text = "false",
+        .shortdesc = "Tunnel the memory stream through libvirt's connection",
+        .longdesc =
+            "If true, the memory stream travels inside the libvirt connection to the target "
+            "(peer-to-peer, tunnelled), so it is encrypted by ssh. Slower than a direct "
+            "stream; cannot be combined with 'migrateuri', parallel connections or tls.",
+    },
+    {
+        .name = PARAMS_TLS,
+        .offset = offsetof(struct ferry_params, tls),
+        .type = PARAMS_TYPE_BOOLEAN,
+        .default_text = "false",
+        .shortdesc = "Encrypt the memory stream with TLS",
+        .longdesc = "If true, QEMU's memory stream uses TLS (needs libvirt's migrate TLS certificates on both nodes).",
+    },
+    {
+        .name = PARAMS_MIGRATION_POLICY,
+        .offset = offsetof(struct ferry_params, migration_policy),
+        .type = PARAMS_TYPE_STRING,
+        .default_text = "pause",
+        .shortdesc = "What to do when a live migration does not converge",
+        .longdesc =
+            "When a live migration stalls (see migration_stall_timeout) or runs out of time "
+            "(migration_timeout_per_gib, and always before the action's own timeout): "
+            "'pause' (default) suspends the guest so the copy finishes, then it runs on the "
+            "target; under Pacemaker a failed migrate_to costs a full restart of the guest "
+            "(stop on both nodes, start on one), so seconds of pause are the cheaper outcome. "
+            "'abort' gives up instead: the guest keeps running, unpaused, on the source, and "
+            "the migrate_to fails. 'auto-converge' throttles the guest's CPUs from the start "
+            "so it dirties memory more slowly, and pauses to finish if even that is not "
+            "enough. 'postcopy' switches to post-copy: the guest runs on the target at once "
+            "and fetches missing pages over the network; if the network fails during "
+            "post-copy, neither side has the whole guest and it is lost (the agent then "
+            "reports the failure and resumes nothing).",
+    },
+    {
+        .name = PARAMS_MIGRATION_STALL_TIMEOUT,
+        .offset = offsetof(struct ferry_params, migration_stall_timeout_ms),
+        .type = PARAMS_TYPE_TIME,
+        .default_text = "30s",
+        .shortdesc = "How long a migration may make no progress",
+        .longdesc =
+            "If the data left to copy has not reached a new low for this long, the migration "
+            "has stalled and migration_policy applies (KubeVirt uses 150 s, oVirt 240 s; both "
+            "also capped by the action's timeout).",
+    },
+    {
+        .name = PARAMS_MIGRATION_TIMEOUT_PER_GIB,
+        .offset = offsetof(struct ferry_params, migration_timeout_per_gib_ms),
+        .type = PARAMS_TYPE_TIME,
+        .default_text = "64s",
+        .shortdesc = "Migration time allowed per GiB of guest memory",
+        .longdesc =
+            "A live migration may take this long per GiB of guest memory (at least one GiB's "
+            "worth) before migration_policy applies (KubeVirt 150 s/GiB, oVirt 64 s/GiB). "
+            "Whatever it says, the policy applies early enough for migrate_to to answer "
+            "before its Pacemaker timeout.",
+    },
+    {
+        .name = PARAMS_ALLOW_UNSAFE,
+        .offset = offsetof(struct ferry_params, allow_unsafe),
+        .type = PARAMS_TYPE_BOOLEAN,
+        .default_text = "false",
+        .shortdesc = "Migrate even where libvirt thinks storage is unsafe",
+        .longdesc =
+            "libvirt refuses to migrate a guest whose disks are on a filesystem it does not "
+            "recognise as shared, or that use a host cache mode (migration without shared "
+            "storage is unsafe), and ferry checks the same before it starts. Set true only "
+            "where the storage really is shared and coherent between the nodes (a cluster "
+            "filesystem or block device libvirt does not detect): libvirt's "
+            "VIR_MIGRATE_UNSAFE.",
     },
 };
 
@@ -347,6 +524,65 @@ cleanup:
     return ret;
 }
 
+/* True if value is one of the NULL-terminated choices. */
+static bool
+params_one_of(const char *value, ...)
+{
+    va_list ap;
+    const char *choice = NULL;
+    bool found = false;
+
+    if (value == NULL)
+        return false;
+    va_start(ap, value);
+    while (!found && (choice = va_arg(ap, const char *)) != NULL)
+        found = strcmp(value, choice) == 0;
+    va_end(ap);
+    return found;
+}
+
+static int
+params_mapping_check(const char *mapping, ferry_error **err)
+{
+    const char *entry = mapping;
+
+    while (*entry) {
+        size_t len = strcspn(entry, ",");
+        const char *colon = memchr(entry, ':', len);
+
+        if (colon == NULL || colon == entry || colon == entry + len - 1 ||
+            memchr(colon + 1, ':', (size_t)(entry + len - colon - 1)))
+            return error_set(err, FERRY_E_CONFIG,
+                             "parameter 'migration_mapping' is '%s': each entry must be "
+                             "node:host (the entry '%.*s' is not)", mapping, (int)len, entry);
+        entry += len;
+        if (*entry == ',')
+            entry++;
+    }
+    return 0;
+}
+
+int
+params_mapping_lookup(const char *mapping, const char *node, char **ret_host)
+{
+    const char *entry = mapping;
+    size_t node_len = strlen(node);
+
+    while (entry && *entry) {
+        size_t len = strcspn(entry, ",");
+        const char *colon = memchr(entry, ':', len);
+
+        if (colon && (size_t)(colon - entry) == node_len && strncmp(entry, node, node_len) == 0) {
+            *ret_host = strndup(colon + 1, (size_t)(entry + len - colon - 1));
+            return *ret_host ? 0 : -ENOMEM;
+        }
+        entry += len;
+        if (*entry == ',')
+            entry++;
+    }
+    return -ENOENT;
+}
+
 int
 params_validate(const struct ferry_params *p, ferry_error **err)
 {
@@ -360,6 +596,30 @@ params_validate(const struct ferry_params *p, ferry_error **err)
         return error_set(err, FERRY_E_CONFIG,
                          "parameter 'name' is '%s', which is not a valid libvirt domain name "
                          "(no '/', at most 255 bytes)", p->name);
+    if (!params_one_of(p->migrate, "live", "pause", NULL))
+        return error_set(err, FERRY_E_CONFIG,
+                         "parameter 'migrate' is '%s'; use 'live' or 'pause'", p->migrate);
+    if (!params_one_of(p->migration_policy, "pause", "abort", "auto-converge", "postcopy", NULL))
+        return error_set(err, FERRY_E_CONFIG,
+                         "parameter 'migration_policy' is '%s'; use 'pause', 'abort', "
+                         "'auto-converge' or 'postcopy'", p->migration_policy);
+    if (p->migration_compression &&
+        !params_one_of(p->migration_compression, "none", "xbzrle", "mt", NULL))
+        return error_set(err, FERRY_E_CONFIG,
+                         "parameter 'migration_compression' is '%s'; use 'none', 'xbzrle' or 'mt'",
+                         p->migration_compression);
+    if (p->tunnelled && (p->migrateuri || p->migration_network_suffix || p->tls ||
+                         p->migration_parallel > 1))
+        return error_set(err, FERRY_E_CONFIG,
+                         "parameter 'tunnelled' is true: the memory stream then goes through "
+                         "libvirt's connection, so 'migrateuri', 'migration_network_suffix', "
+                         "'tls' and 'migration_parallel' cannot be used with it");
+    if (p->migration_stall_timeout_ms <= 0 || p->migration_timeout_per_gib_ms <= 0)
+        return error_set(err, FERRY_E_CONFIG,
+                         "parameters 'migration_stall_timeout' and 'migration_timeout_per_gib' "
+                         "must be more than 0");
+    if (p->migration_mapping && params_mapping_check(p->migration_mapping, err) < 0)
+        return FERRY_E_CONFIG;
     if (p->hypervisor == NULL || strstr(p->hypervisor, ":/") == NULL)
         return error_set(err, FERRY_E_CONFIG,
                          "parameter 'hypervisor' is '%s', which is not a libvirt URI "
@@ -382,6 +642,14 @@ params_free(struct ferry_params *p)
     free(p->config);
     free(p->name);
     free(p->hypervisor);
+    free(p->migrate);
+    free(p->migration_mapping);
+    free(p->migration_network_suffix);
+    free(p->migrateuri);
+    free(p->remoteuri);
+    free(p->migration_user);
+    free(p->migration_compression);
+    free(p->migration_policy);
     free(p->instance);
     free(p->migrate_source);
     free(p->migrate_target);

@@ -20,6 +20,22 @@
 #define PARAMS_FORCE_STOP "force_stop"
 #define PARAMS_SHUTDOWN_TIMEOUT "shutdown_timeout"
 #define PARAMS_PERSISTENT "persistent"
+#define PARAMS_MIGRATE "migrate"
+#define PARAMS_MIGRATION_MAPPING "migration_mapping"
+#define PARAMS_MIGRATION_NETWORK_SUFFIX "migration_network_suffix"
+#define PARAMS_MIGRATEURI "migrateuri"
+#define PARAMS_REMOTEURI "remoteuri"
+#define PARAMS_MIGRATION_USER "migration_user"
+#define PARAMS_MIGRATION_SPEED "migration_speed"
+#define PARAMS_MIGRATION_DOWNTIME "migration_downtime"
+#define PARAMS_MIGRATION_PARALLEL "migration_parallel"
+#define PARAMS_MIGRATION_COMPRESSION "migration_compression"
+#define PARAMS_TUNNELLED "tunnelled"
+#define PARAMS_TLS "tls"
+#define PARAMS_MIGRATION_POLICY "migration_policy"
+#define PARAMS_MIGRATION_STALL_TIMEOUT "migration_stall_timeout"
+#define PARAMS_MIGRATION_TIMEOUT_PER_GIB "migration_timeout_per_gib"
+#define PARAMS_ALLOW_UNSAFE "allow_unsafe"
 
 #define PARAMS_DEFAULT_HYPERVISOR "qemu:///system"
 #define PARAMS_DEFAULT_STATE_DIR "/run/resource-agents"
@@ -32,6 +48,24 @@ struct ferry_params {
     bool force_stop;               /* destroy at once, no graceful shutdown */
     int64_t shutdown_timeout_ms;   /* graceful budget; -1: most of the stop deadline */
     bool persistent;               /* define the domain (true) or create it transient */
+
+    /* Migration. */
+    char *migrate;                 /* "live" or "pause" */
+    char *migration_mapping;       /* "node:host,node2:host2" */
+    char *migration_network_suffix;
+    char *migrateuri;              /* QEMU data URI, %n = target node */
+    char *remoteuri;               /* libvirt URI of the target, %n = target node */
+    char *migration_user;
+    int64_t migration_speed_mib_s;     /* 0: unlimited */
+    int64_t migration_downtime_ms;     /* 0: libvirt's default */
+    int64_t migration_parallel;        /* connections; 0 or 1: one */
+    char *migration_compression;       /* NULL/"none", "xbzrle", "mt" */
+    bool tunnelled;
+    bool tls;
+    char *migration_policy;            /* "pause", "abort", "auto-converge", "postcopy" */
+    int64_t migration_stall_timeout_ms;
+    int64_t migration_timeout_per_gib_ms;
+    bool allow_unsafe;
 
     /* Pacemaker's meta environment. */
     char *instance;                /* OCF_RESOURCE_INSTANCE */
@@ -85,6 +119,10 @@ struct ferry_params *params_free(struct ferry_params *params);
 int params_parse_bool(const char *text, bool *ret_value);
 int params_parse_int(const char *text, int64_t min, int64_t max, int64_t *ret_value);
 int params_parse_time_ms(const char *text, int64_t *ret_ms);
+
+/* The host migration_mapping gives node (exact match), newly allocated.
+ * -ENOENT if node is not in the map. */
+int params_mapping_lookup(const char *mapping, const char *node, char **ret_host);
 
 /* True if OCF_RA_VERSION is at least major.minor. */
 bool params_ra_version_at_least(const struct ferry_params *params, int major, int minor);

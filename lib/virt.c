@@ -517,3 +517,200 @@ virt_process_wait_gone(const struct virt_process *proc, const deadline *dl, int6
     }
     return 0;
 }
+
+/* ---- migration primitives ---- */
+
+int
+virt_domain_migrate(virt_conn *c, const struct virt_identity *id,
+                    const struct virt_migrate_spec *spec, ferry_error **err)
+{
+    virDomainPtr dom = NULL;
+    virTypedParameterPtr params = NULL;
+    int nparams = 0;
+    int maxparams = 0;
+    unsigned int flags = VIR_MIGRATE_PEER2PEER | VIR_MIGRATE_ABORT_ON_ERROR;
+    char what[1024];
+    int ret = 0;
+
+    ret = virt_domain_find(c, id, &dom, NULL, err);
+    if (ret < 0)
+        goto cleanup;
+    if (dom == NULL) {
+        ret = error_set(err, FERRY_E_STATE, "cannot migrate domain '%s': it does not exist here",
+                        id->name);
+        goto cleanup;
+    }
+    if (spec->live)
+        flags |= VIR_MIGRATE_LIVE;
+    if (spec->persistent)
+        flags |= VIR_MIGRATE_PERSIST_DEST | VIR_MIGRATE_UNDEFINE_SOURCE;
+    if (spec->tunnelled)
+        flags |= VIR_MIGRATE_TUNNELLED;
+    if (spec->tls)
+        flags |= VIR_MIGRATE_TLS;
+    if (spec->auto_converge)
+        flags |= VIR_MIGRATE_AUTO_CONVERGE;
+    if (spec->postcopy)
+        flags |= VIR_MIGRATE_POSTCOPY;
+    if (spec->unsafe)
+        flags |= VIR_MIGRATE_UNSAFE;
+    if (spec->compression)
+        flags |= VIR_MIGRATE_COMPRESSED;
+    if (spec->parallel > 1)
+        flags |= VIR_MIGRATE_PARALLEL;
+
+    if ((spec->data_uri &&
+         virTypedParamsAddString(&params, &nparams, &maxparams, VIR_MIGRATE_PARAM_URI,
+                                 spec->data_uri) < 0) ||
+        (spec->persistent && spec->persist_xml &&
+         virTypedParamsAddString(&params, &nparams, &maxparams, VIR_MIGRATE_PARAM_PERSIST_XML,
+                                 spec->persist_xml) < 0) ||
+        (spec->bandwidth_mib_s &&
+         virTypedParamsAddULLong(&params, &nparams, &maxparams, VIR_MIGRATE_PARAM_BANDWIDTH,
+                                 spec->bandwidth_mib_s) < 0) ||
+        (spec->compression &&
+         virTypedParamsAddString(&params, &nparams, &maxparams, VIR_MIGRATE_PARAM_COMPRESSION,
+                                 spec->compression) < 0) ||
+        (spec->parallel > 1 &&
+         virTypedParamsAddInt(&params, &nparams, &maxparams,
+                              VIR_MIGRATE_PARAM_PARALLEL_CONNECTIONS, spec->parallel) < 0)) {
+        ret = virt_error(err, -ENOMEM, "cannot build the migration parameters");
+        goto cleanup;
+    }
+    if (virDomainMigrateToURI3(dom, spec->dest_uri, params, (unsigned int)nparams, flags) < 0) {
+        snprintf(what, sizeof(what), "migration of domain '%s' to %s failed", id->name,
+                 spec->dest_uri);
+        ret = virt_error(err, FERRY_E_LIBVIRT, what);
+        goto cleanup;
+    }
+cleanup:
+    virTypedParamsFree(params, nparams);
+    if (dom)
+        virDomainFree(dom);
+    return ret;
+}
+
+static uint64_t
+virt_param_ull(virTypedParameterPtr params, int n, const char *name, uint64_t fallback)
+{
+    unsigned long long v = 0;
+
+    return virTypedParamsGetULLong(params, n, name, &v) == 1 ? v : fallback;
+}
+
+int
+virt_domain_job_stats(virt_conn *c, const struct virt_identity *id, bool completed,
+                      struct virt_job_stats *ret_stats, ferry_error **err)
+{
+    virDomainPtr dom = NULL;
+    virTypedParameterPtr params = NULL;
+    int nparams = 0;
+    int type = VIR_DOMAIN_JOB_NONE;
+    int throttle = -1;
+    struct virt_job_stats s;
+    int ret = 0;
+
+    memset(&s, 0, sizeof(s));
+    ret = virt_domain_find(c, id, &dom, NULL, err);
+    if (ret < 0)
+        goto cleanup;
+    if (dom == NULL) {
+        ret = error_set(err, FERRY_E_STATE, "domain '%s' does not exist", id->name);
+        goto cleanup;
+    }
+    if (virDomainGetJobStats(dom, &type, &params, &nparams,
+                             completed ? VIR_DOMAIN_JOB_STATS_COMPLETED |
+                                         VIR_DOMAIN_JOB_STATS_KEEP_COMPLETED : 0) < 0) {
+        ret = virt_error(err, FERRY_E_LIBVIRT, "cannot read the migration job's statistics");
+        goto cleanup;
+    }
+    s.active = type == VIR_DOMAIN_JOB_BOUNDED || type == VIR_DOMAIN_JOB_UNBOUNDED;
+    s.elapsed_ms = (int64_t)virt_param_ull(params, nparams, VIR_DOMAIN_JOB_TIME_ELAPSED, 0);
+    s.downtime_ms = (int64_t)virt_param_ull(params, nparams, VIR_DOMAIN_JOB_DOWNTIME, (uint64_t)-1);
+    s.data_total = virt_param_ull(params, nparams, VIR_DOMAIN_JOB_DATA_TOTAL, 0);
+    s.data_processed = virt_param_ull(params, nparams, VIR_DOMAIN_JOB_DATA_PROCESSED, 0);
+    s.data_remaining = virt_param_ull(params, nparams, VIR_DOMAIN_JOB_DATA_REMAINING, 0);
+    s.memory_bps = virt_param_ull(params, nparams, VIR_DOMAIN_JOB_MEMORY_BPS, 0);
+    s.dirty_rate_pages_s = virt_param_ull(params, nparams, VIR_DOMAIN_JOB_MEMORY_DIRTY_RATE, 0);
+    s.page_size = virt_param_ull(params, nparams, VIR_DOMAIN_JOB_MEMORY_PAGE_SIZE, 4096);
+    s.iterations = virt_param_ull(params, nparams, VIR_DOMAIN_JOB_MEMORY_ITERATION, 0);
+    if (virTypedParamsGetInt(params, nparams, VIR_DOMAIN_JOB_AUTO_CONVERGE_THROTTLE, &throttle) != 1)
+        throttle = -1;
+    s.throttle_pct = throttle;
+    *ret_stats = s;
+cleanup:
+    virTypedParamsFree(params, nparams);
+    if (dom)
+        virDomainFree(dom);
+    return ret;
+}
+
+static int virt_op_abort(virDomainPtr d) { return virDomainAbortJob(d); }
+static int virt_op_suspend(virDomainPtr d) { return virDomainSuspend(d); }
+static int virt_op_postcopy(virDomainPtr d) { return virDomainMigrateStartPostCopy(d, 0); }
+
+int
+virt_domain_abort_job(virt_conn *c, const struct virt_identity *id, ferry_error **err)
+{
+    return virt_domain_op(c, id, virt_op_abort, "abort the migration of", err);
+}
+
+int
+virt_domain_suspend(virt_conn *c, const struct virt_identity *id, ferry_error **err)
+{
+    return virt_domain_op(c, id, virt_op_suspend, "suspend", err);
+}
+
+int
+virt_domain_start_postcopy(virt_conn *c, const struct virt_identity *id, ferry_error **err)
+{
+    return virt_domain_op(c, id, virt_op_postcopy, "switch to post-copy", err);
+}
+
+int
+virt_domain_set_max_downtime(virt_conn *c, const struct virt_identity *id, uint64_t downtime_ms,
+                             ferry_error **err)
+{
+    virDomainPtr dom = NULL;
+    int ret = virt_domain_find(c, id, &dom, NULL, err);
+
+    if (ret < 0)
+        return ret;
+    if (dom == NULL)
+        return error_set(err, FERRY_E_STATE, "domain '%s' does not exist", id->name);
+    if (virDomainMigrateSetMaxDowntime(dom, downtime_ms, 0) < 0)
+        ret = virt_error(err, FERRY_E_LIBVIRT, "cannot set the migration's largest downtime");
+    virDomainFree(dom);
+    return ret;
+}
+
+int
+virt_domain_xml(virt_conn *c, const struct virt_identity *id, char **ret_xml, ferry_error **err)
+{
+    virDomainPtr dom = NULL;
+    char *xml = NULL;
+    int ret = virt_domain_find(c, id, &dom, NULL, err);
+
+    if (ret < 0)
+        return ret;
+    if (dom == NULL)
+        return error_set(err, FERRY_E_STATE, "domain '%s' does not exist", id->name);
+    xml = virDomainGetXMLDesc(dom, 0);
+    if (xml == NULL)
+        ret = virt_error(err, FERRY_E_LIBVIRT, "cannot read the domain's XML");
+    else
+        *ret_xml = xml;
+    virDomainFree(dom);
+    return ret;
+}
+
+int
+virt_node_free_memory_kib(virt_conn *c, uint64_t *ret_kib, ferry_error **err)
+{
+    unsigned long long bytes = virNodeGetFreeMemory(c->conn);
+
+    if (bytes == 0)
+        return virt_error(err, FERRY_E_LIBVIRT, "cannot read the host's free memory");
+    *ret_kib = bytes / 1024;
+    return 0;
+}

@@ -104,4 +104,57 @@ int virt_process_wait_gone(const struct virt_process *proc, const deadline *dl, 
 
 const char *virt_state_name(enum virt_state state);
 
+/* ---- migration primitives (the policy lives in migrate.c) ---- */
+
+struct virt_migrate_spec {
+    const char *dest_uri;         /* libvirt URI of the target (peer-to-peer) */
+    const char *data_uri;         /* QEMU data URI, NULL: libvirt's choice */
+    const char *persist_xml;      /* definition to persist on the target, or NULL */
+    const char *compression;      /* NULL: none */
+    bool live;
+    bool persistent;              /* persist on the target, undefine on the source */
+    bool tunnelled;
+    bool tls;
+    bool auto_converge;
+    bool postcopy;                /* allow switching to post-copy */
+    bool unsafe;
+    uint64_t bandwidth_mib_s;     /* 0: unlimited */
+    int parallel;                 /* > 1: that many connections */
+};
+
+struct virt_job_stats {
+    bool active;                  /* a job is running (pending stats) */
+    int64_t elapsed_ms;
+    int64_t downtime_ms;          /* -1 if not reported */
+    uint64_t data_total;
+    uint64_t data_processed;
+    uint64_t data_remaining;
+    uint64_t memory_bps;
+    uint64_t dirty_rate_pages_s;
+    uint64_t page_size;
+    uint64_t iterations;
+    int throttle_pct;             /* auto-converge CPU throttle, -1 if not reported */
+};
+
+/* Migrates the domain to spec->dest_uri (peer-to-peer); blocks until done. */
+int virt_domain_migrate(virt_conn *conn, const struct virt_identity *id,
+                        const struct virt_migrate_spec *spec, ferry_error **err);
+
+/* The running job's statistics, or (completed) the last finished job's. */
+int virt_domain_job_stats(virt_conn *conn, const struct virt_identity *id, bool completed,
+                          struct virt_job_stats *ret_stats, ferry_error **err);
+
+int virt_domain_abort_job(virt_conn *conn, const struct virt_identity *id, ferry_error **err);
+int virt_domain_suspend(virt_conn *conn, const struct virt_identity *id, ferry_error **err);
+int virt_domain_start_postcopy(virt_conn *conn, const struct virt_identity *id, ferry_error **err);
+int virt_domain_set_max_downtime(virt_conn *conn, const struct virt_identity *id,
+                                 uint64_t downtime_ms, ferry_error **err);
+
+/* The domain's current XML (newly allocated) and its memory size. */
+int virt_domain_xml(virt_conn *conn, const struct virt_identity *id, char **ret_xml,
+                    ferry_error **err);
+
+/* Free memory on the connection's host, in KiB. */
+int virt_node_free_memory_kib(virt_conn *conn, uint64_t *ret_kib, ferry_error **err);
+
 #endif

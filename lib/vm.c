@@ -7,9 +7,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/utsname.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "domxml.h"
+#include "log.h"
+#include "migrate.h"
 #include "virt.h"
 #include "vm.h"
 
@@ -533,6 +537,349 @@ vm_stop(const struct ferry_params *p, const deadline *dl, struct vm_stop_result 
     *ret_result = r;
 cleanup:
     error_free(shutdown_err);
+    virt_conn_close(conn);
+    vm_ident_clear(&id);
+    return ret;
+}
+
+/* ---- migration ---- */
+
+/* Appends the statistics line to ${state_dir}/ferry-migrations.log (best effort). */
+static void
+vm_migration_record(const struct ferry_params *p, const char *line)
+{
+    char path[4096];
+    FILE *f = NULL;
+    struct timespec ts;
+
+    if (p->state_dir == NULL)
+        return;
+    if (mkdir(p->state_dir, 0755) < 0 && errno != EEXIST)
+        return;
+    snprintf(path, sizeof(path), "%s/ferry-migrations.log", p->state_dir);
+    f = fopen(path, "ae");
+    if (f == NULL)
+        return;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    fprintf(f, "time=%lld.%03ld resource=%s %s\n", (long long)ts.tv_sec, ts.tv_nsec / 1000000L,
+            p->instance ? p->instance : "-", line);
+    fclose(f);
+}
+
+/* This node's name as Pacemaker knows it. */
+static const char *
+vm_local_node(const struct ferry_params *p, char *buf, size_t size)
+{
+    struct utsname u;
+
+    if (p->migrate_source)
+        return p->migrate_source;
+    if (p->on_node)
+        return p->on_node;
+    if (uname(&u) < 0)
+        return NULL;
+    snprintf(buf, size, "%s", u.nodename);
+    return buf;
+}
+
+/* After a failed migration: the guest must run, unpaused, on the source, and
+ * nothing of it may be left on the target unless it runs there and not here. */
+static int
+vm_migrate_recover(virt_conn *src, virt_conn *dst, const struct virt_identity *vid,
+                   bool *ret_on_target, char *note, size_t note_size)
+{
+    struct virt_domain_info s;
+    struct virt_domain_info d;
+    ferry_error *e = NULL;
+    bool src_active = false;
+    int ret = 0;
+
+    *ret_on_target = false;
+    note[0] = '\0';
+    if (virt_domain_query(src, vid, &s, &e) < 0) {
+        snprintf(note, note_size, "; the source's state is unknown: %s", error_message(e));
+        e = error_free(e);
+        return -EIO;
+    }
+    src_active = s.state != VIRT_STATE_ABSENT && s.state != VIRT_STATE_SHUTOFF;
+    if (s.state == VIRT_STATE_PAUSED && s.paused_why == VIRT_PAUSED_POSTCOPY_FAILED) {
+        snprintf(note, note_size, "; post-copy failed: neither node has the whole guest, "
+                 "it is left paused on the source for inspection");
+        return -EIO;
+    }
+    if (s.state == VIRT_STATE_PAUSED) {
+        if (virt_domain_resume(src, vid, &e) < 0) {
+            snprintf(note, note_size, "; could not resume the guest on the source: %s",
+                     error_message(e));
+            e = error_free(e);
+            ret = -EIO;
+        } else {
+            snprintf(note, note_size, "; the guest was resumed on the source");
+        }
+    }
+    if (dst == NULL)
+        return ret;
+    if (virt_domain_query(dst, vid, &d, &e) < 0) {
+        e = error_free(e);
+        return ret;
+    }
+    if (!src_active && d.state == VIRT_STATE_RUNNING) {
+        /* it failed after the switch-over: the guest lives on the target */
+        *ret_on_target = true;
+        return 0;
+    }
+    if (src_active && d.state != VIRT_STATE_ABSENT && d.state != VIRT_STATE_SHUTOFF &&
+        d.state != VIRT_STATE_RUNNING) {
+        if (virt_domain_destroy(dst, vid, &e) == 0)
+            snprintf(note + strlen(note), note_size - strlen(note),
+                     "; removed the half-arrived copy from the target");
+        e = error_free(e);
+    }
+    return ret;
+}
+
+int
+vm_migrate_to(const struct ferry_params *p, const deadline *dl, struct vm_migrate_result *ret_result,
+              ferry_error **err)
+{
+    struct vm_ident id;
+    struct virt_identity vid;
+    struct virt_domain_info info;
+    struct virt_domain_info dinfo;
+    struct migrate_target t;
+    struct migrate_watch w;
+    struct migrate_result mr;
+    struct virt_migrate_spec spec;
+    struct virt_job_stats done_stats;
+    struct vm_migrate_result r;
+    virt_conn *src = NULL;
+    virt_conn *dst = NULL;
+    domxml *live = NULL;
+    char *live_xml = NULL;
+    char *probe_host = NULL;
+    char nodebuf[256];
+    char note[512];
+    const char *local = NULL;
+    ferry_error *e = NULL;
+    uint64_t free_kib = 0;
+    uint64_t mem_kib = 0;
+    int probe_port = 0;
+    bool on_target = false;
+    int ret = 0;
+
+    memset(&r, 0, sizeof(r));
+    memset(&t, 0, sizeof(t));
+    memset(&mr, 0, sizeof(mr));
+    ret = vm_ident_resolve(p, &id, err);
+    if (ret < 0)
+        goto cleanup;
+    snprintf(r.name, sizeof(r.name), "%s", id.name);
+    vid = vm_ident_virt(&id);
+    local = vm_local_node(p, nodebuf, sizeof(nodebuf));
+    ret = migrate_target_resolve(p, p->migrate_target, local, &t, err);
+    if (ret < 0)
+        goto cleanup;
+    snprintf(r.target, sizeof(r.target), "%s", t.node);
+
+    ret = vm_connect(p, &src, err);
+    if (ret < 0)
+        goto cleanup;
+    ret = virt_domain_query(src, &vid, &info, err);
+    if (ret < 0)
+        goto cleanup;
+    if (info.uuid_mismatch) {
+        ret = vm_uuid_mismatch_error(&id, err);
+        goto cleanup;
+    }
+
+    /* Pre-flight: nothing moves before every check passed. */
+    if (migrate_uri_endpoint(t.dest_uri, &probe_host, &probe_port) == 0) {
+        int64_t probe_ms = deadline_remaining_ms(dl) / 4;
+
+        if (probe_ms > 5000)
+            probe_ms = 5000;
+        ret = migrate_probe_tcp(probe_host, probe_port, probe_ms, err);
+        if (ret < 0) {
+            error_prefix(*err, "target %s unreachable: ", t.node);
+            goto cleanup;
+        }
+    }
+    ret = virt_conn_open(t.dest_uri, &dst, err);
+    if (ret < 0) {
+        error_prefix(*err, "target %s: ", t.node);
+        goto cleanup;
+    }
+    ret = virt_domain_query(dst, &vid, &dinfo, err);
+    if (ret < 0)
+        goto cleanup;
+    if (info.state == VIRT_STATE_ABSENT || info.state == VIRT_STATE_SHUTOFF) {
+        if (dinfo.state == VIRT_STATE_RUNNING) {
+            r.already = true;       /* a repeated migrate_to after success */
+            *ret_result = r;
+            goto cleanup;
+        }
+        ret = error_set(err, FERRY_E_STATE, "domain '%s' is not running here (%s); nothing to migrate",
+                        id.name, info.state_text);
+        goto cleanup;
+    }
+    if (dinfo.state == VIRT_STATE_RUNNING) {
+        ret = error_set(err, FERRY_E_STATE, "domain '%s' already runs on the target %s while it "
+                        "runs here: refusing to migrate onto a running copy", id.name, t.node);
+        goto cleanup;
+    }
+    if (dinfo.uuid_mismatch) {
+        ret = error_set(err, FERRY_E_STATE, "the target %s has another domain named '%s' "
+                        "(a different UUID)", t.node, id.name);
+        goto cleanup;
+    }
+    if (dinfo.state != VIRT_STATE_ABSENT && dinfo.state != VIRT_STATE_SHUTOFF) {
+        /* a half-arrived copy of an earlier, failed migration */
+        ret = virt_domain_destroy(dst, &vid, err);
+        if (ret < 0)
+            goto cleanup;
+        log_warning("removed a stale %s copy of '%s' from %s before migrating", dinfo.state_text,
+                    id.name, t.node);
+    }
+    ret = virt_domain_xml(src, &vid, &live_xml, err);
+    if (ret < 0)
+        goto cleanup;
+    ret = domxml_parse(live_xml, strlen(live_xml), "the running domain's XML", &live, err);
+    if (ret < 0)
+        goto cleanup;
+    mem_kib = domxml_memory_kib(live);
+    if (!p->allow_unsafe) {
+        ret = migrate_check_disks(live, err);
+        if (ret < 0)
+            goto cleanup;
+    }
+    if (virt_node_free_memory_kib(dst, &free_kib, &e) == 0 && free_kib < mem_kib) {
+        ret = error_set(err, FERRY_E_STATE, "the target %s has %llu MiB of free memory; "
+                        "domain '%s' needs %llu MiB", t.node, (unsigned long long)(free_kib / 1024),
+                        id.name, (unsigned long long)(mem_kib / 1024));
+        goto cleanup;
+    }
+    e = error_free(e);
+    if (p->migration_downtime_ms > 0) {
+        ret = virt_domain_set_max_downtime(src, &vid, (uint64_t)p->migration_downtime_ms, err);
+        if (ret < 0)
+            goto cleanup;
+    }
+
+    memset(&spec, 0, sizeof(spec));
+    spec.dest_uri = t.dest_uri;
+    spec.data_uri = p->tunnelled ? NULL : t.data_uri;
+    spec.live = strcmp(p->migrate, "pause") != 0;
+    spec.persistent = p->persistent;
+    spec.persist_xml = p->persistent && id.xml ? domxml_text(id.xml) : NULL;
+    spec.tunnelled = p->tunnelled;
+    spec.tls = p->tls;
+    spec.auto_converge = strcmp(p->migration_policy, "auto-converge") == 0;
+    spec.postcopy = strcmp(p->migration_policy, "postcopy") == 0;
+    spec.unsafe = p->allow_unsafe;
+    spec.compression = p->migration_compression && strcmp(p->migration_compression, "none") != 0 ?
+                       p->migration_compression : NULL;
+    spec.bandwidth_mib_s = (uint64_t)p->migration_speed_mib_s;
+    spec.parallel = (int)p->migration_parallel;
+
+    migrate_watch_init(&w, p, mem_kib, dl, deadline_now_ms());
+    ret = migrate_run(src, &vid, &spec, &w, &mr, err);
+    if (ret == 0) {
+        if (virt_domain_job_stats(dst, &vid, true, &done_stats, &e) == 0) {
+            mr.downtime_ms = done_stats.downtime_ms;
+            if (done_stats.data_processed)
+                mr.bytes = done_stats.data_processed;
+            if (done_stats.elapsed_ms)
+                mr.elapsed_ms = done_stats.elapsed_ms;
+            if (done_stats.iterations)
+                mr.iterations = done_stats.iterations;
+        }
+        e = error_free(e);
+        /* never two running copies */
+        if (virt_domain_query(src, &vid, &info, &e) == 0 && info.state == VIRT_STATE_RUNNING) {
+            ret = error_set(err, FERRY_E_STATE, "libvirt reported the migration of '%s' done, "
+                            "but it still runs here", id.name);
+        }
+        e = error_free(e);
+    } else {
+        int rc = vm_migrate_recover(src, dst, &vid, &on_target, note, sizeof(note));
+
+        if (on_target) {
+            log_warning("migration of '%s' reported an error after the switch-over (%s); it runs "
+                        "on %s", id.name, error_message(*err), t.node);
+            *err = error_free(*err);
+            snprintf(mr.outcome, sizeof(mr.outcome), "completed-with-error");
+            ret = 0;
+        } else {
+            error_prefix(*err, "%s", "");
+            if (note[0]) {
+                ferry_error *joined = NULL;
+
+                error_set(&joined, error_code(*err), "%s%s", error_message(*err), note);
+                error_free(*err);
+                *err = joined;
+            }
+            (void)rc;
+        }
+    }
+    migrate_result_format(&mr, id.name, local, t.node, p->migrate, p->migration_policy, r.line,
+                          sizeof(r.line));
+    r.downtime_ms = mr.downtime_ms;
+    vm_migration_record(p, r.line);
+    *ret_result = r;
+cleanup:
+    error_free(e);
+    free(probe_host);
+    free(live_xml);
+    domxml_free(live);
+    migrate_target_clear(&t);
+    virt_conn_close(dst);
+    virt_conn_close(src);
+    vm_ident_clear(&id);
+    return ret;
+}
+
+int
+vm_migrate_from(const struct ferry_params *p, const deadline *dl, enum vm_status *ret_status,
+                ferry_error **err)
+{
+    struct vm_ident id;
+    struct virt_identity vid;
+    struct virt_domain_info info;
+    virt_conn *conn = NULL;
+    int ret = 0;
+
+    ret = vm_ident_resolve(p, &id, err);
+    if (ret < 0)
+        goto cleanup;
+    vid = vm_ident_virt(&id);
+    ret = vm_connect(p, &conn, err);
+    if (ret < 0)
+        goto cleanup;
+    for (;;) {
+        ret = virt_domain_query(conn, &vid, &info, err);
+        if (ret < 0)
+            goto cleanup;
+        if (info.uuid_mismatch) {
+            ret = vm_uuid_mismatch_error(&id, err);
+            goto cleanup;
+        }
+        if (info.state == VIRT_STATE_RUNNING) {
+            *ret_status = VM_STATUS_RUNNING;
+            vm_state_write(p, id.name, id.uuid ? id.uuid : info.uuid);
+            goto cleanup;
+        }
+        if (info.state == VIRT_STATE_ABSENT || info.state == VIRT_STATE_SHUTOFF) {
+            *ret_status = VM_STATUS_STOPPED;
+            goto cleanup;
+        }
+        /* still arriving (paused by the migration): wait for it */
+        if (!deadline_wait_ms(dl, VM_POLL_MS)) {
+            ret = error_set(err, FERRY_E_TIMEOUT, "domain '%s' is still %s here", id.name,
+                            info.state_text);
+            goto cleanup;
+        }
+    }
+cleanup:
     virt_conn_close(conn);
     vm_ident_clear(&id);
     return ret;

@@ -1,0 +1,535 @@
+/* migrate.c — see migrate.h */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/vfs.h>
+#include <unistd.h>
+
+#include "migrate.h"
+
+#define MIGRATE_WATCH_POLL_MS 200
+/* What migrate_to keeps back from its deadline after the policy's last
+ * chance to act: a paused guest's copy finishing, or an abort and the
+ * clean-up (resume, remove the target's half). */
+#define MIGRATE_HARD_RESERVE_MIN_MS 5000
+#define MIGRATE_HARD_RESERVE_PCT 20
+
+char *
+migrate_expand(const char *pattern, const char *node)
+{
+    size_t n = 0;
+    size_t len = 0;
+    const char *p = NULL;
+    char *out = NULL;
+    char *o = NULL;
+
+    for (p = pattern; (p = strstr(p, "%n")) != NULL; p += 2)
+        n++;
+    len = strlen(pattern) + n * strlen(node) + 1;
+    out = malloc(len);
+    if (out == NULL)
+        return NULL;
+    for (o = out, p = pattern; *p;) {
+        if (p[0] == '%' && p[1] == 'n') {
+            o = stpcpy(o, node);
+            p += 2;
+        } else {
+            *o++ = *p++;
+        }
+    }
+    *o = '\0';
+    return out;
+}
+
+/* node2.example.com + "-mig" -> node2-mig.example.com */
+static char *
+migrate_suffixed(const char *node, const char *suffix)
+{
+    size_t first = strcspn(node, ".");
+    char *out = NULL;
+
+    if (asprintf(&out, "%.*s%s%s", (int)first, node, suffix, node + first) < 0)
+        return NULL;
+    return out;
+}
+
+void
+migrate_target_clear(struct migrate_target *t)
+{
+    free(t->node);
+    free(t->host);
+    free(t->dest_uri);
+    free(t->data_uri);
+    memset(t, 0, sizeof(*t));
+}
+
+int
+migrate_target_resolve(const struct ferry_params *p, const char *target_node,
+                       const char *local_node, struct migrate_target *ret_target,
+                       ferry_error **err)
+{
+    struct migrate_target t;
+    char *suffixed = NULL;
+    int rc = 0;
+    int ret = 0;
+
+    memset(&t, 0, sizeof(t));
+    if (target_node == NULL || *target_node == '\0')
+        return error_set(err, FERRY_E_ARGS, "no migration target: "
+                         "OCF_RESKEY_CRM_meta_migrate_target is not set");
+    if (local_node && strcmp(target_node, local_node) == 0)
+        return error_set(err, FERRY_E_ARGS, "the migration target '%s' is this node",
+                         target_node);
+    if ((t.node = strdup(target_node)) == NULL)
+        goto nomem;
+    if (p->migration_mapping) {
+        rc = params_mapping_lookup(p->migration_mapping, target_node, &t.host);
+        if (rc == -ENOMEM)
+            goto nomem;
+        if (rc < 0) {
+            ret = error_set(err, FERRY_E_CONFIG,
+                            "the migration target '%s' is not in migration_mapping '%s'",
+                            target_node, p->migration_mapping);
+            goto fail;
+        }
+    } else if ((t.host = strdup(target_node)) == NULL) {
+        goto nomem;
+    }
+    if (p->remoteuri) {
+        t.dest_uri = migrate_expand(p->remoteuri, target_node);
+    } else if (asprintf(&t.dest_uri, "qemu+ssh://%s%s%s/system?no_tty=1",
+                        p->migration_user ? p->migration_user : "",
+                        p->migration_user ? "@" : "", t.host) < 0) {
+        t.dest_uri = NULL;
+    }
+    if (t.dest_uri == NULL)
+        goto nomem;
+    if (p->migrateuri) {
+        if ((t.data_uri = migrate_expand(p->migrateuri, target_node)) == NULL)
+            goto nomem;
+    } else if (p->migration_network_suffix) {
+        suffixed = migrate_suffixed(target_node, p->migration_network_suffix);
+        if (suffixed == NULL || asprintf(&t.data_uri, "tcp://%s", suffixed) < 0)
+            goto nomem;
+    }
+    free(suffixed);
+    *ret_target = t;
+    return 0;
+nomem:
+    ret = error_set(err, -ENOMEM, "out of memory");
+fail:
+    free(suffixed);
+    migrate_target_clear(&t);
+    return ret;
+}
+
+int
+migrate_uri_endpoint(const char *uri, char **ret_host, int *ret_port)
+{
+    const char *scheme_end = strstr(uri, "://");
+    const char *host = NULL;
+    const char *at = NULL;
+    size_t len = 0;
+    int port = 0;
+
+    if (scheme_end == NULL)
+        return -EINVAL;
+    if (strncmp(uri, "qemu+ssh:", 9) == 0 || strstr(uri, "+ssh:") || strstr(uri, "+libssh"))
+        port = 22;
+    else if (strstr(uri, "+tls:") || strncmp(uri, "qemu://", 7) == 0)
+        port = 16514;
+    else if (strstr(uri, "+tcp:"))
+        port = 16509;
+    else
+        return -ENOTSUP;
+    host = scheme_end + 3;
+    len = strcspn(host, "/?");
+    at = memchr(host, '@', len);
+    if (at) {
+        len -= (size_t)(at + 1 - host);
+        host = at + 1;
+    }
+    if (len == 0)
+        return -ENOTSUP;        /* a local URI */
+    if (memchr(host, ':', len) && host[0] != '[') {
+        const char *colon = memchr(host, ':', len);
+
+        port = atoi(colon + 1);
+        len = (size_t)(colon - host);
+    }
+    *ret_host = strndup(host, len);
+    *ret_port = port;
+    return *ret_host ? 0 : -ENOMEM;
+}
+
+int
+migrate_probe_tcp(const char *host, int port, int64_t timeout_ms, ferry_error **err)
+{
+    struct addrinfo hints;
+    struct addrinfo *res = NULL;
+    struct addrinfo *ai = NULL;
+    char service[16];
+    const char *why = "no address";
+    int fd = -1;
+    int rc = 0;
+    int ret = FERRY_E_LIBVIRT;
+
+    memset(&hints, 0, sizeof(hints));
+    hints.ai_socktype = SOCK_STREAM;
+    snprintf(service, sizeof(service), "%d", port);
+    rc = getaddrinfo(host, service, &hints, &res);
+    if (rc != 0)
+        return error_set(err, FERRY_E_LIBVIRT, "cannot resolve '%s': %s", host, gai_strerror(rc));
+    for (ai = res; ai; ai = ai->ai_next) {
+        struct pollfd pfd;
+        int soerr = 0;
+        socklen_t slen = sizeof(soerr);
+
+        fd = socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, ai->ai_protocol);
+        if (fd < 0)
+            continue;
+        if (connect(fd, ai->ai_addr, ai->ai_addrlen) == 0) {
+            ret = 0;
+            break;
+        }
+        if (errno != EINPROGRESS) {
+            why = strerror(errno);
+            close(fd);
+            fd = -1;
+            continue;
+        }
+        pfd.fd = fd;
+        pfd.events = POLLOUT;
+        rc = poll(&pfd, 1, (int)timeout_ms);
+        if (rc == 1 && getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &slen) == 0 && soerr == 0) {
+            ret = 0;
+            break;
+        }
+        why = rc == 0 ? "no answer (timed out)" : strerror(soerr ? soerr : errno);
+        close(fd);
+        fd = -1;
+    }
+    if (fd >= 0)
+        close(fd);
+    freeaddrinfo(res);
+    if (ret < 0)
+        error_set(err, FERRY_E_LIBVIRT, "cannot reach %s port %d within %lld ms: %s", host, port,
+                  (long long)timeout_ms, why);
+    return ret;
+}
+
+bool
+migrate_path_is_shared(const char *path)
+{
+    static const unsigned long shared_magic[] = {
+        0x6969,       /* NFS */
+        0x517B,       /* SMB */
+        0xFF534D42,   /* CIFS */
+        0xFE534D42,   /* SMB2 */
+        0x01161970,   /* GFS2 */
+        0x7461636f,   /* OCFS2 */
+        0x00c36400,   /* CEPH */
+        0x01021997,   /* 9P */
+        0x5346414F,   /* AFS */
+        0x19830326,   /* BeeGFS */
+        0x0BD00BD0,   /* Lustre */
+        0x47504653,   /* GPFS */
+        0x65735546,   /* FUSE (GlusterFS, ...) */
+    };
+    struct statfs st;
+    size_t i;
+
+    if (statfs(path, &st) < 0)
+        return false;
+    for (i = 0; i < sizeof(shared_magic) / sizeof(shared_magic[0]); i++)
+        if ((unsigned long)st.f_type == shared_magic[i])
+            return true;
+    return false;
+}
+
+int
+migrate_check_disks(const domxml *dom, ferry_error **err)
+{
+    size_t i;
+
+    for (i = 0; i < domxml_disk_count(dom); i++) {
+        const struct domxml_disk *d = domxml_disk(dom, i);
+        bool safe_cache = d->cache && (strcmp(d->cache, "none") == 0 ||
+                                       strcmp(d->cache, "directsync") == 0);
+
+        if (d->readonly || d->shareable || d->source == NULL)
+            continue;
+        if (d->type && strcmp(d->type, "network") == 0 && safe_cache)
+            continue;
+        if (!safe_cache)
+            return error_set(err, FERRY_E_STATE,
+                             "disk %s ('%s') uses cache mode '%s': migrating it is unsafe "
+                             "(use cache='none' or 'directsync', or set allow_unsafe=true)",
+                             d->target ? d->target : "?", d->source, d->cache ? d->cache : "default");
+        if (d->type && strcmp(d->type, "file") == 0 && !migrate_path_is_shared(d->source))
+            return error_set(err, FERRY_E_STATE,
+                             "disk %s ('%s') is on a filesystem libvirt does not treat as shared: "
+                             "libvirt would refuse the migration as unsafe (set allow_unsafe=true "
+                             "if the storage really is shared between the nodes)",
+                             d->target ? d->target : "?", d->source);
+    }
+    return 0;
+}
+
+enum migrate_policy
+migrate_policy_parse(const char *name)
+{
+    if (name && strcmp(name, "abort") == 0)
+        return MIGRATE_POLICY_ABORT;
+    if (name && strcmp(name, "auto-converge") == 0)
+        return MIGRATE_POLICY_AUTO_CONVERGE;
+    if (name && strcmp(name, "postcopy") == 0)
+        return MIGRATE_POLICY_POSTCOPY;
+    return MIGRATE_POLICY_PAUSE;
+}
+
+const char *
+migrate_policy_name(enum migrate_policy policy)
+{
+    switch (policy) {
+    case MIGRATE_POLICY_ABORT: return "abort";
+    case MIGRATE_POLICY_AUTO_CONVERGE: return "auto-converge";
+    case MIGRATE_POLICY_POSTCOPY: return "postcopy";
+    case MIGRATE_POLICY_PAUSE: break;
+    }
+    return "pause";
+}
+
+const char *
+migrate_action_name(enum migrate_action action)
+{
+    switch (action) {
+    case MIGRATE_ACT_PAUSE: return "pause";
+    case MIGRATE_ACT_ABORT: return "abort";
+    case MIGRATE_ACT_POSTCOPY: return "postcopy";
+    case MIGRATE_ACT_NONE: break;
+    }
+    return "none";
+}
+
+void
+migrate_watch_init(struct migrate_watch *w, const struct ferry_params *p, uint64_t memory_kib,
+                   const deadline *dl, int64_t now_ms)
+{
+    uint64_t gib_x1000 = memory_kib * 1000 / (1024 * 1024);
+    int64_t left_ms = dl->end_ms - now_ms;
+    int64_t reserve_ms = left_ms * MIGRATE_HARD_RESERVE_PCT / 100;
+
+    memset(w, 0, sizeof(*w));
+    if (gib_x1000 < 1000)
+        gib_x1000 = 1000;
+    if (reserve_ms < MIGRATE_HARD_RESERVE_MIN_MS)
+        reserve_ms = MIGRATE_HARD_RESERVE_MIN_MS;
+    if (reserve_ms > left_ms / 2)
+        reserve_ms = left_ms / 2;
+    w->live = p->migrate == NULL || strcmp(p->migrate, "pause") != 0;
+    w->policy = migrate_policy_parse(p->migration_policy);
+    w->start_ms = now_ms;
+    w->stall_timeout_ms = p->migration_stall_timeout_ms;
+    w->completion_at_ms = now_ms + (int64_t)((uint64_t)p->migration_timeout_per_gib_ms * gib_x1000 / 1000);
+    w->hard_at_ms = dl->end_ms - reserve_ms;
+    if (w->completion_at_ms > w->hard_at_ms)
+        w->completion_at_ms = w->hard_at_ms;
+    w->best_remaining = UINT64_MAX;
+    w->best_at_ms = now_ms;
+}
+
+void
+migrate_watch_progress(struct migrate_watch *w, uint64_t data_remaining, int64_t now_ms)
+{
+    if (data_remaining < w->best_remaining) {
+        w->best_remaining = data_remaining;
+        w->best_at_ms = now_ms;
+    }
+}
+
+enum migrate_action
+migrate_watch_decide(const struct migrate_watch *w, int64_t now_ms, const char **ret_why)
+{
+    bool hard = now_ms >= w->hard_at_ms;
+    bool stalled = now_ms - w->best_at_ms >= w->stall_timeout_ms;
+    bool overtime = now_ms >= w->completion_at_ms;
+    const char *why = hard ? "deadline" : stalled ? "stalled" : overtime ? "timeout" : "";
+
+    if (ret_why)
+        *ret_why = why;
+    if (w->aborted || w->postcopy)
+        return MIGRATE_ACT_NONE;     /* nothing more can be done safely */
+    if (!w->live || w->suspended) {
+        /* the guest is already paused: only giving up is left */
+        return hard || stalled ? MIGRATE_ACT_ABORT : MIGRATE_ACT_NONE;
+    }
+    if (!(hard || stalled || overtime))
+        return MIGRATE_ACT_NONE;
+    switch (w->policy) {
+    case MIGRATE_POLICY_ABORT:
+        return MIGRATE_ACT_ABORT;
+    case MIGRATE_POLICY_POSTCOPY:
+        return MIGRATE_ACT_POSTCOPY;
+    case MIGRATE_POLICY_PAUSE:
+    case MIGRATE_POLICY_AUTO_CONVERGE:
+        break;
+    }
+    return MIGRATE_ACT_PAUSE;
+}
+
+/* Shared between migrate_run and its watcher thread. */
+struct migrate_watcher {
+    virt_conn *conn;
+    const struct virt_identity *id;
+    struct migrate_watch *w;
+    atomic_bool done;
+    pthread_mutex_t lock;
+    struct virt_job_stats last;     /* under lock */
+    bool have_last;
+    int64_t paused_at_ms;           /* when the guest was seen/made paused, -1 */
+    char trigger[48];
+    enum migrate_action acted;
+};
+
+static void *
+migrate_watcher_main(void *arg)
+{
+    struct migrate_watcher *mw = arg;
+    struct virt_job_stats s;
+    struct virt_domain_info info;
+    const char *why = NULL;
+    deadline tick;
+
+    while (!atomic_load(&mw->done)) {
+        ferry_error *err = NULL;
+        int64_t now_ms = deadline_now_ms();
+        enum migrate_action act = MIGRATE_ACT_NONE;
+
+        if (virt_domain_job_stats(mw->conn, mw->id, false, &s, &err) == 0 && s.active) {
+            migrate_watch_progress(mw->w, s.data_remaining, now_ms);
+            pthread_mutex_lock(&mw->lock);
+            mw->last = s;
+            mw->have_last = true;
+            pthread_mutex_unlock(&mw->lock);
+        }
+        err = error_free(err);
+        /* pause mode: the guest-visible pause starts when libvirt pauses it */
+        if (!mw->w->live && mw->paused_at_ms < 0 &&
+            virt_domain_query(mw->conn, mw->id, &info, &err) == 0 &&
+            info.state == VIRT_STATE_PAUSED)
+            mw->paused_at_ms = now_ms;
+        err = error_free(err);
+
+        act = migrate_watch_decide(mw->w, now_ms, &why);
+        if (act != MIGRATE_ACT_NONE && !atomic_load(&mw->done)) {
+            int rc = 0;
+
+            switch (act) {
+            case MIGRATE_ACT_PAUSE:
+                rc = virt_domain_suspend(mw->conn, mw->id, &err);
+                mw->w->suspended = true;
+                if (rc == 0 && mw->paused_at_ms < 0)
+                    mw->paused_at_ms = deadline_now_ms();
+                break;
+            case MIGRATE_ACT_ABORT:
+                rc = virt_domain_abort_job(mw->conn, mw->id, &err);
+                mw->w->aborted = true;
+                break;
+            case MIGRATE_ACT_POSTCOPY:
+                rc = virt_domain_start_postcopy(mw->conn, mw->id, &err);
+                mw->w->postcopy = true;
+                break;
+            case MIGRATE_ACT_NONE:
+                break;
+            }
+            (void)rc;
+            if (mw->acted == MIGRATE_ACT_NONE || act == MIGRATE_ACT_ABORT) {
+                mw->acted = act;
+                snprintf(mw->trigger, sizeof(mw->trigger), "%s", why);
+            }
+            err = error_free(err);
+        }
+        deadline_init_budget(&tick, MIGRATE_WATCH_POLL_MS);
+        while (!atomic_load(&mw->done) && deadline_wait_ms(&tick, 20))
+            ;
+    }
+    return NULL;
+}
+
+int
+migrate_run(virt_conn *src, const struct virt_identity *id, const struct virt_migrate_spec *spec,
+            struct migrate_watch *w, struct migrate_result *ret_result, ferry_error **err)
+{
+    struct migrate_watcher mw;
+    struct migrate_result r;
+    pthread_t thread;
+    bool started = false;
+    int64_t t0 = deadline_now_ms();
+    int64_t t1 = 0;
+    int ret = 0;
+
+    memset(&mw, 0, sizeof(mw));
+    memset(&r, 0, sizeof(r));
+    mw.conn = src;
+    mw.id = id;
+    mw.w = w;
+    mw.paused_at_ms = -1;
+    atomic_init(&mw.done, false);
+    pthread_mutex_init(&mw.lock, NULL);
+    started = pthread_create(&thread, NULL, migrate_watcher_main, &mw) == 0;
+
+    ret = virt_domain_migrate(src, id, spec, err);
+    t1 = deadline_now_ms();
+    atomic_store(&mw.done, true);
+    if (started)
+        pthread_join(thread, NULL);
+
+    r.total_ms = t1 - t0;
+    r.downtime_ms = -1;
+    r.pause_ms = mw.paused_at_ms >= 0 ? t1 - mw.paused_at_ms : -1;
+    r.throttle_pct = -1;
+    if (mw.have_last) {
+        r.bytes = mw.last.data_processed;
+        r.dirty_rate_bps = mw.last.dirty_rate_pages_s * mw.last.page_size;
+        r.iterations = mw.last.iterations;
+        r.elapsed_ms = mw.last.elapsed_ms;
+        r.throttle_pct = mw.last.throttle_pct;
+    }
+    snprintf(r.trigger, sizeof(r.trigger), "%s", mw.trigger);
+    if (ret == 0)
+        snprintf(r.outcome, sizeof(r.outcome), "%s",
+                 mw.acted == MIGRATE_ACT_PAUSE ? "completed-paused" :
+                 mw.acted == MIGRATE_ACT_POSTCOPY ? "completed-postcopy" : "completed");
+    else
+        snprintf(r.outcome, sizeof(r.outcome), "%s", w->aborted ? "aborted" : "failed");
+    if (ret < 0 && w->aborted)
+        error_prefix(*err, "aborted by migration_policy=%s (%s): ", migrate_policy_name(w->policy),
+                     mw.trigger[0] ? mw.trigger : "?");
+    pthread_mutex_destroy(&mw.lock);
+    *ret_result = r;
+    return ret;
+}
+
+void
+migrate_result_format(const struct migrate_result *r, const char *domain, const char *from,
+                      const char *to, const char *mode, const char *policy, char *buf, size_t size)
+{
+    snprintf(buf, size,
+             "domain=%s from=%s to=%s mode=%s policy=%s outcome=%s trigger=%s total_ms=%lld "
+             "elapsed_ms=%lld downtime_ms=%lld pause_ms=%lld bytes=%llu dirty_rate_bps=%llu "
+             "iterations=%llu throttle_pct=%d",
+             domain, from ? from : "-", to ? to : "-", mode, policy, r->outcome,
+             r->trigger[0] ? r->trigger : "-", (long long)r->total_ms, (long long)r->elapsed_ms,
+             (long long)r->downtime_ms, (long long)r->pause_ms, (unsigned long long)r->bytes,
+             (unsigned long long)r->dirty_rate_bps, (unsigned long long)r->iterations,
+             r->throttle_pct);
+}

@@ -1,0 +1,122 @@
+/* migrate.h — live and pause migration: where to (target resolution), whether
+ * it is safe to start (pre-flight), and how to see it through (job-stats
+ * watching and the non-convergence policy). The libvirt calls themselves are
+ * in virt.c; the OCF-facing orchestration is in vm.c.
+ */
+#ifndef FERRY_MIGRATE_H
+#define FERRY_MIGRATE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "deadline.h"
+#include "domxml.h"
+#include "error.h"
+#include "params.h"
+#include "virt.h"
+
+/* Where a migration goes. */
+struct migrate_target {
+    char *node;        /* the cluster node Pacemaker named */
+    char *host;        /* where the target's libvirt is reached */
+    char *dest_uri;    /* libvirt URI of the target */
+    char *data_uri;    /* QEMU data URI, or NULL for libvirt's choice */
+};
+
+/* Works out the target from the node name: exact migration_mapping entry,
+ * migration_network_suffix, migrateuri/remoteuri with %n. Rejects an empty
+ * target, the local node, and a node missing from a set mapping (FERRY_E_CONFIG
+ * or FERRY_E_ARGS, with the reason). */
+int migrate_target_resolve(const struct ferry_params *params, const char *target_node,
+                           const char *local_node, struct migrate_target *ret_target,
+                           ferry_error **err);
+void migrate_target_clear(struct migrate_target *target);
+
+/* Replaces every %n in pattern by node (newly allocated). */
+char *migrate_expand(const char *pattern, const char *node);
+
+/* The host and port a libvirt URI connects to (ssh 22, tcp 16509, tls 16514). */
+int migrate_uri_endpoint(const char *uri, char **ret_host, int *ret_port);
+
+/* Can a TCP connection to host:port be opened within timeout_ms? (No fork:
+ * a non-blocking connect.) 0, or FERRY_E_LIBVIRT with the reason. */
+int migrate_probe_tcp(const char *host, int port, int64_t timeout_ms, ferry_error **err);
+
+/* Disks that make a migration unsafe (libvirt's rule: a writable disk whose
+ * file is not on a shared filesystem, or with a host cache mode). Returns 0 if
+ * safe, FERRY_E_STATE naming the first unsafe disk otherwise. */
+int migrate_check_disks(const domxml *dom, ferry_error **err);
+
+/* True if the filesystem holding path is one libvirt treats as shared. */
+bool migrate_path_is_shared(const char *path);
+
+enum migrate_policy {
+    MIGRATE_POLICY_PAUSE = 0,
+    MIGRATE_POLICY_ABORT,
+    MIGRATE_POLICY_AUTO_CONVERGE,
+    MIGRATE_POLICY_POSTCOPY,
+};
+enum migrate_policy migrate_policy_parse(const char *name);
+const char *migrate_policy_name(enum migrate_policy policy);
+
+enum migrate_action {
+    MIGRATE_ACT_NONE = 0,
+    MIGRATE_ACT_PAUSE,      /* suspend the guest so the copy completes */
+    MIGRATE_ACT_ABORT,      /* give up: the guest stays on the source */
+    MIGRATE_ACT_POSTCOPY,   /* switch to post-copy */
+};
+const char *migrate_action_name(enum migrate_action action);
+
+/* What the watcher knows about a running migration. */
+struct migrate_watch {
+    bool live;
+    enum migrate_policy policy;
+    int64_t start_ms;
+    int64_t stall_timeout_ms;
+    int64_t completion_at_ms;    /* start + per-GiB budget */
+    int64_t hard_at_ms;          /* the last moment to act before the action's deadline */
+    uint64_t best_remaining;     /* lowest data_remaining seen; UINT64_MAX before any */
+    int64_t best_at_ms;
+    bool suspended;              /* we paused the guest */
+    bool postcopy;               /* we switched to post-copy */
+    bool aborted;                /* we asked libvirt to abort */
+};
+
+/* Sets up the watch for a guest of memory_kib, within dl. */
+void migrate_watch_init(struct migrate_watch *w, const struct ferry_params *params,
+                        uint64_t memory_kib, const deadline *dl, int64_t now_ms);
+
+/* Records the data left to copy at now_ms (a new low is progress). */
+void migrate_watch_progress(struct migrate_watch *w, uint64_t data_remaining, int64_t now_ms);
+
+/* What the policy says to do now; *ret_why names the trigger. */
+enum migrate_action migrate_watch_decide(const struct migrate_watch *w, int64_t now_ms,
+                                         const char **ret_why);
+
+/* The outcome of a migration, for the log and ferry's report. */
+struct migrate_result {
+    char outcome[48];            /* "completed", "completed-paused", "completed-postcopy", "aborted", "failed" */
+    char trigger[48];            /* what made the policy act, or "" */
+    int64_t total_ms;            /* wall time of the migrate call */
+    int64_t downtime_ms;         /* libvirt's, -1 if unknown */
+    int64_t pause_ms;            /* guest-visible pause measured by the agent, -1 if none */
+    int64_t elapsed_ms;          /* libvirt's job time */
+    uint64_t bytes;
+    uint64_t dirty_rate_bps;
+    uint64_t iterations;
+    int throttle_pct;
+};
+
+/* Runs the migration on src, watching it and applying the policy from a
+ * second thread. Fills ret_result whether or not it succeeded. */
+int migrate_run(virt_conn *src, const struct virt_identity *id,
+                const struct virt_migrate_spec *spec, struct migrate_watch *w,
+                struct migrate_result *ret_result, ferry_error **err);
+
+/* One line of key=value pairs describing a migration. */
+void migrate_result_format(const struct migrate_result *r, const char *domain,
+                           const char *from, const char *to, const char *mode,
+                           const char *policy, char *buf, size_t size);
+
+#endif
