@@ -13,9 +13,12 @@
 #include <sys/vfs.h>
 #include <unistd.h>
 
+#include "log.h"
 #include "migrate.h"
 
 #define MIGRATE_WATCH_POLL_MS 200
+/* how finely the guest-visible pause is measured */
+#define MIGRATE_PAUSE_POLL_MS 10
 /* What migrate_to keeps back from its deadline after the policy's last
  * chance to act: a paused guest's copy finishing, or an abort and the
  * clean-up (resume, remove the target's half). */
@@ -389,6 +392,7 @@ migrate_watch_decide(const struct migrate_watch *w, int64_t now_ms, const char *
 /* Shared between migrate_run and its watcher thread. */
 struct migrate_watcher {
     virt_conn *conn;
+    virt_conn *dst;                 /* the target's libvirt, for the resume time */
     const struct virt_identity *id;
     struct migrate_watch *w;
     atomic_bool done;
@@ -396,81 +400,108 @@ struct migrate_watcher {
     struct virt_job_stats last;     /* under lock */
     bool have_last;
     int64_t paused_at_ms;           /* when the guest was seen/made paused, -1 */
+    int64_t resumed_at_ms;          /* when it was first seen running on the target, -1 */
     char trigger[48];
+    char act_error[256];            /* libvirt's answer when acting failed */
     enum migrate_action acted;
 };
+
+/* Pause tracking, every tick: when the guest stops running on the source
+ * (pause mode, or our suspend), and when it runs again on the target. */
+static void
+migrate_watcher_track_pause(struct migrate_watcher *mw, int64_t now_ms)
+{
+    struct virt_domain_info info;
+    ferry_error *err = NULL;
+
+    if (mw->paused_at_ms < 0) {
+        if (mw->w->live && !mw->w->suspended)
+            return;
+        if (virt_domain_query(mw->conn, mw->id, &info, &err) == 0 &&
+            info.state == VIRT_STATE_PAUSED)
+            mw->paused_at_ms = now_ms;
+    } else if (mw->resumed_at_ms < 0 && mw->dst) {
+        if (virt_domain_query(mw->dst, mw->id, &info, &err) == 0 &&
+            info.state == VIRT_STATE_RUNNING)
+            mw->resumed_at_ms = now_ms;
+    }
+    error_free(err);
+}
+
+static void
+migrate_watcher_act(struct migrate_watcher *mw, enum migrate_action act, const char *why)
+{
+    ferry_error *err = NULL;
+
+    switch (act) {
+    case MIGRATE_ACT_PAUSE:
+        mw->w->suspended = true;
+        if (virt_domain_suspend(mw->conn, mw->id, &err) == 0 && mw->paused_at_ms < 0)
+            mw->paused_at_ms = deadline_now_ms();
+        break;
+    case MIGRATE_ACT_ABORT:
+        mw->w->aborted = true;
+        virt_domain_abort_job(mw->conn, mw->id, &err);
+        break;
+    case MIGRATE_ACT_POSTCOPY:
+        mw->w->postcopy = true;
+        virt_domain_start_postcopy(mw->conn, mw->id, &err);
+        break;
+    case MIGRATE_ACT_NONE:
+        return;
+    }
+    if (err)
+        snprintf(mw->act_error, sizeof(mw->act_error), "%s", error_message(err));
+    if (mw->acted == MIGRATE_ACT_NONE || act == MIGRATE_ACT_ABORT) {
+        mw->acted = act;
+        snprintf(mw->trigger, sizeof(mw->trigger), "%s", why);
+    }
+    error_free(err);
+}
 
 static void *
 migrate_watcher_main(void *arg)
 {
     struct migrate_watcher *mw = arg;
     struct virt_job_stats s;
-    struct virt_domain_info info;
     const char *why = NULL;
-    deadline tick;
+    int64_t next_stats_ms = 0;
 
     while (!atomic_load(&mw->done)) {
         ferry_error *err = NULL;
         int64_t now_ms = deadline_now_ms();
-        enum migrate_action act = MIGRATE_ACT_NONE;
+        deadline tick;
 
-        if (virt_domain_job_stats(mw->conn, mw->id, false, &s, &err) == 0 && s.active) {
-            migrate_watch_progress(mw->w, s.data_remaining, now_ms);
-            pthread_mutex_lock(&mw->lock);
-            mw->last = s;
-            mw->have_last = true;
-            pthread_mutex_unlock(&mw->lock);
-        }
-        err = error_free(err);
-        /* pause mode: the guest-visible pause starts when libvirt pauses it */
-        if (!mw->w->live && mw->paused_at_ms < 0 &&
-            virt_domain_query(mw->conn, mw->id, &info, &err) == 0 &&
-            info.state == VIRT_STATE_PAUSED)
-            mw->paused_at_ms = now_ms;
-        err = error_free(err);
-
-        act = migrate_watch_decide(mw->w, now_ms, &why);
-        if (act != MIGRATE_ACT_NONE && !atomic_load(&mw->done)) {
-            int rc = 0;
-
-            switch (act) {
-            case MIGRATE_ACT_PAUSE:
-                rc = virt_domain_suspend(mw->conn, mw->id, &err);
-                mw->w->suspended = true;
-                if (rc == 0 && mw->paused_at_ms < 0)
-                    mw->paused_at_ms = deadline_now_ms();
-                break;
-            case MIGRATE_ACT_ABORT:
-                rc = virt_domain_abort_job(mw->conn, mw->id, &err);
-                mw->w->aborted = true;
-                break;
-            case MIGRATE_ACT_POSTCOPY:
-                rc = virt_domain_start_postcopy(mw->conn, mw->id, &err);
-                mw->w->postcopy = true;
-                break;
-            case MIGRATE_ACT_NONE:
-                break;
-            }
-            (void)rc;
-            if (mw->acted == MIGRATE_ACT_NONE || act == MIGRATE_ACT_ABORT) {
-                mw->acted = act;
-                snprintf(mw->trigger, sizeof(mw->trigger), "%s", why);
+        migrate_watcher_track_pause(mw, now_ms);
+        if (now_ms >= next_stats_ms) {
+            next_stats_ms = now_ms + MIGRATE_WATCH_POLL_MS;
+            if (virt_domain_job_stats(mw->conn, mw->id, false, &s, &err) == 0 && s.active) {
+                migrate_watch_progress(mw->w, s.data_remaining, now_ms);
+                pthread_mutex_lock(&mw->lock);
+                mw->last = s;
+                mw->have_last = true;
+                pthread_mutex_unlock(&mw->lock);
             }
             err = error_free(err);
+            if (!atomic_load(&mw->done))
+                migrate_watcher_act(mw, migrate_watch_decide(mw->w, now_ms, &why), why);
         }
-        deadline_init_budget(&tick, MIGRATE_WATCH_POLL_MS);
-        while (!atomic_load(&mw->done) && deadline_wait_ms(&tick, 20))
+        deadline_init_budget(&tick, MIGRATE_PAUSE_POLL_MS);
+        while (!atomic_load(&mw->done) && deadline_wait_ms(&tick, 5))
             ;
     }
     return NULL;
 }
 
 int
-migrate_run(virt_conn *src, const struct virt_identity *id, const struct virt_migrate_spec *spec,
-            struct migrate_watch *w, struct migrate_result *ret_result, ferry_error **err)
+migrate_run(virt_conn *src, virt_conn *dst, const struct virt_identity *id,
+            const struct virt_migrate_spec *spec, struct migrate_watch *w,
+            struct migrate_result *ret_result, ferry_error **err)
 {
     struct migrate_watcher mw;
     struct migrate_result r;
+    virt_conn *watch_conn = NULL;
+    ferry_error *werr = NULL;
     pthread_t thread;
     bool started = false;
     int64_t t0 = deadline_now_ms();
@@ -480,12 +511,23 @@ migrate_run(virt_conn *src, const struct virt_identity *id, const struct virt_mi
     memset(&mw, 0, sizeof(mw));
     memset(&r, 0, sizeof(r));
     mw.conn = src;
+    mw.dst = dst;
     mw.id = id;
     mw.w = w;
     mw.paused_at_ms = -1;
+    mw.resumed_at_ms = -1;
     atomic_init(&mw.done, false);
     pthread_mutex_init(&mw.lock, NULL);
-    started = pthread_create(&thread, NULL, migrate_watcher_main, &mw) == 0;
+    /* The watcher needs a connection of its own: a libvirt client connection
+     * without an event loop serves one call at a time, and the migrate call
+     * holds src until the migration is over. */
+    if (virt_conn_open(virt_conn_uri(src), &watch_conn, &werr) == 0) {
+        mw.conn = watch_conn;
+        started = pthread_create(&thread, NULL, migrate_watcher_main, &mw) == 0;
+    } else {
+        log_warning("migration runs unwatched (no policy, no statistics): %s",
+                    error_message(werr));
+    }
 
     ret = virt_domain_migrate(src, id, spec, err);
     t1 = deadline_now_ms();
@@ -495,7 +537,10 @@ migrate_run(virt_conn *src, const struct virt_identity *id, const struct virt_mi
 
     r.total_ms = t1 - t0;
     r.downtime_ms = -1;
-    r.pause_ms = mw.paused_at_ms >= 0 ? t1 - mw.paused_at_ms : -1;
+    if (mw.paused_at_ms >= 0)
+        r.pause_ms = (mw.resumed_at_ms >= 0 ? mw.resumed_at_ms : t1) - mw.paused_at_ms;
+    else
+        r.pause_ms = -1;
     r.throttle_pct = -1;
     if (mw.have_last) {
         r.bytes = mw.last.data_processed;
@@ -514,7 +559,12 @@ migrate_run(virt_conn *src, const struct virt_identity *id, const struct virt_mi
     if (ret < 0 && w->aborted)
         error_prefix(*err, "aborted by migration_policy=%s (%s): ", migrate_policy_name(w->policy),
                      mw.trigger[0] ? mw.trigger : "?");
+    if (mw.act_error[0])
+        log_warning("migration policy action %s failed: %s", migrate_action_name(mw.acted),
+                    mw.act_error);
     pthread_mutex_destroy(&mw.lock);
+    virt_conn_close(watch_conn);
+    error_free(werr);
     *ret_result = r;
     return ret;
 }

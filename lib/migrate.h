@@ -109,8 +109,8 @@ struct migrate_result {
 };
 
 /* Runs the migration on src, watching it and applying the policy from a
- * second thread. Fills ret_result whether or not it succeeded. */
-int migrate_run(virt_conn *src, const struct virt_identity *id,
+ * second thread (dst, the target's libvirt, tells when the guest resumes). Fills ret_result whether or not it succeeded. */
+int migrate_run(virt_conn *src, virt_conn *dst, const struct virt_identity *id,
                 const struct virt_migrate_spec *spec, struct migrate_watch *w,
                 struct migrate_result *ret_result, ferry_error **err);
 

@@ -782,7 +782,7 @@ vm_migrate_to(const struct ferry_params *p, const deadline *dl, struct vm_migrat
     spec.parallel = (int)p->migration_parallel;
 
     migrate_watch_init(&w, p, mem_kib, dl, deadline_now_ms());
-    ret = migrate_run(src, &vid, &spec, &w, &mr, err);
+    ret = migrate_run(src, dst, &vid, &spec, &w, &mr, err);
     if (ret == 0) {
         if (virt_domain_job_stats(dst, &vid, true, &done_stats, &e) == 0) {
             mr.downtime_ms = done_stats.downtime_ms;

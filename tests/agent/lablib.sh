@@ -89,7 +89,7 @@ agent() {
         OCF_RESOURCE_INSTANCE=${RSC:-p_vm} OCF_RESOURCE_TYPE=vm OCF_RESOURCE_PROVIDER=ferry \
         OCF_EXIT_REASON_PREFIX=ocf-exit-reason: OCF_RESKEY_crm_feature_set=3.16.1 \
         OCF_RESKEY_CRM_meta_timeout=${TIMEOUT_MS:-20000} OCF_RESKEY_CRM_meta_on_node="$host" \
-        HA_debug=0 HA_LOGFACILITY=none \
+        HA_debug=${HA_DEBUG:-0} HA_LOGFACILITY=none \
         "$@" "$AGENT" "$action"
 }
 
