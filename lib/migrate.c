@@ -450,6 +450,9 @@ migrate_watcher_act(struct migrate_watcher *mw, enum migrate_action act, const c
     case MIGRATE_ACT_NONE:
         return;
     }
+    /* a new phase: progress is measured afresh from here */
+    mw->w->best_remaining = UINT64_MAX;
+    mw->w->best_at_ms = deadline_now_ms();
     if (err)
         snprintf(mw->act_error, sizeof(mw->act_error), "%s", error_message(err));
     if (mw->acted == MIGRATE_ACT_NONE || act == MIGRATE_ACT_ABORT) {
