@@ -1,7 +1,13 @@
 #!/bin/bash
 # demo.sh — ferry's main job, end to end, on one machine: installs and builds
-# what is missing, brings up a lab of KVM hosts (namespaces with their own
-# libvirtd and sshd), runs real guests through the agent as Pacemaker would,
+# what is missing, brings up two lab KVM hosts (namespaces, each with its own
+# libvirtd and sshd, on 198.51.100.0/24 + a migration network 203.0.113.0/24),
+# then, through the agent exactly as Pacemaker calls it:
+#   - starts a guest that rewrites and verifies 16 MiB of its memory,
+#   - migrates it live node1 -> node2 and paused node2 -> node1
+#     (migrate_to on the source, migrate_from on the target, stop on the source),
+#   - does the same with a Debian kernel guest (TCG) and a guest that dirties
+#     memory faster than a 10 MiB/s link (the non-convergence policy at work),
 # prints what happened, and tears the lab down.
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -14,54 +20,101 @@ LAB=$top/tests/lab/lab.sh
 OUT=$top/tests/guests/out
 AGENT=$top/agents/vm
 tests/guests/build.sh "$OUT"
-[ -e "$FERRY_LAB_DIR" ] && "$LAB" down >/dev/null 2>&1 || true
-trap '"$LAB" down | tail -n 1' EXIT
+if [ -e "$FERRY_LAB_DIR" ]; then "$LAB" down >/dev/null 2>&1 || true; fi
+trap 'echo; "$LAB" down | tail -n 1' EXIT
 echo "demo: bringing up 2 lab hosts"
 "$LAB" up 2 --ticks "$OUT/ferry-ticks" | sed 's/^/  /'
 eval "$("$LAB" env)"
 mkdir -p "$FERRY_LAB_SHARED/artifacts"
 cp "$OUT"/ferry-bm.elf "$OUT"/vmlinuz "$OUT"/initrd.img "$FERRY_LAB_SHARED/artifacts/"
 TICKS=$FERRY_LAB_DIR/ticks.log
+LOG=$FERRY_LAB_DIR/agent.log
 
 now_ms() { echo $(( $(date +%s%N) / 1000000 )); }
-# agent HOST ACTION RSC CONFIG [VAR=value...] -> prints "rc ms", logs to stderr
+# agent HOST ACTION RSC CONFIG [VAR=value...]: the agent as pacemaker-execd runs it
 agent() {
-    local host=$1 action=$2 rsc=$3 config=$4 t0 rc=0
+    local host=$1 action=$2 rsc=$3 config=$4
     shift 4
-    t0=$(now_ms)
     "$LAB" exec "$host" env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin OCF_ROOT=/usr/lib/ocf \
         OCF_RA_VERSION_MAJOR=1 OCF_RA_VERSION_MINOR=1 OCF_RESOURCE_INSTANCE="$rsc" \
-        OCF_RESKEY_CRM_meta_timeout=60000 OCF_RESKEY_config="$config" HA_LOGFACILITY=none \
-        "$@" "$AGENT" "$action" 2>>"$FERRY_LAB_DIR/agent.log" || rc=$?
-    echo "$rc $(( $(now_ms) - t0 ))"
+        OCF_RESKEY_CRM_meta_timeout=120000 OCF_RESKEY_config="$config" HA_LOGFACILITY=none \
+        "$@" "$AGENT" "$action" 2>>"$LOG"
 }
-row() { printf '| %-6s | %-5s | %-28s | %3s | %7s | %s\n' "$@"; }
+field() { sed -n "s/.*[ ]$1=\([^ ]*\).*/\1/p" <<<"$2" | tail -n 1; }
+mib() { awk -v b="$1" 'BEGIN { printf "%.1f", b / 1048576 }'; }
 
-for g in "vm-bm bm kvm" "vm-linux linux qemu"; do
-    set -- $g
-    tests/guests/mkdomain.sh --name "$1" --os "$2" --type auto --artifacts "$FERRY_LAB_SHARED/artifacts" \
-        --collector "$FERRY_LAB_COLLECTOR" >"$FERRY_LAB_SHARED/$1.xml"
-done
+printf '\n| %-9s | %-14s | %-7s | %-6s | %-16s | %8s | %8s | %8s | %8s | %7s | %-10s |\n' \
+    guest move mode policy outcome "total ms" "downtime" "pause ms" "tick gap" "MiB" "guest"
+printf '|%s|%s|%s|%s|%s|%s|%s|%s|%s|%s|%s|\n' ----------- ---------------- --------- -------- \
+    ------------------ ---------- ---------- ---------- ---------- --------- ------------
 
-echo
-row host guest action rc ms "what the guest saw"
-row ------ ----- ---------------------------- --- ------- ------------------
-for g in vm-bm vm-linux; do
-    xml=$FERRY_LAB_SHARED/$g.xml
-    read -r rc ms < <(agent node1 monitor "p_$g" "$xml"); row node1 "$g" "probe" "$rc" "$ms" "7 = not running"
+# move GUEST CONFIG SRC DST [VAR=value...]: Pacemaker's sequence, and one table row
+move() {
+    local g=$1 cfg=$2 src=$3 dst=$4 since rc=0 line rep guest
+    shift 4
     since=$(now_ms)
-    read -r rc ms < <(agent node1 start "p_$g" "$xml"); row node1 "$g" "start" "$rc" "$ms" ""
-    "$OUT/ferry-ticks" wait "$TICKS" "$g" --count 100 --timeout-ms 30000 --since "$since" >/dev/null || true
+    agent "$src" migrate_to "p_$g" "$cfg" OCF_RESKEY_CRM_meta_migrate_source="$src" \
+        OCF_RESKEY_CRM_meta_migrate_target="$dst" "$@" || rc=$?
+    line=$(grep -o "domain=$g .*" "$LOG" | tail -n 1)
+    if [ "$rc" = 0 ]; then
+        agent "$dst" migrate_from "p_$g" "$cfg" OCF_RESKEY_CRM_meta_migrate_source="$src" \
+            OCF_RESKEY_CRM_meta_migrate_target="$dst" "$@" || rc=$?
+        agent "$src" stop "p_$g" "$cfg" || rc=$?
+    fi
+    "$OUT/ferry-ticks" wait "$TICKS" "$g" --count 25 --timeout-ms 10000 --since "$(now_ms)" >/dev/null || true
     rep=$("$OUT/ferry-ticks" report "$TICKS" "$g" --since "$since" || true)
-    read -r rc ms < <(agent node1 monitor "p_$g" "$xml" OCF_RESKEY_CRM_meta_interval=10000)
-    row node1 "$g" "monitor" "$rc" "$ms" "$(sed -n 's/^ticks=/heartbeats: /p' <<<"$rep"), $(grep -E '^bad=' <<<"$rep")"
-    read -r rc ms < <(agent node1 start "p_$g" "$xml"); row node1 "$g" "start again (idempotent)" "$rc" "$ms" ""
-    read -r rc ms < <(agent node1 stop "p_$g" "$xml" OCF_RESKEY_shutdown_timeout=5)
-    how=$(grep -o "domain '$g' [a-z ]* in [0-9]* ms" "$FERRY_LAB_DIR/agent.log" | tail -n 1)
-    row node1 "$g" "stop" "$rc" "$ms" "$how"
-    read -r rc ms < <(agent node1 monitor "p_$g" "$xml" OCF_RESKEY_CRM_meta_interval=10000)
-    row node1 "$g" "monitor" "$rc" "$ms" "7 = not running"
-done
+    guest="resets=$(sed -n 's/^resets=//p' <<<"$rep") bad=$(sed -n 's/^bad=//p' <<<"$rep")"
+    printf '| %-9s | %-14s | %-7s | %-6s | %-16s | %8s | %8s | %8s | %8s | %7s | %-10s |\n' \
+        "$g" "$src -> $dst" "$(field mode "$line")" "$(field policy "$line")" \
+        "$([ "$rc" = 0 ] && field outcome "$line" || echo "FAILED rc $rc")" "$(field total_ms "$line")" \
+        "$(field downtime_ms "$line")" "$(field pause_ms "$line" | sed 's/^-1$/-/')" \
+        "$(sed -n 's/^max_gap_ms=//p' <<<"$rep")" "$(mib "$(field bytes "$line")")" "$guest"
+}
+
+start() {
+    local g=$1 cfg=$2 since
+    since=$(now_ms)
+    agent node1 start "p_$g" "$cfg"
+    "$OUT/ferry-ticks" wait "$TICKS" "$g" --count 50 --timeout-ms 30000 --since "$since" >/dev/null
+}
+
+mk() { tests/guests/mkdomain.sh --name "$1" --artifacts "$FERRY_LAB_SHARED/artifacts" \
+        --collector "$FERRY_LAB_COLLECTOR" "${@:2}" >"$FERRY_LAB_SHARED/$1.xml"; echo "$FERRY_LAB_SHARED/$1.xml"; }
+
+vm=$(mk vm-bm --os bm --dirty 16 --rate 40)
+start vm-bm "$vm"
+move vm-bm "$vm" node1 node2 OCF_RESKEY_migrate=live
+move vm-bm "$vm" node2 node1 OCF_RESKEY_migrate=pause
+move vm-bm "$vm" node1 node2 OCF_RESKEY_migrate=live OCF_RESKEY_migration_network_suffix=-mig
+move vm-bm "$vm" node2 node1 OCF_RESKEY_migrate=live OCF_RESKEY_tunnelled=true
+agent node1 stop p_vm-bm "$vm" OCF_RESKEY_force_stop=true
+
+lx=$(mk vm-linux --os linux --type qemu)
+start vm-linux "$lx"
+move vm-linux "$lx" node1 node2 OCF_RESKEY_migrate=live
+move vm-linux "$lx" node2 node1 OCF_RESKEY_migrate=pause
+agent node1 stop p_vm-linux "$lx"
+
+busy=$(mk vm-busy --os bm --mem 96 --dirty 48)
+start vm-busy "$busy"
+NC="OCF_RESKEY_migration_speed=10 OCF_RESKEY_migration_stall_timeout=4 OCF_RESKEY_migration_timeout_per_gib=8"
+# shellcheck disable=SC2086
+move vm-busy "$busy" node1 node2 $NC OCF_RESKEY_migration_policy=abort
+# shellcheck disable=SC2086
+move vm-busy "$busy" node1 node2 $NC OCF_RESKEY_migration_policy=pause
+agent node2 stop p_vm-busy "$busy" OCF_RESKEY_force_stop=true
+
+cat <<'TXT'
+
+  total ms: wall time of migrate_to (ssh + libvirt's phases + the copy)
+  downtime: libvirt's measure of the switch-over pause
+  pause ms: the guest-visible pause measured by the agent (pause mode, or the policy's pause)
+  tick gap: the longest silence in the guest's 20 ms heartbeat, seen from the network
+  guest:    resets=0 means the guest never rebooted; bad=0 means its own check of every
+            page it wrote found nothing lost or corrupted
+  vm-busy dirties 48 MiB at ~200 MiB/s over a 10 MiB/s link: 'abort' gives up and leaves
+  it running on node1; 'pause' suspends it for the last copy and it completes.
+TXT
 echo
-echo "demo: the agent's log is in $FERRY_LAB_DIR/agent.log until the lab goes down:"
-tail -n 8 "$FERRY_LAB_DIR/agent.log" | sed 's/^/  /'
+echo "demo: the agent's log:"
+grep -E "migrate_to|ERROR" "$LOG" | cut -c1-220 | tail -n 14 | sed 's/^/  /'

@@ -486,8 +486,11 @@ migrate_watcher_main(void *arg)
                 pthread_mutex_unlock(&mw->lock);
             }
             err = error_free(err);
-            if (!atomic_load(&mw->done))
-                migrate_watcher_act(mw, migrate_watch_decide(mw->w, now_ms, &why), why);
+            if (!atomic_load(&mw->done)) {
+                enum migrate_action act = migrate_watch_decide(mw->w, now_ms, &why);
+
+                migrate_watcher_act(mw, act, why);
+            }
         }
         deadline_init_budget(&tick, MIGRATE_PAUSE_POLL_MS);
         while (!atomic_load(&mw->done) && deadline_wait_ms(&tick, 5))

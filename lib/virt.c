@@ -35,6 +35,10 @@ virt_error(ferry_error **err, int code, const char *what)
     const virError *ve = virGetLastError();
     const char *msg = ve && ve->message ? ve->message : "unknown libvirt error";
 
+    /* ssh's host-key warning is a screenful of '@'; say what it means */
+    if (strstr(msg, "Host key verification failed"))
+        msg = "ssh: Host key verification failed: the target's host key is not the one in "
+              "known_hosts (strict host key checking is never turned off)";
     error_set(err, code, "%s: %s", what, msg);
     virResetLastError();
     return code;
