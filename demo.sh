@@ -43,10 +43,10 @@ agent() {
 field() { sed -n "s/.*[ ]$1=\([^ ]*\).*/\1/p" <<<"$2" | tail -n 1; }
 mib() { awk -v b="$1" 'BEGIN { printf "%.1f", b / 1048576 }'; }
 
-printf '\n| %-9s | %-14s | %-7s | %-6s | %-16s | %8s | %8s | %8s | %8s | %7s | %-10s |\n' \
+printf '\n| %-9s | %-14s | %-7s | %-6s | %-16s | %8s | %8s | %8s | %8s | %7s | %-14s |\n' \
     guest move mode policy outcome "total ms" "downtime" "pause ms" "tick gap" "MiB" "guest"
 printf '|%s|%s|%s|%s|%s|%s|%s|%s|%s|%s|%s|\n' ----------- ---------------- --------- -------- \
-    ------------------ ---------- ---------- ---------- ---------- --------- ------------
+    ------------------ ---------- ---------- ---------- ---------- --------- ----------------
 
 # move GUEST CONFIG SRC DST [VAR=value...]: Pacemaker's sequence, and one table row
 move() {
@@ -64,10 +64,10 @@ move() {
     "$OUT/ferry-ticks" wait "$TICKS" "$g" --count 25 --timeout-ms 10000 --since "$(now_ms)" >/dev/null || true
     rep=$("$OUT/ferry-ticks" report "$TICKS" "$g" --since "$since" || true)
     guest="resets=$(sed -n 's/^resets=//p' <<<"$rep") bad=$(sed -n 's/^bad=//p' <<<"$rep")"
-    printf '| %-9s | %-14s | %-7s | %-6s | %-16s | %8s | %8s | %8s | %8s | %7s | %-10s |\n' \
+    printf '| %-9s | %-14s | %-7s | %-6s | %-16s | %8s | %8s | %8s | %8s | %7s | %-14s |\n' \
         "$g" "$src -> $dst" "$(field mode "$line")" "$(field policy "$line")" \
         "$([ "$rc" = 0 ] && field outcome "$line" || echo "FAILED rc $rc")" "$(field total_ms "$line")" \
-        "$(field downtime_ms "$line")" "$(field pause_ms "$line" | sed 's/^-1$/-/')" \
+        "$(field downtime_ms "$line" | sed 's/^-1$/-/')" "$(field pause_ms "$line" | sed 's/^-1$/-/')" \
         "$(sed -n 's/^max_gap_ms=//p' <<<"$rep")" "$(mib "$(field bytes "$line")")" "$guest"
 }
 
