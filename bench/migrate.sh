@@ -81,7 +81,7 @@ printf '|-------|------------------------|-------------------------|------------
 for mode in live pause; do
     printf '| %-5s | %s | %s | %s | %s | %8.1f |\n' $mode \
         "$(awk -v m=$mode '$1 == m { print $2 }' "$results" | stats)" \
-        "$(awk -v m=$mode '$1 == m && $3 >= 0 { print $3 } $1 == m && $3 < 0 { print 0 }' "$results" | stats) " \
+        "$(if [ $mode = pause ]; then awk '$1 == "pause" && $3 >= 0 { print $3 }' "$results" | stats; echo " "; else printf '%-24s' '(running: no pause)'; fi)" \
         "$(awk -v m=$mode '$1 == m { print $5 }' "$results" | stats)" \
         "$(awk -v m=$mode '$1 == m { print $4 }' "$results" | stats)" \
         "$(awk -v m=$mode '$1 == m { s += $6; n++ } END { print s / n / 1048576 }' "$results")"

@@ -93,7 +93,12 @@ ocf_metadata_write(FILE *out)
           "to shut down and destroys it when its budget runs out, and monitor asks libvirt "
           "for the domain's state. The domain is identified by its name and UUID, never by "
           "whether its XML file exists: an unreadable file never makes a running guest look "
-          "stopped. Every action answers before its Pacemaker timeout.\n"
+          "stopped. migrate_to moves the running guest to the target node over "
+          "qemu+ssh, live or paused as the 'migrate' parameter says, with its limits set "
+          "in the migrate call and 'migration_policy' applied when it does not converge; "
+          "on failure the guest keeps running, unpaused, on the source. migrate_from "
+          "confirms it runs on the target. Every action answers before its Pacemaker "
+          "timeout.\n"
           "</longdesc>\n"
           "<shortdesc lang=\"en\">Manages KVM virtual machines through libvirt</shortdesc>\n"
           "<parameters>\n", out);

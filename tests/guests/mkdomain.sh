@@ -18,15 +18,17 @@
 #   --collector   COM2/ttyS1 heartbeats go by UDP to IP:PORT (default: nowhere)
 #   --id          heartbeat id g=<id> (default: the name)
 #   --console-log COM1/ttyS0 log file (default /var/log/libvirt/qemu/N-console.log)
+#   --disk PATH   add a virtio disk (qcow2, cache='none') at PATH; the guests do
+#                 not use it, it is there for the migration's storage checks
 #
-# The guest has no disk and no NIC, so it live-migrates without --unsafe.
+# Without --disk the guest has no disk and no NIC, so it live-migrates without --unsafe.
 set -euo pipefail
 
 die() { echo "mkdomain.sh: $*" >&2; exit 2; }
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 
 name="" os=bm type=auto mem="" dirty=0 rate=0 tick=20 acpi_ignore=0
-artifacts=$here/out collector="" uuid="" id="" console_log=""
+artifacts=$here/out collector="" uuid="" id="" console_log="" disk=""
 need() { if [ $# -lt 2 ] || [ -z "$2" ]; then die "option $1 needs a value"; fi; }
 uint() { [[ $2 =~ ^[0-9]+$ ]] || die "$1 wants a non-negative integer, got '$2'"; }
 while [ $# -gt 0 ]; do
@@ -44,6 +46,7 @@ while [ $# -gt 0 ]; do
     --uuid) need "$@"; uuid=$2; shift 2 ;;
     --id) need "$@"; id=$2; shift 2 ;;
     --console-log) need "$@"; console_log=$2; shift 2 ;;
+    --disk) need "$@"; disk=$2; shift 2 ;;
     -h|--help) sed -n '2,/^set -euo/p' "$0" | sed -n 's/^# \{0,1\}//p'; exit 0 ;;
     *) die "unknown option '$1' (see --help)" ;;
   esac
@@ -108,6 +111,16 @@ esac
 uuid_xml=""
 [ -z "$uuid" ] || uuid_xml="  <uuid>$uuid</uuid>
 "
+disk_xml=""
+if [ -n "$disk" ]; then
+  case $disk in /*) ;; *) die "--disk wants an absolute path, got '$disk'" ;; esac
+  disk_xml="    <disk type='file' device='disk'>
+      <driver name='qemu' type='qcow2' cache='none'/>
+      <source file='$disk'/>
+      <target dev='vda' bus='virtio'/>
+    </disk>
+"
+fi
 acpi_mode=poweroff
 if [ "$os" = bm ] || [ "$acpi_ignore" = 1 ]; then acpi_mode=ignore; fi
 
@@ -133,7 +146,7 @@ $boot
   <on_crash>destroy</on_crash>
   <devices>
     <controller type='usb' model='none'/>
-    <serial type='pty'>
+${disk_xml}    <serial type='pty'>
       <log file='$console_log' append='on'/>
       <target port='0'/>
     </serial>
