@@ -88,7 +88,7 @@ since=$(now_ms)
 t_expect_rc "start g-linux on node1" 0 agent node1 start OCF_RESKEY_config="$g_linux"
 t_ok "g-linux runs" ticks_wait g-linux 25 30000 "$since"
 move g-linux "$g_linux" node1 node2
-move g-linux "$g_linux" node2 node1
+move g-linux "$g_linux" node2 node1 OCF_RESKEY_migrate=pause
 t_expect_rc "stop g-linux" 0 agent node1 stop OCF_RESKEY_config="$g_linux"
 
 # --- transports: tunnelled, and the migration network ------------------------
@@ -101,6 +101,43 @@ if [ "$mib" -ge 10 ]; then t_pass "the memory stream came over the migration net
 move g-live "$g_live" node1 node2 'OCF_RESKEY_migrateuri=tcp://%n-mig' OCF_RESKEY_migration_speed=100 OCF_RESKEY_migration_downtime=500
 move g-live "$g_live" node2 node1 OCF_RESKEY_migration_mapping=node1:node1,node2:node2
 t_expect_rc "stop g-pause" 0 agent node1 stop OCF_RESKEY_config="$g_pause" OCF_RESKEY_force_stop=true
+
+# --- persistent=true: the definition moves with the guest ---------------------
+g_pers=$(guest_xml g-pers --os bm)
+since=$(now_ms)
+t_expect_rc "start g-pers persistent on node1" 0 agent node1 start OCF_RESKEY_config="$g_pers" OCF_RESKEY_persistent=true
+ticks_wait g-pers 25 15000 "$since" || true
+move g-pers "$g_pers" node1 node2 OCF_RESKEY_persistent=true
+t_ok "persistent: defined on the target" sh -c "'$LAB' exec node2 virsh -q dominfo g-pers | grep -Eq '^Persistent: +yes'"
+t_ok "persistent: no definition left on the source" sh -c "! '$LAB' exec node1 virsh -q dominfo g-pers >/dev/null 2>&1"
+move g-pers "$g_pers" node2 node1 OCF_RESKEY_persistent=true
+t_expect_rc "stop g-pers" 0 agent node1 stop OCF_RESKEY_config="$g_pers" OCF_RESKEY_persistent=true OCF_RESKEY_force_stop=true
+on node1 virsh -q undefine g-pers >/dev/null 2>&1 || true
+
+# --- a disk on storage libvirt does not see as shared ------------------------
+on node1 qemu-img create -q -f qcow2 "$FERRY_LAB_SHARED/g-disk.qcow2" 16M
+g_disk=$(guest_xml g-disk --os bm --disk "$FERRY_LAB_SHARED/g-disk.qcow2")
+since=$(now_ms)
+t_expect_rc "start g-disk on node1" 0 agent node1 start OCF_RESKEY_config="$g_disk"
+ticks_wait g-disk 25 15000 "$since" || true
+t0=$(now_ms)
+t_expect_rc "disk on a local filesystem: migrate_to refuses" 1 migrate_to node1 node2 "$g_disk"
+t_reason_has "does not treat as shared"
+t_log "     refused after $(( $(now_ms) - t0 )) ms"
+only_on node1 g-disk "unsafe storage"
+move g-disk "$g_disk" node1 node2 OCF_RESKEY_allow_unsafe=true
+t_expect_rc "stop g-disk" 0 agent node2 stop OCF_RESKEY_config="$g_disk" OCF_RESKEY_force_stop=true
+
+# --- rgmanager's invocation: vm migrate <target-node> -------------------------
+since=$(now_ms)
+t_expect_rc "rgmanager: vm migrate node2" 0 on node1 env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin \
+    OCF_RESOURCE_INSTANCE=p_vm OCF_RESKEY_config="$g_live" HA_LOGFACILITY=none "$AGENT" migrate node2
+only_on node2 g-live "rgmanager migrate"
+t_expect_rc "rgmanager: vm migrate without a target" 2 on node2 env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin \
+    OCF_RESOURCE_INSTANCE=p_vm OCF_RESKEY_config="$g_live" HA_LOGFACILITY=none "$AGENT" migrate
+t_expect_rc "rgmanager: and back" 0 on node2 env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin \
+    OCF_RESOURCE_INSTANCE=p_vm OCF_RESKEY_config="$g_live" HA_LOGFACILITY=none "$AGENT" migrate node1
+only_on node1 g-live "rgmanager migrate back"
 
 # --- non-converging guest: each policy ---------------------------------------
 # g-live dirties 16 MiB at 40 MiB/s; g-busy dirties 48 MiB as fast as it can
