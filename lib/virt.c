@@ -611,6 +611,7 @@ virt_domain_job_stats(virt_conn *c, const struct virt_identity *id, bool complet
     int nparams = 0;
     int type = VIR_DOMAIN_JOB_NONE;
     int throttle = -1;
+    int operation = 0;
     struct virt_job_stats s;
     int ret = 0;
 
@@ -641,6 +642,8 @@ virt_domain_job_stats(virt_conn *c, const struct virt_identity *id, bool complet
     if (virTypedParamsGetInt(params, nparams, VIR_DOMAIN_JOB_AUTO_CONVERGE_THROTTLE, &throttle) != 1)
         throttle = -1;
     s.throttle_pct = throttle;
+    if (virTypedParamsGetInt(params, nparams, VIR_DOMAIN_JOB_OPERATION, &operation) == 1)
+        s.migrating_out = s.active && operation == VIR_DOMAIN_JOB_OPERATION_MIGRATION_OUT;
     *ret_stats = s;
 cleanup:
     virTypedParamsFree(params, nparams);

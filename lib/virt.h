@@ -134,6 +134,7 @@ struct virt_job_stats {
     uint64_t page_size;
     uint64_t iterations;
     int throttle_pct;             /* auto-converge CPU throttle, -1 if not reported */
+    bool migrating_out;           /* the job is this domain's outgoing migration */
 };
 
 /* Migrates the domain to spec->dest_uri (peer-to-peer); blocks until done. */

@@ -240,11 +240,48 @@ vm_uuid_mismatch_error(const struct vm_ident *id, ferry_error **err)
                      id->name, id->uuid, id->source);
 }
 
+/* The common start of an action: which domain, a connection to the local
+ * libvirt, and the domain's state there. A namesake with another UUID is an error. */
+static int
+vm_open(const struct ferry_params *p, struct vm_ident *id, virt_conn **ret_conn,
+        struct virt_domain_info *ret_info, ferry_error **err)
+{
+    struct virt_identity vid;
+    int ret = vm_ident_resolve(p, id, err);
+
+    if (ret < 0)
+        return ret;
+    ret = vm_connect(p, ret_conn, err);
+    if (ret < 0) {
+        error_prefix(*err, "domain '%s': ", id->name);
+        return ret;
+    }
+    vid = vm_ident_virt(id);
+    ret = virt_domain_query(*ret_conn, &vid, ret_info, err);
+    if (ret < 0)
+        return ret;
+    if (ret_info->uuid_mismatch)
+        return vm_uuid_mismatch_error(id, err);
+    return 0;
+}
+
 /* Without libvirt: is a QEMU process for this domain alive (qemu:///system only)? */
 static bool
 vm_process_fallback(const struct ferry_params *p, const char *name, struct virt_process *proc)
 {
     return virt_domain_process(p->hypervisor, name, proc) == 0 && virt_process_alive(proc);
+}
+
+/* True if the domain's current job is its outgoing migration (the source side). */
+static bool
+vm_migrating_out(virt_conn *conn, const struct virt_identity *vid)
+{
+    struct virt_job_stats s;
+    ferry_error *e = NULL;
+    bool out = virt_domain_job_stats(conn, vid, false, &s, &e) == 0 && s.migrating_out;
+
+    error_free(e);
+    return out;
 }
 
 int
@@ -313,6 +350,13 @@ vm_monitor(const struct ferry_params *p, const deadline *dl,
         case VIRT_PAUSED_MIGRATION:
         case VIRT_PAUSED_STARTING:
         case VIRT_PAUSED_POSTCOPY:
+            if (vm_migrating_out(conn, &vid)) {
+                /* a pause-mode migrate_to is under way: the guest is still ours */
+                snprintf(r.detail, sizeof(r.detail), "%s: migrating to another node",
+                         info.state_text);
+                r.status = VM_STATUS_RUNNING;
+                break;
+            }
             snprintf(r.detail, sizeof(r.detail),
                      "%s: an unfinished migration's copy (incoming, or left behind)",
                      info.state_text);
@@ -395,21 +439,11 @@ vm_start(const struct ferry_params *p, const deadline *dl, struct vm_start_resul
 
     (void)dl;
     memset(&r, 0, sizeof(r));
-    ret = vm_ident_resolve(p, &id, err);
+    ret = vm_open(p, &id, &conn, &info, err);
     if (ret < 0)
         goto cleanup;
     snprintf(r.name, sizeof(r.name), "%s", id.name);
     vid = vm_ident_virt(&id);
-    ret = vm_connect(p, &conn, err);
-    if (ret < 0)
-        goto cleanup;
-    ret = virt_domain_query(conn, &vid, &info, err);
-    if (ret < 0)
-        goto cleanup;
-    if (info.uuid_mismatch) {
-        ret = vm_uuid_mismatch_error(&id, err);
-        goto cleanup;
-    }
     ret = vm_start_existing(conn, &id, &info, p, &r, err);
     if (ret < 0)
         goto cleanup;
@@ -472,23 +506,11 @@ vm_stop(const struct ferry_params *p, const deadline *dl, struct vm_stop_result 
     int ret = 0;
 
     memset(&r, 0, sizeof(r));
-    ret = vm_ident_resolve(p, &id, err);
+    ret = vm_open(p, &id, &conn, &info, err);
     if (ret < 0)
         goto cleanup;
     snprintf(r.name, sizeof(r.name), "%s", id.name);
     vid = vm_ident_virt(&id);
-    ret = vm_connect(p, &conn, err);
-    if (ret < 0) {
-        error_prefix(*err, "cannot stop domain '%s': ", id.name);
-        goto cleanup;
-    }
-    ret = virt_domain_query(conn, &vid, &info, err);
-    if (ret < 0)
-        goto cleanup;
-    if (info.uuid_mismatch) {
-        ret = vm_uuid_mismatch_error(&id, err);
-        goto cleanup;
-    }
     if (info.state == VIRT_STATE_ABSENT || info.state == VIRT_STATE_SHUTOFF) {
         r.how = VM_STOP_WAS_STOPPED;
         r.elapsed_ms = deadline_elapsed_ms(dl);
@@ -670,7 +692,7 @@ vm_migrate_to(const struct ferry_params *p, const deadline *dl, struct vm_migrat
     memset(&r, 0, sizeof(r));
     memset(&t, 0, sizeof(t));
     memset(&mr, 0, sizeof(mr));
-    ret = vm_ident_resolve(p, &id, err);
+    ret = vm_open(p, &id, &src, &info, err);
     if (ret < 0)
         goto cleanup;
     snprintf(r.name, sizeof(r.name), "%s", id.name);
@@ -680,17 +702,6 @@ vm_migrate_to(const struct ferry_params *p, const deadline *dl, struct vm_migrat
     if (ret < 0)
         goto cleanup;
     snprintf(r.target, sizeof(r.target), "%s", t.node);
-
-    ret = vm_connect(p, &src, err);
-    if (ret < 0)
-        goto cleanup;
-    ret = virt_domain_query(src, &vid, &info, err);
-    if (ret < 0)
-        goto cleanup;
-    if (info.uuid_mismatch) {
-        ret = vm_uuid_mismatch_error(&id, err);
-        goto cleanup;
-    }
 
     /* Pre-flight: nothing moves before every check passed. */
     if (migrate_uri_endpoint(t.dest_uri, &probe_host, &probe_port) == 0) {

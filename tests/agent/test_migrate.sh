@@ -228,16 +228,20 @@ t_expect_rc "and migrate_from confirms it" 0 migrate_from node1 node2 "$g_live"
 t_expect_rc "stop on node1 after it left" 0 agent node1 stop OCF_RESKEY_config="$g_live"
 
 # --- the target's half of an interrupted migration ---------------------------
-# a slow migration node2 -> node1 is in flight; the target is probed and
-# stopped (Pacemaker aborted the transition): the probe must not say 7, the
-# stop must remove the incoming copy, and the source keeps the guest.
+# a slow pause-mode migration node2 -> node1 is in flight: the source's
+# recurring monitor still says running; the target is probed and stopped
+# (Pacemaker aborted the transition): the probe must not say 7, the stop must
+# remove the incoming copy, and the source keeps the guest, resumed.
 (
-    migrate_to node2 node1 "$g_live" OCF_RESKEY_migration_speed=1 OCF_RESKEY_migration_policy=abort \
+    migrate_to node2 node1 "$g_live" OCF_RESKEY_migrate=pause OCF_RESKEY_migration_speed=1 \
         OCF_RESKEY_migration_stall_timeout=60 >"$FERRY_LAB_DIR/slow.out" 2>&1
     echo $? >"$FERRY_LAB_DIR/slow.rc"
 ) &
 slow=$!
 for _ in $(seq 100); do [ "$(state_on node1 g-live)" = paused ] && break; sleep 0.1; done
+for _ in $(seq 100); do [ "$(state_on node2 g-live)" = paused ] && break; sleep 0.1; done
+t_expect_rc "monitor on the source during a pause-mode migration: running" 0 \
+    agent node2 monitor OCF_RESKEY_config="$g_live" OCF_RESKEY_CRM_meta_interval=10000
 t_expect_rc "probe on the target during an incoming migration is not 7" 1 agent node1 monitor OCF_RESKEY_config="$g_live"
 t_expect_rc "stop on the target removes the incoming copy" 0 agent node1 stop OCF_RESKEY_config="$g_live"
 wait "$slow"
