@@ -187,9 +187,13 @@ agent_stop(struct agent *a)
 
     if (vm_stop(a->params, &a->dl, &r, &err) < 0)
         rc = agent_fail(a, agent_rc_from_error(a, err), err);
+    else if (r.note[0])
+        log_warning("stop: domain '%s' %s in %lld ms: %s", r.name, hows[r.how],
+                    (long long)r.elapsed_ms, r.note);
     else
         log_info("stop: domain '%s' %s in %lld ms (graceful budget %lld ms)", r.name,
-                 hows[r.how], (long long)r.elapsed_ms, (long long)r.graceful_budget_ms);
+                 hows[r.how], (long long)r.elapsed_ms, r.graceful_budget_ms > 0 ?
+                 (long long)r.graceful_budget_ms : 0LL);
     error_free(err);
     return rc;
 }

@@ -2,10 +2,13 @@
 #include "config.h"
 
 #include <errno.h>
+#include <dirent.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <libvirt/libvirt.h>
@@ -466,6 +469,44 @@ virt_process_is_domain(pid_t pid, const char *name)
     return qemu && named;
 }
 
+/* True if pid lives in our network namespace (always so on a real host; in a
+ * lab of namespaces it keeps one "host" from touching another's processes). */
+static bool
+virt_process_same_netns(pid_t pid)
+{
+    char path[64];
+    struct stat mine;
+    struct stat theirs;
+
+    snprintf(path, sizeof(path), "/proc/%ld/ns/net", (long)pid);
+    if (stat("/proc/self/ns/net", &mine) < 0 || stat(path, &theirs) < 0)
+        return false;
+    return mine.st_ino == theirs.st_ino && mine.st_dev == theirs.st_dev;
+}
+
+/* Scans /proc for the QEMU process of domain name (when its pid file is gone). */
+static pid_t
+virt_process_scan(const char *name)
+{
+    DIR *d = opendir("/proc");
+    struct dirent *e = NULL;
+    pid_t found = 0;
+
+    if (d == NULL)
+        return 0;
+    while (found == 0 && (e = readdir(d)) != NULL) {
+        char *end = NULL;
+        long pid = strtol(e->d_name, &end, 10);
+
+        if (*end != '\0' || pid <= 1)
+            continue;
+        if (virt_process_is_domain((pid_t)pid, name) && virt_process_same_netns((pid_t)pid))
+            found = (pid_t)pid;
+    }
+    closedir(d);
+    return found;
+}
+
 int
 virt_domain_process(const char *uri, const char *name, struct virt_process *ret_proc)
 {
@@ -480,18 +521,19 @@ virt_domain_process(const char *uri, const char *name, struct virt_process *ret_
         return -ENOTSUP;
     snprintf(path, sizeof(path), VIRT_QEMU_SYSTEM_RUN_DIR "/%s.pid", name);
     fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return -errno;
-    n = read(fd, buf, sizeof(buf) - 1);
-    close(fd);
-    if (n <= 0)
-        return -ENOENT;
-    buf[n] = '\0';
-    if (sscanf(buf, "%ld", &pid) != 1 || pid <= 1)
+    if (fd >= 0) {
+        n = read(fd, buf, sizeof(buf) - 1);
+        close(fd);
+        buf[n > 0 ? n : 0] = '\0';
+        if (sscanf(buf, "%ld", &pid) != 1)
+            pid = 0;
+    }
+    if (pid <= 1 || !virt_process_is_domain((pid_t)pid, name) ||
+        !virt_process_same_netns((pid_t)pid))
+        pid = virt_process_scan(name);
+    if (pid <= 1)
         return -ENOENT;
     proc.pid = (pid_t)pid;
-    if (!virt_process_is_domain(proc.pid, name))
-        return -ENOENT;
     if (virt_process_start_ticks(proc.pid, &proc.start_ticks, NULL) < 0)
         return -ENOENT;
     *ret_proc = proc;
@@ -510,6 +552,21 @@ virt_process_alive(const struct virt_process *proc)
         return false;
     /* a zombie has exited; only its parent has not collected it yet */
     return ticks == proc->start_ticks && state != 'Z' && state != 'X';
+}
+
+int
+virt_process_kill(const struct virt_process *proc, const deadline *dl)
+{
+    deadline term = deadline_sub(dl, deadline_remaining_ms(dl) / 2);
+
+    if (!virt_process_alive(proc))
+        return 0;
+    kill(proc->pid, SIGTERM);
+    if (virt_process_wait_gone(proc, &term, 100) == 0)
+        return 0;
+    if (virt_process_alive(proc))
+        kill(proc->pid, SIGKILL);
+    return virt_process_wait_gone(proc, dl, 50);
 }
 
 int

@@ -88,7 +88,8 @@ int virt_domain_wait_inactive(virt_conn *conn, const struct virt_identity *id,
                               const deadline *dl, int64_t poll_ms, ferry_error **err);
 
 /* The hypervisor process of a running domain of a local qemu:///system
- * connection (works while libvirtd is down), from libvirt's pid file, with its start time
+ * connection (works while libvirtd is down), from libvirt's pid file or a scan
+ * of /proc (only processes in our network namespace), with its start time
  * (to guard against PID reuse). Returns -ENOENT if not known. */
 struct virt_process {
     pid_t pid;
@@ -98,6 +99,10 @@ int virt_domain_process(const char *uri, const char *name, struct virt_process *
 
 /* True while that process (same PID and start time) exists. */
 bool virt_process_alive(const struct virt_process *proc);
+
+/* Ends the process without libvirt: SIGTERM, then SIGKILL at half of what is
+ * left of dl; waits until it is gone. 0, or FERRY_E_TIMEOUT. */
+int virt_process_kill(const struct virt_process *proc, const deadline *dl);
 
 /* Waits until the process is gone, until dl. 0, or FERRY_E_TIMEOUT. */
 int virt_process_wait_gone(const struct virt_process *proc, const deadline *dl, int64_t poll_ms);

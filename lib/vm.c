@@ -507,6 +507,30 @@ vm_stop(const struct ferry_params *p, const deadline *dl, struct vm_stop_result 
 
     memset(&r, 0, sizeof(r));
     ret = vm_open(p, &id, &conn, &info, err);
+    if (ret == FERRY_E_LIBVIRT && conn == NULL && id.name) {
+        /* libvirt is unreachable (resource-agents #546): the QEMU process
+         * decides. None here: stopped. One: end it, so the node need not be
+         * fenced for a failed stop. */
+        snprintf(r.name, sizeof(r.name), "%s", id.name);
+        if (virt_domain_process(p->hypervisor, id.name, &proc) == -ENOTSUP)
+            goto cleanup;
+        if (!virt_process_alive(&proc)) {
+            r.how = VM_STOP_WAS_STOPPED;
+            snprintf(r.note, sizeof(r.note), "libvirt unreachable (%s); no QEMU process of the "
+                     "domain runs here", error_message(*err));
+        } else if (virt_process_kill(&proc, dl) == 0) {
+            r.how = VM_STOP_DESTROYED;
+            snprintf(r.note, sizeof(r.note), "libvirt unreachable (%s); ended its QEMU process "
+                     "%ld directly", error_message(*err), (long)proc.pid);
+        } else {
+            goto cleanup;
+        }
+        *err = error_free(*err);
+        ret = 0;
+        r.elapsed_ms = deadline_elapsed_ms(dl);
+        *ret_result = r;
+        goto cleanup;
+    }
     if (ret < 0)
         goto cleanup;
     snprintf(r.name, sizeof(r.name), "%s", id.name);

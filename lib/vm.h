@@ -38,6 +38,7 @@ struct vm_stop_result {
     char name[256];
     int64_t graceful_budget_ms;  /* what the guest was given */
     int64_t elapsed_ms;
+    char note[512];              /* how it was decided without libvirt, or "" */
 };
 
 struct vm_start_result {

@@ -44,6 +44,18 @@ t_expect_rc "probe with libvirtd stopped is not 7" "0|1" agent $H monitor OCF_RE
 t_expect_rc "start with libvirtd stopped fails" 1 agent $H start OCF_RESKEY_config="$vm1" OCF_RESKEY_name=vm1
 "$LAB" daemon $H libvirtd start >/dev/null
 t_expect_rc "monitor after libvirtd is back" 0 agent $H monitor OCF_RESKEY_config="$vm1" $INTERVAL
+# a stop while libvirtd is down ends the QEMU process itself instead of failing
+# (a failed stop gets the node fenced)
+pid=$(on $H cat /run/libvirt/qemu/vm1.pid)
+"$LAB" daemon $H libvirtd stop >/dev/null
+t_expect_rc "stop with libvirtd stopped" 0 agent $H stop OCF_RESKEY_config="$vm1" OCF_RESKEY_name=vm1
+case "$T_ERR" in *"ended its QEMU process"*) t_pass "it ended the QEMU process directly" ;; *) t_fail "stop: $T_ERR" ;; esac
+t_ok "QEMU process '$pid' is gone" sh -c "[ -n '$pid' ] && { ! kill -0 '$pid' 2>/dev/null || grep -q '^State:.*Z' /proc/$pid/status; }"
+t_expect_rc "stop again with libvirtd stopped: nothing runs, 0" 0 agent $H stop OCF_RESKEY_config="$vm1"
+t_expect_rc "probe with libvirtd stopped and no guest is still not 7" 1 agent $H monitor OCF_RESKEY_config="$vm1"
+"$LAB" daemon $H libvirtd start >/dev/null
+t_expect_rc "libvirtd back: monitor says stopped" 7 agent $H monitor OCF_RESKEY_config="$vm1" $INTERVAL
+t_expect_rc "start again" 0 agent $H start OCF_RESKEY_config="$vm1"
 
 # --- stop of a guest that ignores ACPI: destroy within the deadline ----------
 pid=$(on $H cat /run/libvirt/qemu/vm1.pid)
