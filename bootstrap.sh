@@ -16,6 +16,8 @@ PACKAGES=(
     openssh-server openssh-client iproute2 procps util-linux busybox-static
     # ocf-tester and ra-api-1.dtd
     resource-agents
+    # the cluster the tests build on the lab hosts
+    pacemaker pacemaker-cli-utils corosync crmsh
 )
 
 deps_install() {

@@ -1,0 +1,212 @@
+#!/bin/bash
+# test_cluster.sh — Pacemaker itself drives the agent: a 3-node corosync +
+# pacemaker cluster on the lab hosts (tests/lab/cluster.sh), fencing on,
+# two ocf:ferry:vm resources configured as an operator would (one migrate=live,
+# one migrate=pause, allow-migrate, migration-limit=1):
+#   crm_resource --move and crm resource move migrate them (migrate_to on the
+#   source, migrate_from on the target, stop on the source); standby evacuates
+#   both by migration, one at a time; a migration that fails (target's libvirtd
+#   stopped) is recovered with the VM running exactly once; node loss fences
+#   the node and restarts the VM on a survivor; a guest that ignores shutdown
+#   stops inside the stop timeout. A watcher samples every node's libvirt
+#   throughout and fails the test if a guest ever runs twice or stays paused.
+. "$(dirname "$0")/lablib.sh"
+
+CLUSTER=$top_srcdir/tests/lab/cluster.sh
+command -v crm >/dev/null || t_cannot_run "crmsh is missing (./bootstrap.sh --deps installs it)"
+command -v pacemakerd >/dev/null || [ -x /usr/sbin/pacemakerd ] || t_cannot_run "pacemaker is missing"
+lab_setup 3
+
+# ocf:ferry:vm inside the hosts only: a copy of the OCF agent tree with ours
+# added, bind-mounted over /usr/lib/ocf/resource.d in each host's mount namespace
+ocf=$FERRY_LAB_DIR/ocf-resource.d
+cp -a /usr/lib/ocf/resource.d "$ocf"
+mkdir -p "$ocf/ferry"
+ln -s "$AGENT" "$ocf/ferry/vm"
+for h in $FERRY_LAB_HOSTS; do on "$h" mount --bind "$ocf" /usr/lib/ocf/resource.d; done
+
+cluster_down() {
+    stop_watcher
+    "$CLUSTER" down >/dev/null 2>&1 || true
+}
+trap 'cluster_down; lab_exit' EXIT
+out=$("$CLUSTER" up 2>&1) || t_cannot_run "cluster up failed: $(tail -n 5 <<<"$out")"
+t_pass "$(grep "^cluster up:" <<<"$out" | head -n 1)"
+
+crm_do() { "$CLUSTER" crm node1 "$@"; }
+state() { "$CLUSTER" state "$1" 2>/dev/null; }
+wait_started() { "$CLUSTER" wait-started "$@"; }
+node_of() { state "$1" | cut -d' ' -f2; }
+now_s() { date +%s.%N; }
+elapsed() { awk -v a="$1" -v b="$(now_s)" 'BEGIN { printf "%.2f", b - a }'; }
+
+# --- the watcher: never two running copies, never left paused ---------------
+WATCH=$FERRY_LAB_DIR/watch
+watcher() {
+    local -A paused_since=()
+    local h line name st n t
+    while [ -e "$WATCH.on" ]; do
+        t=$(date +%s)
+        local -A running=() paused=()
+        for h in $FERRY_LAB_HOSTS; do
+            while read -r _ name st _; do
+                [ -n "$name" ] || continue
+                case $st in
+                    running) running[$name]="${running[$name]:-}$h " ;;
+                    paused) paused[$name]="${paused[$name]:-}$h " ;;
+                esac
+            done < <(timeout 5 "$LAB" exec "$h" virsh -q list 2>/dev/null)
+        done
+        for name in "${!running[@]}"; do
+            n=$(wc -w <<<"${running[$name]}")
+            [ "$n" -le 1 ] || echo "$(date +%T) $name RUNNING ON ${running[$name]}" >>"$WATCH.violations"
+        done
+        for name in vm-a vm-b; do
+            if [ -n "${paused[$name]:-}" ] && [ -z "${running[$name]:-}" ]; then
+                paused_since[$name]=${paused_since[$name]:-$t}
+                [ $(( t - paused_since[$name] )) -le 30 ] ||
+                    echo "$(date +%T) $name PAUSED for $(( t - paused_since[$name] ))s on ${paused[$name]}" >>"$WATCH.violations"
+            else
+                unset "paused_since[$name]"
+            fi
+        done
+        echo "$(date +%T) running: $(for k in "${!running[@]}"; do printf '%s@%s ' "$k" "${running[$k]}"; done)" >>"$WATCH.log"
+        sleep 0.5
+    done
+}
+touch "$WATCH.on"
+watcher &
+WATCHER=$!
+stop_watcher() {
+    [ -n "${WATCHER:-}" ] || return 0
+    rm -f "$WATCH.on"
+    wait "$WATCHER" 2>/dev/null || true
+    WATCHER=
+}
+
+# --- configuration, as an operator writes it ---------------------------------
+va=$(guest_xml vm-a --os bm --dirty 16 --rate 40)
+vb=$(guest_xml vm-b --os bm --dirty 16 --rate 40)
+conf=$FERRY_LAB_DIR/vms.crm
+cat >"$conf" <<CRM
+property migration-limit=1
+rsc_defaults resource-stickiness=100
+primitive vm-a ocf:ferry:vm \\
+    params config="$va" name=vm-a migrate=live \\
+    op start timeout=90s interval=0 \\
+    op stop timeout=30s interval=0 \\
+    op monitor interval=5s timeout=30s \\
+    op migrate_to timeout=120s interval=0 \\
+    op migrate_from timeout=60s interval=0 \\
+    meta allow-migrate=true
+primitive vm-b ocf:ferry:vm \\
+    params config="$vb" name=vm-b migrate=pause \\
+    op start timeout=90s interval=0 \\
+    op stop timeout=30s interval=0 \\
+    op monitor interval=5s timeout=30s \\
+    op migrate_to timeout=120s interval=0 \\
+    op migrate_from timeout=60s interval=0 \\
+    meta allow-migrate=true
+location vm-a-home vm-a 50: node1
+location vm-b-home vm-b 50: node1
+CRM
+since=$(now_ms)
+t_ok "crm configure load update (two VMs)" "$CLUSTER" crm node1 configure load update "$conf"
+t_ok "vm-a started on node1" wait_started vm-a node1 120
+t_ok "vm-b started on node1" wait_started vm-b node1 120
+t_ok "both guests run" sh -c "$(declare -f ticks_wait); GUESTS_OUT='$GUESTS_OUT' TICKS_LOG='$TICKS_LOG'; ticks_wait vm-a 25 20000 $since && ticks_wait vm-b 25 20000 $since"
+
+# op_on RSC NODE OPERATION: the CIB records OPERATION of RSC on NODE with rc 0
+op_on() {
+    on node1 cibadmin -Q --xpath "//node_state[@uname='$2']//lrm_resource[@id='$1']/lrm_rsc_op[@operation='$3' and @rc-code='0']" >/dev/null 2>&1
+}
+# migrated RSC SRC DST MODE SINCE: Pacemaker's migration happened, in the VM's own mode
+migrated() {
+    local r=$1 src=$2 dst=$3 mode=$4 since=$5 rep
+    t_ok "$r: the CIB has migrate_from on $dst" op_on "$r" "$dst" migrate_from
+    t_ok "$r: the CIB has stop on $src" op_on "$r" "$src" stop
+    t_ok "$r: the agent on $src migrated it with migrate=$mode" \
+        sh -c "'$LAB' exec $src cat /run/resource-agents/ferry-migrations.log | grep 'domain=$r from=$src to=$dst mode=$mode' | grep -q 'outcome=completed'"
+    ticks_wait "$r" 25 10000 "$(now_ms)" || true
+    rep=$(ticks_report "$r" "$since")
+    if grep -qx 'resets=0' <<<"$rep" && grep -qx 'bad=0' <<<"$rep" && grep -q '^switch_1=' <<<"$rep"; then
+        t_pass "$r: its heartbeat continued across the move (max gap $(sed -n 's/^max_gap_ms=//p' <<<"$rep") ms)"
+    else
+        t_fail "$r: heartbeat: $(tr '\n' ' ' <<<"$rep")"
+    fi
+}
+
+# --- crm_resource --move (live) and crm resource move (pause) ----------------
+since=$(now_ms)
+t0=$(now_s)
+t_ok "crm_resource --move vm-a to node2" on node1 crm_resource --move -r vm-a -N node2
+t_ok "vm-a settles on node2" wait_started vm-a node2 120
+t_log "     move (live) took $(elapsed "$t0") s"
+migrated vm-a node1 node2 live "$since"
+on node1 crm_resource --clear -r vm-a >/dev/null 2>&1
+since=$(now_ms)
+t0=$(now_s)
+t_ok "crm resource move vm-b node2 (crmsh)" "$CLUSTER" crm node1 resource move vm-b node2
+t_ok "vm-b settles on node2" wait_started vm-b node2 120
+t_log "     move (pause) took $(elapsed "$t0") s"
+migrated vm-b node1 node2 pause "$since"
+"$CLUSTER" crm node1 resource clear vm-b >/dev/null 2>&1
+"$CLUSTER" wait-idle 60 >/dev/null || true
+
+# --- standby evacuates both, one migration at a time -------------------------
+since=$(now_ms)
+t0=$(now_s)
+t_ok "crm node standby node2" "$CLUSTER" crm node1 node standby node2
+t_ok "vm-a evacuated to node1" wait_started vm-a node1 180
+t_ok "vm-b evacuated to node1" wait_started vm-b node1 180
+t_log "     evacuation of 2 VMs took $(elapsed "$t0") s"
+t_ok "both left by migration" sh -c "'$LAB' exec node2 cat /run/resource-agents/ferry-migrations.log | grep -c 'from=node2 to=node1.*outcome=completed' | grep -qx 2"
+# migration-limit=1: the two migrate_to's on node2 did not overlap
+overlap=$("$LAB" exec node2 awk -v since="$since" '/from=node2 to=node1/ {
+        split($1, a, "="); end = a[2] * 1000; for (i = 1; i <= NF; i++) if ($i ~ /^total_ms=/) { split($i, b, "="); dur = b[2] }
+        if (end >= since) { s[++n] = end - dur; e[n] = end } }
+        END { bad = 0; for (i = 2; i <= n; i++) if (s[i] < e[i-1] - 50) bad = 1; print bad }' \
+        /run/resource-agents/ferry-migrations.log)
+if [ "$overlap" = 0 ]; then t_pass "migration-limit=1 held: the migrations ran one after the other"; else t_fail "the two migrations overlapped"; fi
+t_ok "crm node online node2" "$CLUSTER" crm node1 node online node2
+"$CLUSTER" wait-idle 60 >/dev/null || true
+
+# --- a migration that fails: the target's libvirtd is stopped ----------------
+"$LAB" daemon node3 libvirtd stop >/dev/null
+t0=$(now_s)
+t_ok "crm_resource --move vm-a to node3 (libvirtd down there)" on node1 crm_resource --move -r vm-a -N node3
+sleep 5
+t_ok "vm-a recovers, running exactly once" wait_started vm-a '!node3' 180
+t_log "     recovery took $(elapsed "$t0") s, vm-a on $(node_of vm-a)"
+on node1 crm_resource --clear -r vm-a >/dev/null 2>&1
+"$LAB" daemon node3 libvirtd start >/dev/null
+on node1 crm_resource --cleanup -r vm-a >/dev/null 2>&1
+"$CLUSTER" wait-idle 60 >/dev/null || true
+t_ok "vm-a still runs after the cleanup" wait_started vm-a '' 120
+
+# --- node loss: fenced, and the VM restarted on a survivor -------------------
+victim=$(node_of vm-a)
+fenced_before=$(on node1 stonith_admin --history "$victim" 2>/dev/null | grep -c 'reboot\|off' || true)
+t0=$(now_s)
+"$CLUSTER" poweroff "$victim" >/dev/null
+t_ok "vm-a restarted on a survivor after $victim was lost" wait_started vm-a "!$victim" 120
+t_log "     failover (power-off of $victim to vm-a started elsewhere) took $(elapsed "$t0") s"
+t_ok "$victim was fenced" sh -c "[ \$('$LAB' exec $(for h in $FERRY_LAB_HOSTS; do [ $h != "$victim" ] && echo $h && break; done) stonith_admin --history $victim 2>/dev/null | grep -c 'reboot\|off') -gt $fenced_before ]"
+t_ok "vm-b runs too" wait_started vm-b "!$victim" 120
+t_ok "$victim comes back online" "$CLUSTER" wait-online --timeout 120
+"$CLUSTER" wait-idle 60 >/dev/null || true
+
+# --- a guest that ignores shutdown stops inside the stop timeout -------------
+t0=$(now_s)
+t_ok "crm resource stop vm-a (its guest ignores ACPI; stop timeout 30s)" "$CLUSTER" crm node1 resource stop vm-a
+for _ in $(seq 600); do case "$(state vm-a)" in Stopped*) break ;; esac; sleep 0.1; done
+case "$(state vm-a)" in Stopped*) t_pass "vm-a stopped after $(elapsed "$t0") s" ;; *) t_fail "vm-a: $(state vm-a)" ;; esac
+t_ok "no stop failure, no new fencing" sh -c "! '$LAB' exec node1 crm_mon -1 --output-as=xml | grep -q 'operation=\"stop\".*rc=\"[1-9]'"
+
+stop_watcher
+if [ -s "$WATCH.violations" ]; then
+    t_fail "the watcher saw: $(head -n 5 "$WATCH.violations" | tr '\n' ';')"
+else
+    t_pass "the watcher saw no guest running twice and none left paused ($(wc -l <"$WATCH.log") samples)"
+fi
+exit 0
