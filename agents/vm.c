@@ -340,6 +340,16 @@ main(int argc, char **argv)
         a.params->migrate_target = strdup(argv[2]);
         rc = agent_migrate_to(&a);
         break;
+    case OCF_ACTION_RECOVER:
+        rc = agent_stop(&a);
+        if (rc == OCF_SUCCESS)
+            rc = agent_start(&a);
+        break;
+    case OCF_ACTION_RECONFIG:
+        /* rgmanager: the parameters changed; a running guest has nothing to
+         * apply, the next start uses them. Check them now. */
+        rc = agent_validate(&a);
+        break;
     case OCF_ACTION_MIGRATE_TO:
         rc = agent_migrate_to(&a);
         break;

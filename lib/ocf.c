@@ -16,8 +16,10 @@ static const struct ocf_action_def ocf_actions[] = {
     { OCF_ACTION_USAGE, "usage", 5000, 0, false },
     { OCF_ACTION_MIGRATE_TO, "migrate_to", 120000, 0, true },
     { OCF_ACTION_MIGRATE_FROM, "migrate_from", 60000, 0, true },
-    /* rgmanager's "vm migrate <target-node>" */
+    { OCF_ACTION_RECOVER, "recover", 180000, 0, true },
+    /* rgmanager's "vm migrate <target-node>" and "reconfig" */
     { OCF_ACTION_MIGRATE, "migrate", 120000, 0, false },
+    { OCF_ACTION_RECONFIG, "reconfig", 10000, 0, false },
 };
 
 enum ocf_action

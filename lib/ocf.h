@@ -24,6 +24,8 @@ enum ocf_action {
     OCF_ACTION_MIGRATE_TO,
     OCF_ACTION_MIGRATE_FROM,
     OCF_ACTION_MIGRATE,        /* rgmanager: vm migrate <target-node> */
+    OCF_ACTION_RECOVER,        /* stop, then start */
+    OCF_ACTION_RECONFIG,       /* rgmanager: parameters changed */
 };
 
 struct ocf_action_def {

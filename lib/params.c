@@ -268,6 +268,54 @@ static const struct params_def params_defs[] = {
             "filesystem or block device libvirt does not detect): libvirt's "
             "VIR_MIGRATE_UNSAFE.",
     },
+    {
+        .name = PARAMS_PATH,
+        .offset = offsetof(struct ferry_params, path),
+        .type = PARAMS_TYPE_STRING,
+        .shortdesc = "Search path for the domain XML (rgmanager)",
+        .longdesc =
+            "rgmanager's vm 'path': directories separated by ':' searched, when 'config' is "
+            "not set, for a file named after 'name' or 'name'.xml; the first one found is the "
+            "config. Needs 'name'.",
+    },
+    {
+        .name = PARAMS_NO_KILL,
+        .offset = offsetof(struct ferry_params, no_kill),
+        .type = PARAMS_TYPE_BOOLEAN,
+        .default_text = "false",
+        .shortdesc = "Never destroy on stop (rgmanager)",
+        .longdesc =
+            "rgmanager's vm 'no_kill': if the guest does not shut down within its budget, "
+            "stop fails instead of destroying it. Under Pacemaker a failed stop gets the node "
+            "fenced, so this trades a hard power-off of the guest for one of its node.",
+    },
+    {
+        .name = "xmlfile",
+        .alias_of = PARAMS_CONFIG,
+        .offset = offsetof(struct ferry_params, config),
+        .type = PARAMS_TYPE_STRING,
+        .shortdesc = "rgmanager's name for 'config'",
+        .longdesc = "The same as 'config' (rgmanager's vm 'xmlfile'). Setting both to different values is an error.",
+    },
+    {
+        .name = "hypervisor_uri",
+        .alias_of = PARAMS_HYPERVISOR,
+        .offset = offsetof(struct ferry_params, hypervisor),
+        .type = PARAMS_TYPE_STRING,
+        .shortdesc = "rgmanager's name for 'hypervisor'",
+        .longdesc = "The same as 'hypervisor' (rgmanager's vm 'hypervisor_uri').",
+    },
+    {
+        .name = "migration_uri",
+        .alias_of = PARAMS_REMOTEURI,
+        .offset = offsetof(struct ferry_params, remoteuri),
+        .type = PARAMS_TYPE_STRING,
+        .shortdesc = "rgmanager's name for 'remoteuri'",
+        .longdesc =
+            "The same as 'remoteuri' (rgmanager's vm 'migration_uri', the target's libvirt URI, "
+            "default qemu+ssh://%s/system there); rgmanager's %s for the target is understood "
+            "as %n.",
+    },
 };
 
 const struct params_def *
@@ -441,6 +489,41 @@ params_read_one(struct ferry_params *p, char *const *envp, const struct params_d
     return 0;
 }
 
+/* An rgmanager name for one of our string parameters: used when ours is unset,
+ * an error when both are set and differ. The aliases follow their targets in
+ * the table, so the target has been read already. */
+static int
+params_read_alias(struct ferry_params *p, char *const *envp, const struct params_def *def,
+                  ferry_error **err)
+{
+    const char *value = params_env_reskey(envp, def->name);
+    const char *own = params_env_reskey(envp, def->alias_of);
+    char **field = (char **)((char *)p + def->offset);
+    char *translated = NULL;
+    char *s = NULL;
+
+    if (value == NULL)
+        return 0;
+    if (strcmp(def->alias_of, PARAMS_REMOTEURI) == 0) {
+        /* rgmanager's %s (the target) is our %n */
+        translated = strdup(value);
+        if (translated == NULL)
+            return -ENOMEM;
+        for (s = translated; (s = strstr(s, "%s")) != NULL; s += 2)
+            s[1] = 'n';
+        value = translated;
+    }
+    if (own && strcmp(own, value) != 0) {
+        error_set(err, FERRY_E_CONFIG, "parameters '%s' ('%s') and '%s' ('%s') disagree; "
+                  "set one of them", def->name, value, def->alias_of, own);
+        free(translated);
+        return FERRY_E_CONFIG;
+    }
+    free(*field);
+    *field = translated ? translated : strdup(value);
+    return *field ? 0 : -ENOMEM;
+}
+
 /* Reads an integer meta variable; bad values are recorded and leave *field alone. */
 static int
 params_read_meta_int(char *const *envp, const char *var, int64_t max, int64_t *field,
@@ -472,7 +555,10 @@ params_parse(char *const *envp, struct ferry_params **ret_params, ferry_error **
     if (p == NULL)
         return error_set(err, -ENOMEM, "out of memory");
     for (i = 0; i < sizeof(params_defs) / sizeof(params_defs[0]); i++) {
-        rc = params_read_one(p, envp, &params_defs[i], err);
+        if (params_defs[i].alias_of)
+            rc = params_read_alias(p, envp, &params_defs[i], err);
+        else
+            rc = params_read_one(p, envp, &params_defs[i], err);
         if (rc == -ENOMEM) {
             ret = error_set(err, -ENOMEM, "out of memory");
             goto cleanup;
@@ -650,6 +736,7 @@ params_free(struct ferry_params *p)
     free(p->migration_user);
     free(p->migration_compression);
     free(p->migration_policy);
+    free(p->path);
     free(p->instance);
     free(p->migrate_source);
     free(p->migrate_target);

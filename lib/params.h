@@ -36,6 +36,8 @@
 #define PARAMS_MIGRATION_STALL_TIMEOUT "migration_stall_timeout"
 #define PARAMS_MIGRATION_TIMEOUT_PER_GIB "migration_timeout_per_gib"
 #define PARAMS_ALLOW_UNSAFE "allow_unsafe"
+#define PARAMS_PATH "path"
+#define PARAMS_NO_KILL "no_kill"
 
 #define PARAMS_DEFAULT_HYPERVISOR "qemu:///system"
 #define PARAMS_DEFAULT_STATE_DIR "/run/resource-agents"
@@ -67,6 +69,10 @@ struct ferry_params {
     int64_t migration_timeout_per_gib_ms;
     bool allow_unsafe;
 
+    /* rgmanager's vm. */
+    char *path;                        /* search path for <name> or <name>.xml */
+    bool no_kill;                      /* stop fails instead of destroying */
+
     /* Pacemaker's meta environment. */
     char *instance;                /* OCF_RESOURCE_INSTANCE */
     int64_t timeout_ms;            /* OCF_RESKEY_CRM_meta_timeout; 0 if not given */
@@ -97,6 +103,7 @@ struct params_def {
     const char *shortdesc;
     const char *longdesc;
     size_t offset;              /* where the parsed value goes in struct ferry_params */
+    const char *alias_of;       /* rgmanager's name for that parameter, or NULL */
 };
 
 /* The parameter table, for the meta-data writer and the tests. */

@@ -141,6 +141,32 @@ vm_strdup(char **dst, const char *src, ferry_error **err)
     return *dst ? 0 : error_set(err, -ENOMEM, "out of memory");
 }
 
+/* rgmanager's path: the first of dir/name, dir/name.xml over the ':'-separated
+ * dirs that is a readable file, written to buf; NULL if none. */
+static const char *
+vm_config_search(const char *path, const char *name, char *buf, size_t size)
+{
+    const char *dir = path;
+
+    while (dir && *dir) {
+        size_t len = strcspn(dir, ":");
+        static const char *const suffixes[] = { "", ".xml" };
+        size_t i;
+
+        for (i = 0; len > 0 && i < 2; i++) {
+            struct stat st;
+
+            snprintf(buf, size, "%.*s/%s%s", (int)len, dir, name, suffixes[i]);
+            if (stat(buf, &st) == 0 && S_ISREG(st.st_mode) && access(buf, R_OK) == 0)
+                return buf;
+        }
+        dir += len;
+        if (*dir == ':')
+            dir++;
+    }
+    return NULL;
+}
+
 /* Works out which domain is meant. A config that cannot be read is not fatal
  * as long as the name is known some other way. */
 static int
@@ -151,15 +177,27 @@ vm_ident_resolve(const struct ferry_params *p, struct vm_ident *id, ferry_error 
     int ret = 0;
 
     memset(id, 0, sizeof(*id));
-    if (p->config) {
-        id->config_rc = domxml_load_file(p->config, &id->xml, &id->config_err);
+    if (p->config || (p->path && p->name)) {
+        char found[4096];
+        const char *config = p->config;
+
+        if (config == NULL) {
+            config = vm_config_search(p->path, p->name, found, sizeof(found));
+            if (config == NULL) {
+                id->config_rc = error_set(&id->config_err, -ENOENT,
+                                          "neither '%s' nor '%s.xml' is in path '%s'",
+                                          p->name, p->name, p->path);
+                goto by_name;
+            }
+        }
+        id->config_rc = domxml_load_file(config, &id->xml, &id->config_err);
         if (id->config_rc == 0) {
             const char *xml_name = domxml_name(id->xml);
 
             if (p->name && strcmp(p->name, xml_name) != 0)
                 return error_set(err, FERRY_E_CONFIG,
                                  "parameter 'name' is '%s' but config '%s' names the domain '%s'",
-                                 p->name, p->config, xml_name);
+                                 p->name, config, xml_name);
             id->source = "config";
             if (vm_strdup(&id->name, xml_name, err) < 0 ||
                 vm_strdup(&id->uuid, domxml_uuid(id->xml), err) < 0)
@@ -167,6 +205,7 @@ vm_ident_resolve(const struct ferry_params *p, struct vm_ident *id, ferry_error 
             return 0;
         }
     }
+by_name:
     if (p->name) {
         id->source = "name";
         if (vm_strdup(&id->name, p->name, err) < 0)
@@ -212,7 +251,7 @@ vm_validate(const struct ferry_params *p, ferry_error **err)
     ret = params_validate(p, err);
     if (ret < 0)
         return ret;
-    if (p->config == NULL)
+    if (p->config == NULL && p->path == NULL)
         return 0;
     ret = vm_ident_resolve(p, &id, err);
     if (ret == 0 && id.xml == NULL)
@@ -552,6 +591,12 @@ vm_stop(const struct ferry_params *p, const deadline *dl, struct vm_stop_result 
             virt_domain_shutdown(conn, &vid, &shutdown_err) == 0 &&
             virt_domain_wait_inactive(conn, &vid, &graceful, VM_POLL_MS, &shutdown_err) == 0)
             r.how = VM_STOP_GRACEFUL;
+    }
+    if (r.how == VM_STOP_DESTROYED && p->no_kill && info.state == VIRT_STATE_RUNNING) {
+        ret = error_set(err, FERRY_E_TIMEOUT, "domain '%s' did not shut down within %lld ms "
+                        "and no_kill is set: not destroying it", id.name,
+                        (long long)r.graceful_budget_ms);
+        goto cleanup;
     }
     if (r.how == VM_STOP_DESTROYED) {
         ret = virt_domain_destroy(conn, &vid, err);

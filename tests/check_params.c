@@ -209,6 +209,29 @@ START_TEST(test_table_is_complete)
 }
 END_TEST
 
+START_TEST(test_rgmanager_aliases)
+{
+    char *env1[] = { "OCF_RESKEY_xmlfile=/etc/libvirt/qemu/vm1.xml", "OCF_RESKEY_hypervisor_uri=qemu+tcp://h/system",
+                     "OCF_RESKEY_migration_uri=qemu+ssh://%s-mig/system", "OCF_RESKEY_path=/a:/b",
+                     "OCF_RESKEY_no_kill=1", NULL };
+    char *env2[] = { "OCF_RESKEY_xmlfile=/a.xml", "OCF_RESKEY_config=/b.xml", NULL };
+    char *env3[] = { "OCF_RESKEY_xmlfile=/a.xml", "OCF_RESKEY_config=/a.xml", NULL };
+    struct ferry_params *p = parse_ok(env1);
+
+    ck_assert_str_eq(p->config, "/etc/libvirt/qemu/vm1.xml");
+    ck_assert_str_eq(p->hypervisor, "qemu+tcp://h/system");
+    /* rgmanager's %s is the target: ours is %n */
+    ck_assert_str_eq(p->remoteuri, "qemu+ssh://%n-mig/system");
+    ck_assert_str_eq(p->path, "/a:/b");
+    ck_assert(p->no_kill);
+    params_free(p);
+    parse_bad(env2, "parameters 'xmlfile' ('/a.xml') and 'config' ('/b.xml') disagree");
+    p = parse_ok(env3);
+    ck_assert_str_eq(p->config, "/a.xml");
+    params_free(p);
+}
+END_TEST
+
 START_TEST(test_free_null)
 {
     ck_assert_ptr_null(params_free(NULL));
@@ -228,6 +251,7 @@ main(void)
     add_tcase(s, tcase_create("validate"), test_validate_rejects, 5);
     add_tcase(s, tcase_create("parsers"), test_value_parsers, 5);
     add_tcase(s, tcase_create("table"), test_table_is_complete, 5);
+    add_tcase(s, tcase_create("aliases"), test_rgmanager_aliases, 5);
     add_tcase(s, tcase_create("free"), test_free_null, 5);
     return check_run(s);
 }

@@ -406,6 +406,35 @@ START_TEST(test_validate)
 }
 END_TEST
 
+/* rgmanager's path: the config is found as <dir>/<name>.xml */
+START_TEST(test_path_search)
+{
+    struct fixture f;
+    struct ferry_params *p = NULL;
+    struct ferry_params *missing = NULL;
+    char path[256];
+    char miss[256];
+    const char *extra[] = { path, "OCF_RESKEY_name=vm1", NULL };
+    const char *extra2[] = { miss, "OCF_RESKEY_name=vm1", NULL };
+    ferry_error *err = NULL;
+
+    fixture_setup(&f);
+    snprintf(path, sizeof(path), "OCF_RESKEY_path=/nonexistent:%s", f.dir);
+    snprintf(miss, sizeof(miss), "OCF_RESKEY_path=/nonexistent:%s/state", f.dir);
+    p = params_make(&f, extra);
+    ck_assert_int_eq(vm_validate(p, &err), 0);
+    start_ok(p, "created (transient)");
+    ck_assert_int_eq(stop_ok(p), VM_STOP_GRACEFUL);
+    missing = params_make(&f, extra2);
+    ck_assert_int_eq(vm_validate(missing, &err), FERRY_E_INSTALLED);
+    ck_assert_ptr_nonnull(strstr(error_message(err), "nor 'vm1.xml' is in path"));
+    error_free(err);
+    params_free(p);
+    params_free(missing);
+    fixture_teardown(&f);
+}
+END_TEST
+
 START_TEST(test_graceful_budget)
 {
     /* unset: everything but the 20 s reserve */
@@ -438,6 +467,7 @@ main(void)
     add_tcase(s, tcase_create("namesake"), test_namesake_is_not_ours, 20);
     add_tcase(s, tcase_create("unreachable"), test_unreachable_libvirt_is_not_stopped, 20);
     add_tcase(s, tcase_create("validate"), test_validate, 20);
+    add_tcase(s, tcase_create("path"), test_path_search, 20);
     add_tcase(s, tcase_create("budget"), test_graceful_budget, 5);
     return check_run(s);
 }

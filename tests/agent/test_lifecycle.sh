@@ -76,6 +76,30 @@ t0=$(now_ms)
 t_expect_rc "stop with shutdown_timeout=2" 0 agent $H stop OCF_RESKEY_config="$vm1" OCF_RESKEY_shutdown_timeout=2
 ms=$(( $(now_ms) - t0 ))
 if [ "$T_RC" = 0 ] && [ "$ms" -lt 9000 ]; then t_pass "stop with a 2 s graceful budget took $ms ms"; else t_fail "stop: rc $T_RC after $ms ms"; fi
+# rgmanager's no_kill: a guest that ignores ACPI is not destroyed; the stop fails
+t_expect_rc "start again (no_kill)" 0 agent $H start OCF_RESKEY_config="$vm1"
+t_expect_rc "stop with no_kill fails rather than destroy" 1 agent $H stop OCF_RESKEY_config="$vm1" \
+    OCF_RESKEY_no_kill=true OCF_RESKEY_shutdown_timeout=1
+t_reason_has "no_kill is set"
+t_expect_rc "the guest still runs after the refused stop" 0 agent $H monitor OCF_RESKEY_config="$vm1" $INTERVAL
+# recover = stop + start; reconfig (rgmanager) checks the new parameters
+since=$(now_ms)
+t_expect_rc "recover" 0 agent $H recover OCF_RESKEY_config="$vm1" OCF_RESKEY_shutdown_timeout=1
+ticks_wait vm1 10 15000 "$(now_ms)" || true
+rep=$(ticks_report vm1 "$since")
+# a fresh boot: the heartbeat restarted at seq 0 (after the old one's last ticks, if any)
+if grep -qx 'resets=1' <<<"$rep" || grep -qx 'first_seq=0' <<<"$rep"; then
+    t_pass "recover restarted the guest (its heartbeat began again at 0)"
+else
+    t_fail "recover: heartbeat $(tr '\n' ' ' <<<"$rep")"
+fi
+t_expect_rc "reconfig" 0 agent $H reconfig OCF_RESKEY_config="$vm1"
+t_expect_rc "reconfig with a bad value" 6 agent $H reconfig OCF_RESKEY_config="$vm1" OCF_RESKEY_migrate=sideways
+t_expect_rc "rgmanager names: xmlfile + hypervisor_uri" 0 agent $H monitor OCF_RESKEY_xmlfile="$vm1" \
+    OCF_RESKEY_hypervisor_uri=qemu:///system $INTERVAL
+t_expect_rc "rgmanager path: found as <dir>/<name>.xml" 0 agent $H monitor OCF_RESKEY_name=vm1 \
+    OCF_RESKEY_path="/nonexistent:$FERRY_LAB_SHARED" $INTERVAL
+t_expect_rc "stop after recover" 0 agent $H stop OCF_RESKEY_config="$vm1" OCF_RESKEY_force_stop=true
 t_expect_rc "start, force_stop" 0 agent $H start OCF_RESKEY_config="$vm1"
 t_expect_rc "stop, force_stop" 0 agent $H stop OCF_RESKEY_config="$vm1" OCF_RESKEY_force_stop=true
 case "$T_ERR" in *"destroyed"*"graceful budget 0 ms"*) t_pass "force_stop destroyed at once" ;; *) t_fail "force_stop: $T_ERR" ;; esac
