@@ -1,0 +1,801 @@
+/* check_import.c — cluster.conf -> Pacemaker: every translation rule, every bad input,
+ * and a round trip of the realistic fixture (tests/import/cluster.conf). */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <libxml/parser.h>
+#include <libxml/tree.h>
+
+#include "check_common.h"
+#include "import.h"
+#include "ocf.h"
+
+#define HEAD "<?xml version=\"1.0\"?>\n<cluster name=\"c\" config_version=\"1\">\n" \
+    "  <clusternodes>\n" \
+    "    <clusternode name=\"node1\" nodeid=\"1\"/>\n" \
+    "    <clusternode name=\"node2\" nodeid=\"2\"/>\n" \
+    "    <clusternode name=\"node3\" nodeid=\"3\"/>\n" \
+    "  </clusternodes>\n"
+/* HEAD is 7 lines: "<rm>" is line 8, the first line inside it line 9. */
+#define RM(body) HEAD "  <rm>\n" body "  </rm>\n</cluster>\n"
+
+static const char *
+srcdir(void)
+{
+    const char *d = getenv("top_srcdir");
+
+    return d && *d ? d : "..";
+}
+
+static import_conf *
+parse_ok(const char *xml)
+{
+    import_conf *conf = NULL;
+    ferry_error *err = NULL;
+
+    ck_assert_msg(import_parse(xml, strlen(xml), "cluster.conf", &conf, &err) == 0, "%s",
+                  error_message(err));
+    ck_assert_ptr_nonnull(conf);
+    return conf;
+}
+
+/* Parse fails with code, and the message contains want (e.g. "cluster.conf:9: "). */
+static void
+parse_bad(const char *xml, int code, const char *want)
+{
+    import_conf *conf = NULL;
+    ferry_error *err = NULL;
+
+    ck_assert_int_eq(import_parse(xml, strlen(xml), "cluster.conf", &conf, &err), code);
+    ck_assert_ptr_null(conf);
+    ck_assert_msg(strstr(error_message(err), want), "'%s' lacks '%s'", error_message(err), want);
+    error_free(err);
+}
+
+static char *
+render(const import_conf *conf, enum import_format format)
+{
+    char *text = NULL;
+    size_t len = 0;
+    FILE *mem = open_memstream(&text, &len);
+    ferry_error *err = NULL;
+
+    ck_assert_ptr_nonnull(mem);
+    ck_assert_msg(import_write(conf, format, mem, &err) == 0, "%s", error_message(err));
+    fclose(mem);
+    return text;
+}
+
+/* The crm text of a one-VM configuration. */
+static char *
+crm_of(const char *xml)
+{
+    import_conf *conf = parse_ok(xml);
+    char *text = render(conf, IMPORT_FORMAT_CRM);
+
+    import_free(conf);
+    return text;
+}
+
+static void
+assert_has(const char *text, const char *want)
+{
+    ck_assert_msg(strstr(text, want) != NULL, "output lacks '%s':\n%s", want, text);
+}
+
+static void
+assert_lacks(const char *text, const char *unwanted)
+{
+    ck_assert_msg(strstr(text, unwanted) == NULL, "output has '%s':\n%s", unwanted, text);
+}
+
+/* Some warning contains want. */
+static void
+assert_warning(const import_conf *conf, const char *want)
+{
+    size_t i;
+
+    for (i = 0; i < import_warning_count(conf); i++)
+        if (strstr(import_warning(conf, i), want))
+            return;
+    ck_abort_msg("no warning contains '%s' (%zu warnings)", want, import_warning_count(conf));
+}
+
+static char *
+read_fixture(const char *name, size_t *ret_len)
+{
+    char path[4096];
+    char *text = NULL;
+    struct stat st;
+    FILE *f = NULL;
+
+    snprintf(path, sizeof(path), "%s/tests/import/%s", srcdir(), name);
+    f = fopen(path, "r");
+    ck_assert_msg(f != NULL, "%s: %s", path, strerror(errno));
+    ck_assert_int_eq(fstat(fileno(f), &st), 0);
+    text = calloc(1, (size_t)st.st_size + 1);
+    ck_assert_ptr_nonnull(text);
+    ck_assert_int_eq(fread(text, 1, (size_t)st.st_size, f), st.st_size);
+    fclose(f);
+    *ret_len = (size_t)st.st_size;
+    return text;
+}
+
+static void
+fixture_bad(const char *name, int code, const char *want)
+{
+    size_t len = 0;
+    char *text = read_fixture(name, &len);
+    import_conf *conf = NULL;
+    ferry_error *err = NULL;
+
+    ck_assert_int_eq(import_parse(text, len, "cluster.conf", &conf, &err), code);
+    ck_assert_ptr_null(conf);
+    ck_assert_msg(strstr(error_message(err), want), "'%s' lacks '%s'", error_message(err), want);
+    error_free(err);
+    free(text);
+}
+
+/* ---- the realistic fixture ---- */
+
+START_TEST(test_fixture_round_trip)
+{
+    static const char *const files[] = { "cluster.crm", "cluster.xml" };
+    size_t len = 0;
+    char *text = read_fixture("cluster.conf", &len);
+    import_conf *conf = NULL;
+    ferry_error *err = NULL;
+    char *out = NULL;
+    char *want = NULL;
+    size_t i;
+
+    ck_assert_msg(import_parse(text, len, "cluster.conf", &conf, &err) == 0, "%s",
+                  error_message(err));
+    ck_assert_int_eq(import_vm_count(conf), 4);
+    for (i = 0; i < 2; i++) {
+        out = render(conf, i == 0 ? IMPORT_FORMAT_CRM : IMPORT_FORMAT_XML);
+        want = read_fixture(files[i], &len);
+        ck_assert_msg(strcmp(out, want) == 0, "%s differs; got:\n%s", files[i], out);
+        free(out);
+        free(want);
+    }
+    import_free(conf);
+    free(text);
+}
+END_TEST
+
+START_TEST(test_fixture_load_fd)
+{
+    char path[4096];
+    import_conf *conf = NULL;
+    ferry_error *err = NULL;
+    int fd;
+
+    snprintf(path, sizeof(path), "%s/tests/import/cluster.conf", srcdir());
+    fd = open(path, O_RDONLY);
+    ck_assert_int_ge(fd, 0);
+    ck_assert_msg(import_load_fd(fd, "cluster.conf", &conf, &err) == 0, "%s",
+                  error_message(err));
+    close(fd);
+    ck_assert_int_eq(import_vm_count(conf), 4);
+    import_free(conf);
+}
+END_TEST
+
+/* The XML output is well-formed, and every id in it is unique. */
+START_TEST(test_xml_ids_unique)
+{
+    import_conf *conf = parse_ok(RM(
+        "    <failoverdomains><failoverdomain name=\"d\" restricted=\"1\">\n"
+        "      <failoverdomainnode name=\"node1\"/></failoverdomain></failoverdomains>\n"
+        "    <vm name=\"1 bad&amp;name\" domain=\"d\"/>\n"
+        "    <vm name=\"_1_bad_name\" domain=\"d\" depend=\"service:1 bad&amp;name\"/>\n"
+        "    <vm name=\"_1_bad_name-instance_attributes\"/>\n"));
+    char *xml = render(conf, IMPORT_FORMAT_XML);
+    xmlDocPtr doc = xmlReadMemory(xml, (int)strlen(xml), NULL, NULL, XML_PARSE_NONET);
+    char *ids[256];
+    size_t n = 0;
+    size_t i;
+    size_t j;
+    xmlNodePtr stack[64];
+    size_t depth = 0;
+    xmlNodePtr node;
+
+    ck_assert_msg(doc != NULL, "not well-formed:\n%s", xml);
+    assert_has(xml, "<primitive id=\"_1_bad_name\"");
+    assert_has(xml, "<primitive id=\"_1_bad_name-2\"");
+    assert_has(xml, "name=\"name\" value=\"1 bad&amp;name\"");
+    assert_warning(conf, "resource id is '_1_bad_name'");
+    stack[depth++] = xmlDocGetRootElement(doc);
+    while (depth > 0) {
+        node = stack[--depth];
+        for (; node; node = node->next) {
+            xmlChar *id = NULL;
+
+            if (node->type != XML_ELEMENT_NODE)
+                continue;
+            id = xmlGetProp(node, BAD_CAST "id");
+            if (id) {
+                ck_assert_uint_lt(n, 256);
+                ids[n++] = (char *)id;
+            }
+            if (node->children) {
+                ck_assert_uint_lt(depth, 64);
+                stack[depth++] = node->children;
+            }
+        }
+    }
+    ck_assert_uint_gt(n, 20);
+    for (i = 0; i < n; i++)
+        for (j = i + 1; j < n; j++)
+            ck_assert_msg(strcmp(ids[i], ids[j]) != 0, "id '%s' twice", ids[i]);
+    for (i = 0; i < n; i++)
+        xmlFree(ids[i]);
+    xmlFreeDoc(doc);
+    free(xml);
+    import_free(conf);
+}
+END_TEST
+
+/* ---- <vm> -> primitive ---- */
+
+START_TEST(test_vm_primitive_and_ops)
+{
+    char *crm = crm_of(RM("    <vm name=\"vm1\"/>\n"));
+    const struct ocf_action_def *mon = ocf_action_get(OCF_ACTION_MONITOR);
+    char want[128];
+
+    assert_has(crm, "primitive vm1 ocf:ferry:vm \\\n"
+                    "\tparams name=vm1 migrate=live \\\n"
+                    "\top start timeout=90s interval=0s \\\n"
+                    "\top stop timeout=90s interval=0s \\\n"
+                    "\top monitor timeout=30s interval=10s on-fail=restart \\\n"
+                    "\top migrate_to timeout=120s interval=0s \\\n"
+                    "\top migrate_from timeout=60s interval=0s \\\n"
+                    "\tmeta allow-migrate=true\n");
+    /* the numbers come from the agent's own table */
+    snprintf(want, sizeof(want), "op monitor timeout=%llds interval=%llds",
+             (long long)mon->timeout_ms / 1000, (long long)mon->interval_ms / 1000);
+    assert_has(crm, want);
+    free(crm);
+}
+END_TEST
+
+START_TEST(test_vm_migrate)
+{
+    char *crm = crm_of(RM("    <vm name=\"vm1\" migrate=\"pause\"/>\n"));
+
+    assert_has(crm, "params name=vm1 migrate=pause \\\n");
+    free(crm);
+    parse_bad(RM("    <vm name=\"vm1\" migrate=\"fast\"/>\n"), FERRY_E_CONFIG,
+              "cluster.conf:9: vm 'vm1': migrate=\"fast\" is not 'live' or 'pause'");
+}
+END_TEST
+
+START_TEST(test_vm_xmlfile)
+{
+    char *crm = crm_of(RM("    <vm name=\"vm1\" xmlfile=\"/shared/vm 1.xml\"/>\n"));
+
+    assert_has(crm, "params name=vm1 config=\"/shared/vm 1.xml\" migrate=live \\\n");
+    free(crm);
+    parse_bad(RM("    <vm name=\"vm1\" xmlfile=\"vm1.xml\"/>\n"), FERRY_E_CONFIG,
+              "cluster.conf:9: vm 'vm1': xmlfile=\"vm1.xml\" is not an absolute path");
+}
+END_TEST
+
+START_TEST(test_vm_path_found)
+{
+    char dir[] = "/tmp/check_import.XXXXXX";
+    char file[256];
+    char xml[1024];
+    char want[512];
+    import_conf *conf = NULL;
+    char *crm = NULL;
+    FILE *f = NULL;
+
+    ck_assert_ptr_nonnull(mkdtemp(dir));
+    snprintf(file, sizeof(file), "%s/vm1.xml", dir);
+    f = fopen(file, "w");
+    ck_assert_ptr_nonnull(f);
+    fclose(f);
+    snprintf(xml, sizeof(xml), RM("    <vm name=\"vm1\" path=\"/nonexistent:%s\"/>\n"), dir);
+    conf = parse_ok(xml);
+    crm = render(conf, IMPORT_FORMAT_CRM);
+    snprintf(want, sizeof(want), "params name=vm1 config=%s migrate=live", file);
+    assert_has(crm, want);
+    assert_warning(conf, "cluster.conf:9: warning: vm 'vm1': config '");
+    assert_warning(conf, "was found by searching path=");
+    /* the warning is a comment right before the primitive */
+    assert_has(crm, "at import time; rgmanager searched at every start\nprimitive vm1 ");
+    unlink(file);
+    rmdir(dir);
+    free(crm);
+    import_free(conf);
+}
+END_TEST
+
+START_TEST(test_vm_path_not_found)
+{
+    import_conf *conf = parse_ok(RM("    <vm name=\"vm1\" path=\"/nonexistent/a:/nonexistent/b\"/>\n"));
+    char *crm = render(conf, IMPORT_FORMAT_CRM);
+
+    assert_has(crm, "params name=vm1 config=/nonexistent/a/vm1.xml migrate=live");
+    assert_warning(conf, "cluster.conf:9: warning: vm 'vm1': neither vm1 nor vm1.xml found in "
+                         "path=\"/nonexistent/a:/nonexistent/b\"");
+    free(crm);
+    import_free(conf);
+}
+END_TEST
+
+START_TEST(test_vm_migration_params)
+{
+    char *crm = crm_of(RM(
+        "    <vm name=\"vm1\" migration_mapping=\"node1:n1-mig,node2:n2-mig\"\n"
+        "        hypervisor_uri=\"qemu:///system\" migration_uri=\"qemu+tls://%s/system\"\n"
+        "        tunnelled=\"1\"/>\n"));
+
+    assert_has(crm, "params name=vm1 migrate=live migration_mapping=node1:n1-mig,node2:n2-mig "
+                    "hypervisor=qemu:///system remoteuri=qemu+tls://%n/system "
+                    "tunnelled=true \\\n");
+    free(crm);
+    /* vm.sh's own defaults are ferry's defaults: nothing written */
+    crm = crm_of(RM("    <vm name=\"vm1\" hypervisor_uri=\"auto\" "
+                    "migration_uri=\"qemu+ssh://%s/system\" tunnelled=\"0\"/>\n"));
+    assert_has(crm, "params name=vm1 migrate=live \\\n");
+    free(crm);
+}
+END_TEST
+
+START_TEST(test_vm_remoteuri_with_mapping_warns)
+{
+    import_conf *conf = parse_ok(RM("    <vm name=\"vm1\" migration_mapping=\"node1:h1\" "
+                                    "migration_uri=\"qemu+tls://%s/system\"/>\n"));
+
+    assert_warning(conf, "cluster.conf:9: warning: vm 'vm1': remoteuri 'qemu+tls://%n/system': "
+                         "ferry puts the node name at %n");
+    import_free(conf);
+}
+END_TEST
+
+START_TEST(test_vm_autostart)
+{
+    char *crm = crm_of(RM("    <vm name=\"vm1\" autostart=\"0\"/>\n"));
+
+    assert_has(crm, "\tmeta allow-migrate=true target-role=Stopped\n");
+    free(crm);
+    crm = crm_of(RM("    <vm name=\"vm1\" autostart=\"1\"/>\n"));
+    assert_lacks(crm, "target-role");
+    free(crm);
+    parse_bad(RM("    <vm name=\"vm1\" autostart=\"maybe\"/>\n"), FERRY_E_CONFIG,
+              "cluster.conf:9: vm: autostart=\"maybe\" is not a boolean");
+}
+END_TEST
+
+START_TEST(test_vm_exclusive_warns)
+{
+    import_conf *conf = parse_ok(RM("    <vm name=\"vm1\" exclusive=\"1\"/>\n"));
+    char *crm = render(conf, IMPORT_FORMAT_CRM);
+
+    assert_warning(conf, "cluster.conf:9: warning: vm 'vm1': exclusive=\"1\" has no exact "
+                         "Pacemaker equivalent");
+    assert_has(crm, "# cluster.conf:9: warning: vm 'vm1': exclusive=\"1\"");
+    assert_has(crm, "utilization");
+    free(crm);
+    import_free(conf);
+}
+END_TEST
+
+START_TEST(test_vm_unknown_attribute_warns)
+{
+    /* the start tag's first line, though libxml2 reports the line it ends on */
+    import_conf *conf = parse_ok(RM("    <vm name=\"vm1\"\n        frobnicate=\"yes\"/>\n"));
+
+    assert_warning(conf, "cluster.conf:9: warning: vm: unknown attribute 'frobnicate' ignored");
+    ck_assert_int_eq(import_vm_count(conf), 1);
+    import_free(conf);
+}
+END_TEST
+
+START_TEST(test_vm_untranslated_attributes_warn)
+{
+    import_conf *conf = parse_ok(RM("    <vm name=\"vm1\" snapshot=\"/snap\" "
+                                    "status_program=\"/bin/check\" use_virsh=\"0\"/>\n"));
+
+    assert_warning(conf, "vm 'vm1': snapshot=\"/snap\"");
+    assert_warning(conf, "vm 'vm1': status_program is not translated");
+    assert_warning(conf, "vm 'vm1': use_virsh=\"0\"");
+    import_free(conf);
+}
+END_TEST
+
+/* ---- recovery ---- */
+
+START_TEST(test_recovery_restart)
+{
+    char *crm = crm_of(RM("    <vm name=\"vm1\" recovery=\"restart\" max_restarts=\"3\" "
+                          "restart_expire_time=\"10m\"/>\n"));
+
+    assert_has(crm, "op monitor timeout=30s interval=10s on-fail=restart \\\n");
+    assert_has(crm, "\tmeta allow-migrate=true migration-threshold=4 failure-timeout=600s\n");
+    free(crm);
+}
+END_TEST
+
+START_TEST(test_recovery_restart_unlimited)
+{
+    import_conf *conf = parse_ok(RM("    <vm name=\"vm1\" restart_expire_time=\"60\"/>\n"));
+    char *crm = render(conf, IMPORT_FORMAT_CRM);
+
+    assert_has(crm, "\tmeta allow-migrate=true\n");
+    assert_warning(conf, "restart_expire_time without max_restarts has no effect");
+    free(crm);
+    import_free(conf);
+}
+END_TEST
+
+START_TEST(test_recovery_relocate)
+{
+    char *crm = crm_of(RM("    <vm name=\"vm1\" recovery=\"relocate\"/>\n"));
+
+    assert_has(crm, "op monitor timeout=30s interval=10s \\\n");
+    assert_has(crm, "\tmeta allow-migrate=true migration-threshold=1\n");
+    free(crm);
+}
+END_TEST
+
+START_TEST(test_recovery_disable)
+{
+    import_conf *conf = parse_ok(RM("    <vm name=\"vm1\" recovery=\"disable\"/>\n"));
+    char *crm = render(conf, IMPORT_FORMAT_CRM);
+
+    assert_has(crm, "op monitor timeout=30s interval=10s on-fail=stop \\\n");
+    assert_warning(conf, "cluster.conf:9: warning: vm 'vm1': recovery=\"disable\"");
+    free(crm);
+    import_free(conf);
+}
+END_TEST
+
+START_TEST(test_recovery_restart_disable)
+{
+    import_conf *conf = parse_ok(RM("    <vm name=\"vm1\" recovery=\"restart-disable\" "
+                                    "max_restarts=\"2\" restart_expire_time=\"1h\"/>\n"));
+    char *crm = render(conf, IMPORT_FORMAT_CRM);
+
+    assert_has(crm, "on-fail=restart");
+    assert_has(crm, "\tmeta allow-migrate=true migration-threshold=3 failure-timeout=3600s\n");
+    assert_warning(conf, "recovery=\"restart-disable\"");
+    free(crm);
+    import_free(conf);
+}
+END_TEST
+
+START_TEST(test_recovery_bad)
+{
+    parse_bad(RM("    <vm name=\"vm1\" recovery=\"pray\"/>\n"), FERRY_E_CONFIG,
+              "cluster.conf:9: vm 'vm1': recovery=\"pray\" is not");
+    parse_bad(RM("    <vm name=\"vm1\" max_restarts=\"many\"/>\n"), FERRY_E_CONFIG,
+              "cluster.conf:9: vm 'vm1': max_restarts=\"many\"");
+    parse_bad(RM("    <vm name=\"vm1\" max_restarts=\"1\" restart_expire_time=\"5y\"/>\n"),
+              FERRY_E_CONFIG, "cluster.conf:9: vm 'vm1': restart_expire_time=\"5y\"");
+}
+END_TEST
+
+/* ---- failover domains ---- */
+
+#define DOMAIN(attrs, nodes) \
+    "    <failoverdomains>\n" \
+    "      <failoverdomain name=\"fd\" " attrs ">\n" nodes \
+    "      </failoverdomain>\n" \
+    "    </failoverdomains>\n"
+
+START_TEST(test_domain_ordered)
+{
+    char *crm = crm_of(RM(DOMAIN("ordered=\"1\"",
+                                 "        <failoverdomainnode name=\"node1\" priority=\"1\"/>\n"
+                                 "        <failoverdomainnode name=\"node2\" priority=\"2\"/>\n"
+                                 "        <failoverdomainnode name=\"node3\" priority=\"4\"/>\n")
+                          "    <vm name=\"vm1\" domain=\"fd\"/>\n"));
+
+    /* score = (max_prio + 1 - prio) * 100 */
+    assert_has(crm, "location vm1-prefers-node1 vm1 400: node1\n"
+                    "location vm1-prefers-node2 vm1 300: node2\n"
+                    "location vm1-prefers-node3 vm1 100: node3\n");
+    /* ordered without nofailback fails back, whatever rsc_defaults say */
+    assert_has(crm, "\tmeta allow-migrate=true resource-stickiness=0\n");
+    assert_lacks(crm, "-inf");
+    free(crm);
+}
+END_TEST
+
+START_TEST(test_domain_unordered)
+{
+    char *crm = crm_of(RM(DOMAIN("ordered=\"0\"",
+                                 "        <failoverdomainnode name=\"node1\" priority=\"1\"/>\n"
+                                 "        <failoverdomainnode name=\"node2\" priority=\"2\"/>\n")
+                          "    <vm name=\"vm1\" domain=\"fd\"/>\n"));
+
+    assert_has(crm, "location vm1-prefers-node1 vm1 100: node1\n"
+                    "location vm1-prefers-node2 vm1 100: node2\n");
+    assert_has(crm, "\tmeta allow-migrate=true\n");
+    free(crm);
+}
+END_TEST
+
+START_TEST(test_domain_restricted)
+{
+    char *crm = crm_of(RM(DOMAIN("restricted=\"1\"",
+                                 "        <failoverdomainnode name=\"node2\"/>\n")
+                          "    <vm name=\"vm1\" domain=\"fd\"/>\n"));
+
+    assert_has(crm, "location vm1-prefers-node2 vm1 100: node2\n"
+                    "location vm1-avoids-node1 vm1 -inf: node1\n"
+                    "location vm1-avoids-node3 vm1 -inf: node3\n");
+    free(crm);
+}
+END_TEST
+
+START_TEST(test_domain_nofailback)
+{
+    char *crm = crm_of(RM(DOMAIN("ordered=\"1\" nofailback=\"1\"",
+                                 "        <failoverdomainnode name=\"node1\" priority=\"1\"/>\n"
+                                 "        <failoverdomainnode name=\"node2\" priority=\"2\"/>\n")
+                          "    <vm name=\"vm1\" domain=\"fd\"/>\n"));
+
+    /* higher than the best location score (200) */
+    assert_has(crm, "\tmeta allow-migrate=true resource-stickiness=300\n");
+    free(crm);
+}
+END_TEST
+
+START_TEST(test_domain_undefined)
+{
+    parse_bad(RM(DOMAIN("", "        <failoverdomainnode name=\"node1\"/>\n")
+                 "    <vm name=\"vm1\" domain=\"nope\"/>\n"), FERRY_E_CONFIG,
+              "cluster.conf:14: vm 'vm1': failover domain 'nope' is not defined");
+}
+END_TEST
+
+START_TEST(test_domain_bad_priority)
+{
+    parse_bad(RM(DOMAIN("ordered=\"1\"",
+                        "        <failoverdomainnode name=\"node1\" priority=\"0\"/>\n")),
+              FERRY_E_CONFIG, "cluster.conf:11: failover domain 'fd': node 'node1' has "
+              "priority=\"0\"");
+}
+END_TEST
+
+START_TEST(test_domain_unknown_node_warns)
+{
+    import_conf *conf = parse_ok(RM(DOMAIN("", "        <failoverdomainnode name=\"node9\"/>\n")));
+
+    assert_warning(conf, "cluster.conf:11: warning: failover domain 'fd': node 'node9' is not "
+                         "a <clusternode>");
+    import_free(conf);
+}
+END_TEST
+
+/* ---- depend ---- */
+
+START_TEST(test_depend_vm)
+{
+    char *crm = crm_of(RM("    <vm name=\"db\"/>\n"
+                          "    <vm name=\"app\" depend=\"service:db\"/>\n"
+                          "    <vm name=\"web\" depend=\"vm:app\" depend_mode=\"soft\"/>\n"));
+
+    assert_has(crm, "order app-after-db Mandatory: db app\n"
+                    "order web-after-app Optional: app web\n");
+    assert_lacks(crm, "colocation");
+    free(crm);
+}
+END_TEST
+
+START_TEST(test_depend_other_warns)
+{
+    import_conf *conf = parse_ok(RM("    <service name=\"nfs\"/>\n"
+                                    "    <vm name=\"app\" depend=\"service:nfs\"/>\n"
+                                    "    <vm name=\"web\" depend=\"service:ghost\"/>\n"));
+    char *crm = render(conf, IMPORT_FORMAT_CRM);
+
+    assert_warning(conf, "cluster.conf:10: warning: vm 'app': depend=\"service:nfs\" not "
+                         "translated: 'nfs' is a <service>");
+    assert_warning(conf, "cluster.conf:11: warning: vm 'web': depend=\"service:ghost\" not "
+                         "translated: 'ghost' is not defined");
+    assert_lacks(crm, "\norder ");
+    free(crm);
+    import_free(conf);
+}
+END_TEST
+
+START_TEST(test_depend_bad)
+{
+    parse_bad(RM("    <vm name=\"app\" depend=\"db\"/>\n"), FERRY_E_CONFIG,
+              "cluster.conf:9: vm 'app': depend=\"db\" is not service:NAME");
+    parse_bad(RM("    <vm name=\"app\" depend=\"service:app\"/>\n"), FERRY_E_CONFIG,
+              "cluster.conf:9: vm 'app' depends on itself");
+}
+END_TEST
+
+/* ---- what is not translated ---- */
+
+START_TEST(test_nested_vm_warns)
+{
+    import_conf *conf = parse_ok(RM("    <service name=\"svc\">\n"
+                                    "      <ip address=\"10.0.0.1\"/>\n"
+                                    "      <vm name=\"inner\"/>\n"
+                                    "    </service>\n"
+                                    "    <vm name=\"outer\"/>\n"));
+
+    ck_assert_int_eq(import_vm_count(conf), 1);
+    assert_warning(conf, "cluster.conf:9: warning: service 'svc' is not translated");
+    assert_warning(conf, "cluster.conf:11: warning: vm 'inner' inside service 'svc' is not "
+                         "translated");
+    import_free(conf);
+}
+END_TEST
+
+/* ---- bad input: code, and the line in the message ---- */
+
+START_TEST(test_bad_not_xml)
+{
+    fixture_bad("bad-notxml.conf", FERRY_E_XML, "cluster.conf:5: not well-formed XML");
+    parse_bad("", FERRY_E_XML, "cluster.conf:");
+}
+END_TEST
+
+START_TEST(test_bad_root)
+{
+    fixture_bad("bad-root.conf", FERRY_E_CONFIG,
+                "cluster.conf:2: the root element is <domain>, not <cluster>");
+}
+END_TEST
+
+START_TEST(test_bad_no_rm)
+{
+    fixture_bad("bad-norm.conf", FERRY_E_CONFIG, "cluster.conf:2: <cluster> has no <rm> section");
+}
+END_TEST
+
+START_TEST(test_bad_vm_without_name)
+{
+    fixture_bad("bad-noname.conf", FERRY_E_CONFIG, "cluster.conf:9: <vm> without a name");
+}
+END_TEST
+
+START_TEST(test_bad_duplicate)
+{
+    fixture_bad("bad-duplicate.conf", FERRY_E_CONFIG,
+                "cluster.conf:10: vm 'vm1' is defined twice (first at line 8)");
+}
+END_TEST
+
+START_TEST(test_bad_domain)
+{
+    fixture_bad("bad-domain.conf", FERRY_E_CONFIG,
+                "cluster.conf:13: vm 'vm1': failover domain 'db' is not defined");
+}
+END_TEST
+
+START_TEST(test_bad_migrate)
+{
+    fixture_bad("bad-migrate.conf", FERRY_E_CONFIG,
+                "cluster.conf:8: vm 'vm1': migrate=\"offline\" is not 'live' or 'pause'");
+}
+END_TEST
+
+/* Every problem is reported, one line each, not only the first. */
+START_TEST(test_bad_all_reported)
+{
+    parse_bad(RM("    <vm name=\"a\" migrate=\"x\"/>\n"
+                 "    <vm/>\n"
+                 "    <vm name=\"a\"/>\n"), FERRY_E_CONFIG,
+              "cluster.conf:9: vm 'a': migrate=\"x\" is not 'live' or 'pause'\n"
+              "cluster.conf:10: <vm> without a name\n"
+              "cluster.conf:11: vm 'a' is defined twice (first at line 9)");
+}
+END_TEST
+
+START_TEST(test_bad_entities)
+{
+    parse_bad("<?xml version=\"1.0\"?>\n"
+              "<!DOCTYPE cluster [ <!ENTITY a \"aaaaaaaaaa\"> ]>\n"
+              "<cluster><rm><vm name=\"&a;\"/></rm></cluster>\n", FERRY_E_XML,
+              "cluster.conf:2: entity declarations are not allowed");
+}
+END_TEST
+
+START_TEST(test_bad_too_big)
+{
+    size_t len = IMPORT_MAX_BYTES + 1;
+    char *text = malloc(len + 1);
+    import_conf *conf = NULL;
+    ferry_error *err = NULL;
+
+    ck_assert_ptr_nonnull(text);
+    memset(text, ' ', len);
+    text[len] = '\0';
+    ck_assert_int_eq(import_parse(text, len, "cluster.conf", &conf, &err), -EFBIG);
+    ck_assert_ptr_null(conf);
+    error_free(err);
+    free(text);
+}
+END_TEST
+
+START_TEST(test_format_parse_and_free)
+{
+    enum import_format f = IMPORT_FORMAT_CRM;
+
+    ck_assert_int_eq(import_format_parse("xml", &f), 0);
+    ck_assert_int_eq(f, IMPORT_FORMAT_XML);
+    ck_assert_int_eq(import_format_parse("crm", &f), 0);
+    ck_assert_int_eq(f, IMPORT_FORMAT_CRM);
+    ck_assert_int_eq(import_format_parse("json", &f), -EINVAL);
+    ck_assert_ptr_null(import_free(NULL));
+    ck_assert_int_eq(import_warning_count(NULL), 0);
+    ck_assert_ptr_null(import_warning(NULL, 0));
+}
+END_TEST
+
+static Suite *
+import_suite(void)
+{
+    Suite *s = suite_create("import");
+
+    add_tcase(s, tcase_create("fixture_round_trip"), test_fixture_round_trip, 10);
+    add_tcase(s, tcase_create("fixture_load_fd"), test_fixture_load_fd, 10);
+    add_tcase(s, tcase_create("xml_ids_unique"), test_xml_ids_unique, 10);
+    add_tcase(s, tcase_create("vm_primitive_and_ops"), test_vm_primitive_and_ops, 10);
+    add_tcase(s, tcase_create("vm_migrate"), test_vm_migrate, 10);
+    add_tcase(s, tcase_create("vm_xmlfile"), test_vm_xmlfile, 10);
+    add_tcase(s, tcase_create("vm_path_found"), test_vm_path_found, 10);
+    add_tcase(s, tcase_create("vm_path_not_found"), test_vm_path_not_found, 10);
+    add_tcase(s, tcase_create("vm_migration_params"), test_vm_migration_params, 10);
+    add_tcase(s, tcase_create("vm_remoteuri_with_mapping_warns"),
+              test_vm_remoteuri_with_mapping_warns, 10);
+    add_tcase(s, tcase_create("vm_autostart"), test_vm_autostart, 10);
+    add_tcase(s, tcase_create("vm_exclusive_warns"), test_vm_exclusive_warns, 10);
+    add_tcase(s, tcase_create("vm_unknown_attribute_warns"), test_vm_unknown_attribute_warns, 10);
+    add_tcase(s, tcase_create("vm_untranslated_attributes_warn"),
+              test_vm_untranslated_attributes_warn, 10);
+    add_tcase(s, tcase_create("recovery_restart"), test_recovery_restart, 10);
+    add_tcase(s, tcase_create("recovery_restart_unlimited"), test_recovery_restart_unlimited, 10);
+    add_tcase(s, tcase_create("recovery_relocate"), test_recovery_relocate, 10);
+    add_tcase(s, tcase_create("recovery_disable"), test_recovery_disable, 10);
+    add_tcase(s, tcase_create("recovery_restart_disable"), test_recovery_restart_disable, 10);
+    add_tcase(s, tcase_create("recovery_bad"), test_recovery_bad, 10);
+    add_tcase(s, tcase_create("domain_ordered"), test_domain_ordered, 10);
+    add_tcase(s, tcase_create("domain_unordered"), test_domain_unordered, 10);
+    add_tcase(s, tcase_create("domain_restricted"), test_domain_restricted, 10);
+    add_tcase(s, tcase_create("domain_nofailback"), test_domain_nofailback, 10);
+    add_tcase(s, tcase_create("domain_undefined"), test_domain_undefined, 10);
+    add_tcase(s, tcase_create("domain_bad_priority"), test_domain_bad_priority, 10);
+    add_tcase(s, tcase_create("domain_unknown_node_warns"), test_domain_unknown_node_warns, 10);
+    add_tcase(s, tcase_create("depend_vm"), test_depend_vm, 10);
+    add_tcase(s, tcase_create("depend_other_warns"), test_depend_other_warns, 10);
+    add_tcase(s, tcase_create("depend_bad"), test_depend_bad, 10);
+    add_tcase(s, tcase_create("nested_vm_warns"), test_nested_vm_warns, 10);
+    add_tcase(s, tcase_create("bad_not_xml"), test_bad_not_xml, 10);
+    add_tcase(s, tcase_create("bad_root"), test_bad_root, 10);
+    add_tcase(s, tcase_create("bad_no_rm"), test_bad_no_rm, 10);
+    add_tcase(s, tcase_create("bad_vm_without_name"), test_bad_vm_without_name, 10);
+    add_tcase(s, tcase_create("bad_duplicate"), test_bad_duplicate, 10);
+    add_tcase(s, tcase_create("bad_domain"), test_bad_domain, 10);
+    add_tcase(s, tcase_create("bad_migrate"), test_bad_migrate, 10);
+    add_tcase(s, tcase_create("bad_all_reported"), test_bad_all_reported, 10);
+    add_tcase(s, tcase_create("bad_entities"), test_bad_entities, 10);
+    add_tcase(s, tcase_create("bad_too_big"), test_bad_too_big, 10);
+    add_tcase(s, tcase_create("format_parse_and_free"), test_format_parse_and_free, 10);
+    return s;
+}
+
+int
+main(void)
+{
+    return check_run(import_suite());
+}
