@@ -61,7 +61,7 @@ watcher() {
             n=$(wc -w <<<"${running[$name]}")
             [ "$n" -le 1 ] || echo "$(date +%T) $name RUNNING ON ${running[$name]}" >>"$WATCH.violations"
         done
-        for name in vm-a vm-b; do
+        for name in vm-a vm-b vm-c vm-d; do
             if [ -n "${paused[$name]:-}" ] && [ -z "${running[$name]:-}" ]; then
                 paused_since[$name]=${paused_since[$name]:-$t}
                 [ $(( t - paused_since[$name] )) -le 30 ] ||
@@ -202,6 +202,52 @@ t_ok "crm resource stop vm-a (its guest ignores ACPI; stop timeout 30s)" "$CLUST
 for _ in $(seq 600); do case "$(state vm-a)" in Stopped*) break ;; esac; sleep 0.1; done
 case "$(state vm-a)" in Stopped*) t_pass "vm-a stopped after $(elapsed "$t0") s" ;; *) t_fail "vm-a: $(state vm-a)" ;; esac
 t_ok "no stop failure, no new fencing" sh -c "! '$LAB' exec node1 crm_mon -1 --output-as=xml | grep -q 'operation=\"stop\".*rc=\"[1-9]'"
+
+# --- coming from rgmanager: a cluster.conf imported with ferry-import ---------
+# two (ACPI-answering) Linux guests, one <vm migrate="live">, one "pause",
+# in an ordered failover domain that prefers node3
+vc=$(guest_xml vm-c --os linux --type qemu)
+vd=$(guest_xml vm-d --os linux --type qemu)
+cat >"$FERRY_LAB_DIR/cluster.conf" <<CONF
+<?xml version="1.0"?>
+<cluster name="lab" config_version="1">
+  <clusternodes>
+    <clusternode name="node1" nodeid="1"/>
+    <clusternode name="node2" nodeid="2"/>
+    <clusternode name="node3" nodeid="3"/>
+  </clusternodes>
+  <rm>
+    <failoverdomains>
+      <failoverdomain name="prefer3" ordered="1" restricted="0">
+        <failoverdomainnode name="node3" priority="1"/>
+        <failoverdomainnode name="node2" priority="2"/>
+      </failoverdomain>
+    </failoverdomains>
+    <vm name="vm-c" xmlfile="$vc" migrate="live" domain="prefer3" recovery="relocate"/>
+    <vm name="vm-d" xmlfile="$vd" migrate="pause" domain="prefer3"/>
+  </rm>
+</cluster>
+CONF
+since=$(now_ms)
+t_ok "ferry-import cluster.conf" "$top_builddir/tools/ferry-import" --output "$FERRY_LAB_DIR/imported.crm" "$FERRY_LAB_DIR/cluster.conf"
+t_ok "crm configure load update (imported)" "$CLUSTER" crm node1 configure load update "$FERRY_LAB_DIR/imported.crm"
+t_ok "vm-c (imported) started on node3, its domain's first node" wait_started vm-c node3 180
+t_ok "vm-d (imported) started on node3" wait_started vm-d node3 180
+t_ok "both imported guests run" sh -c "$(declare -f ticks_wait); GUESTS_OUT='$GUESTS_OUT' TICKS_LOG='$TICKS_LOG'; ticks_wait vm-c 25 60000 $since && ticks_wait vm-d 25 60000 $since"
+since=$(now_ms)
+t_ok "crm_resource --move vm-c to node2" on node1 crm_resource --move -r vm-c -N node2
+t_ok "vm-c settles on node2" wait_started vm-c node2 120
+migrated vm-c node3 node2 live "$since"
+since=$(now_ms)
+t_ok "crm_resource --move vm-d to node2" on node1 crm_resource --move -r vm-d -N node2
+t_ok "vm-d settles on node2" wait_started vm-d node2 120
+migrated vm-d node3 node2 pause "$since"
+on node1 crm_resource --clear -r vm-c >/dev/null 2>&1
+on node1 crm_resource --clear -r vm-d >/dev/null 2>&1
+"$CLUSTER" crm node1 resource stop vm-c >/dev/null 2>&1
+"$CLUSTER" crm node1 resource stop vm-d >/dev/null 2>&1
+for _ in $(seq 600); do case "$(state vm-c) $(state vm-d)" in Stopped*Stopped*) break ;; esac; sleep 0.1; done
+case "$(state vm-c) $(state vm-d)" in Stopped*Stopped*) t_pass "the imported VMs stopped" ;; *) t_fail "imported VMs: $(state vm-c); $(state vm-d)" ;; esac
 
 stop_watcher
 if [ -s "$WATCH.violations" ]; then
