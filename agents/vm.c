@@ -302,17 +302,18 @@ main(int argc, char **argv)
               (long long)a.params->timeout_ms, (long long)a.params->interval_ms);
 
     /* Bad parameters: refuse every action but stop, which goes on with the
-     * defaults as long as it can tell which domain to stop. */
+     * defaults (a failed stop gets the node fenced); it still fails if it
+     * cannot tell which domain to stop. */
     if (err == NULL)
         params_validate(a.params, &verr);
     if (err || verr) {
         const ferry_error *first = err ? err : verr;
 
-        if (a.action != OCF_ACTION_STOP || verr) {
+        if (a.action != OCF_ACTION_STOP) {
             rc = agent_fail(&a, agent_rc_from_error(&a, first), first);
             goto cleanup;
         }
-        log_warning("stop: %s; stopping with the default for it", error_message(first));
+        log_warning("stop: %s; stopping with the defaults", error_message(first));
     }
 
     switch (a.action) {

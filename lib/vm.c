@@ -881,24 +881,19 @@ vm_migrate_to(const struct ferry_params *p, const deadline *dl, struct vm_migrat
         }
         e = error_free(e);
     } else {
-        int rc = vm_migrate_recover(src, dst, &vid, &on_target, note, sizeof(note));
-
+        vm_migrate_recover(src, dst, &vid, &on_target, note, sizeof(note));
         if (on_target) {
             log_warning("migration of '%s' reported an error after the switch-over (%s); it runs "
                         "on %s", id.name, error_message(*err), t.node);
             *err = error_free(*err);
             snprintf(mr.outcome, sizeof(mr.outcome), "completed-with-error");
             ret = 0;
-        } else {
-            error_prefix(*err, "%s", "");
-            if (note[0]) {
-                ferry_error *joined = NULL;
+        } else if (note[0]) {
+            ferry_error *joined = NULL;
 
-                error_set(&joined, error_code(*err), "%s%s", error_message(*err), note);
-                error_free(*err);
-                *err = joined;
-            }
-            (void)rc;
+            error_set(&joined, error_code(*err), "%s%s", error_message(*err), note);
+            error_free(*err);
+            *err = joined;
         }
     }
     migrate_result_format(&mr, id.name, local, t.node, p->migrate, p->migration_policy, r.line,

@@ -71,5 +71,8 @@ t_expect_rc "stop with libvirt unreachable fails (never a blind 0)" 1 env OCF_RE
 t_expect_rc "stop with a bad boolean still stops (here: fails for libvirt, not for the boolean)" 1 \
     env OCF_RESKEY_name=vm1 OCF_RESKEY_force_stop=perhaps "$AGENT" stop
 t_reason_has "cannot connect to libvirt"
+t_expect_rc "stop with a bad migrate value goes on (fails here for libvirt, not 6)" 1 \
+    env OCF_RESKEY_name=vm1 OCF_RESKEY_migrate=sideways "$AGENT" stop
+t_reason_has "cannot connect to libvirt"
 
 t_done
