@@ -14,6 +14,7 @@
 #include <libxml/tree.h>
 
 #include "domxml.h"
+#include "xmlnode.h"
 
 #define DOMXML_MAX_DISKS 256
 
@@ -119,23 +120,6 @@ cleanup:
     return ret;
 }
 
-static bool
-domxml_is(const xmlNode *node, const char *name)
-{
-    return node && node->type == XML_ELEMENT_NODE && xmlStrcmp(node->name, BAD_CAST name) == 0;
-}
-
-static const xmlNode *
-domxml_child(const xmlNode *parent, const char *name)
-{
-    const xmlNode *c;
-
-    for (c = parent ? parent->children : NULL; c; c = c->next)
-        if (domxml_is(c, name))
-            return c;
-    return NULL;
-}
-
 /* The trimmed text content of node, newly allocated (NULL if none). */
 static char *
 domxml_text_of(const xmlNode *node)
@@ -228,13 +212,13 @@ domxml_read_disks(domxml *dom, const xmlNode *devices)
         const xmlNode *driver = NULL;
         const xmlNode *target = NULL;
 
-        if (!domxml_is(d, "disk"))
+        if (!xmlnode_is(d, "disk"))
             continue;
         disk->device = domxml_attr(d, "device");
         if (disk->device == NULL)
             disk->device = "disk";
         disk->type = domxml_attr(d, "type");
-        source = domxml_child(d, "source");
+        source = xmlnode_child(d, "source");
         disk->source = domxml_attr(source, "file");
         if (disk->source == NULL)
             disk->source = domxml_attr(source, "dev");
@@ -242,12 +226,12 @@ domxml_read_disks(domxml *dom, const xmlNode *devices)
             disk->source = domxml_attr(source, "volume");
         if (disk->source == NULL)
             disk->source = domxml_attr(source, "name");
-        driver = domxml_child(d, "driver");
+        driver = xmlnode_child(d, "driver");
         disk->cache = domxml_attr(driver, "cache");
-        target = domxml_child(d, "target");
+        target = xmlnode_child(d, "target");
         disk->target = domxml_attr(target, "dev");
-        disk->readonly = domxml_child(d, "readonly") != NULL;
-        disk->shareable = domxml_child(d, "shareable") != NULL;
+        disk->readonly = xmlnode_child(d, "readonly") != NULL;
+        disk->shareable = xmlnode_child(d, "shareable") != NULL;
         dom->n_disks++;
     }
 }
@@ -296,7 +280,7 @@ domxml_parse(const char *text, size_t len, const char *origin, domxml **ret_dom,
         goto cleanup;
     }
     root = xmlDocGetRootElement(dom->doc);
-    if (!domxml_is(root, "domain")) {
+    if (!xmlnode_is(root, "domain")) {
         ret = error_set(err, FERRY_E_XML, "%s is not a libvirt domain XML (root element is <%s>, "
                         "not <domain>)", origin, root ? (const char *)root->name : "");
         goto cleanup;
@@ -305,7 +289,7 @@ domxml_parse(const char *text, size_t len, const char *origin, domxml **ret_dom,
         ret = error_set(err, -ENOMEM, "out of memory");
         goto cleanup;
     }
-    dom->name = domxml_text_of(domxml_child(root, "name"));
+    dom->name = domxml_text_of(xmlnode_child(root, "name"));
     if (dom->name == NULL) {
         ret = error_set(err, FERRY_E_XML, "%s has no <name>: the domain cannot be identified",
                         origin);
@@ -316,7 +300,7 @@ domxml_parse(const char *text, size_t len, const char *origin, domxml **ret_dom,
                         dom->name);
         goto cleanup;
     }
-    value = domxml_text_of(domxml_child(root, "uuid"));
+    value = domxml_text_of(xmlnode_child(root, "uuid"));
     if (value) {
         if (domxml_uuid_canon(value, uuid) < 0) {
             ret = error_set(err, FERRY_E_XML, "%s: <uuid> '%s' is not a UUID", origin, value);
@@ -329,7 +313,7 @@ domxml_parse(const char *text, size_t len, const char *origin, domxml **ret_dom,
         free(value);
         value = NULL;
     }
-    node = domxml_child(root, "memory");
+    node = xmlnode_child(root, "memory");
     if (node) {
         value = domxml_text_of(node);
         scale = domxml_unit_bytes(domxml_attr(node, "unit"));
@@ -343,7 +327,7 @@ domxml_parse(const char *text, size_t len, const char *origin, domxml **ret_dom,
         }
         dom->memory_kib = (uint64_t)amount * scale / 1024;
     }
-    domxml_read_disks(dom, domxml_child(root, "devices"));
+    domxml_read_disks(dom, xmlnode_child(root, "devices"));
     *ret_dom = dom;
     dom = NULL;
 cleanup:

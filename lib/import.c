@@ -54,6 +54,7 @@
 #include <libxml/tree.h>
 
 #include "import.h"
+#include "xmlnode.h"
 #include "ocf.h"
 #include "params.h"
 
@@ -199,23 +200,6 @@ import_doctype_line(const char *text, size_t len)
         if (*p == '\n')
             line++;
     return line;
-}
-
-static bool
-import_is(const xmlNode *node, const char *name)
-{
-    return node && node->type == XML_ELEMENT_NODE && xmlStrcmp(node->name, BAD_CAST name) == 0;
-}
-
-static const xmlNode *
-import_child(const xmlNode *parent, const char *name)
-{
-    const xmlNode *c;
-
-    for (c = parent ? parent->children : NULL; c; c = c->next)
-        if (import_is(c, name))
-            return c;
-    return NULL;
 }
 
 /* The line where node's start tag begins. libxml2 records the line where it ends, which
@@ -546,7 +530,7 @@ import_warn_unknown_attrs(import_conf *conf, ssize_t vm, const xmlNode *node, co
 static void
 import_parse_nodes(import_conf *conf, const xmlNode *root)
 {
-    const xmlNode *list = import_child(root, "clusternodes");
+    const xmlNode *list = xmlnode_child(root, "clusternodes");
     const xmlNode *c;
     char *name = NULL;
     char **slot = NULL;
@@ -555,7 +539,7 @@ import_parse_nodes(import_conf *conf, const xmlNode *root)
     size_t i;
 
     for (c = list ? list->children : NULL; c; c = c->next) {
-        if (!import_is(c, "clusternode"))
+        if (!xmlnode_is(c, "clusternode"))
             continue;
         name = import_attr(conf, c, "name");
         if (name == NULL) {
@@ -629,7 +613,7 @@ import_parse_domain(import_conf *conf, const xmlNode *fd)
     d->nofailback = import_bool_attr(conf, fd, what, "nofailback", false);
     import_warn_unknown_attrs(conf, -1, fd, what, import_domain_attrs);
     for (c = fd->children; c; c = c->next) {
-        if (!import_is(c, "failoverdomainnode"))
+        if (!xmlnode_is(c, "failoverdomainnode"))
             continue;
         name = import_attr(conf, c, "name");
         prio = import_attr(conf, c, "priority");
@@ -956,7 +940,7 @@ import_warn_nested(import_conf *conf, const xmlNode *node, const char *where)
     for (c = node->children; c; c = c->next) {
         if (c->type != XML_ELEMENT_NODE)
             continue;
-        if (import_is(c, "vm")) {
+        if (xmlnode_is(c, "vm")) {
             name = import_attr(conf, c, "name");
             if (name == NULL)
                 name = import_attr(conf, c, "ref");
@@ -977,7 +961,7 @@ import_is_service(const xmlNode *rm, const char *name)
     bool found = false;
 
     for (c = rm->children; c && !found; c = c->next) {
-        if (!import_is(c, "service"))
+        if (!xmlnode_is(c, "service"))
             continue;
         v = xmlGetProp(c, BAD_CAST "name");
         found = v && strcmp((const char *)v, name) == 0;
@@ -1164,13 +1148,13 @@ import_parse(const char *text, size_t len, const char *origin, import_conf **ret
         goto cleanup;
     }
     root = xmlDocGetRootElement(doc);
-    if (!import_is(root, "cluster")) {
+    if (!xmlnode_is(root, "cluster")) {
         ret = error_set(err, FERRY_E_CONFIG, "%s:%ld: the root element is <%s>, not <cluster>: "
                         "not a cluster.conf", origin, root ? import_line(conf, root) : 0L,
                         root ? (const char *)root->name : "");
         goto cleanup;
     }
-    rm = import_child(root, "rm");
+    rm = xmlnode_child(root, "rm");
     if (rm == NULL) {
         ret = error_set(err, FERRY_E_CONFIG, "%s:%ld: <cluster> has no <rm> section: no "
                         "rgmanager resources to import", origin, import_line(conf, root));
@@ -1191,14 +1175,14 @@ import_parse(const char *text, size_t len, const char *origin, import_conf **ret
     conf->text = text;
     conf->len = len;
     import_parse_nodes(conf, root);
-    c = import_child(rm, "failoverdomains");
+    c = xmlnode_child(rm, "failoverdomains");
     for (c = c ? c->children : NULL; c; c = c->next)
-        if (import_is(c, "failoverdomain"))
+        if (xmlnode_is(c, "failoverdomain"))
             import_parse_domain(conf, c);
     for (c = rm->children; c; c = c->next) {
-        if (import_is(c, "vm")) {
+        if (xmlnode_is(c, "vm")) {
             import_parse_vm(conf, c);
-        } else if (import_is(c, "service")) {
+        } else if (xmlnode_is(c, "service")) {
             sname = xmlGetProp(c, BAD_CAST "name");
             snprintf(where, sizeof(where), "service '%s'", sname ? (const char *)sname : "?");
             xmlFree(sname);
@@ -1206,7 +1190,7 @@ import_parse(const char *text, size_t len, const char *origin, import_conf **ret
             import_warn(conf, -1, import_line(conf, c), "%s is not translated: ferry-import "
                         "translates <vm> resources only", where);
             import_warn_nested(conf, c, where);
-        } else if (import_is(c, "resources")) {
+        } else if (xmlnode_is(c, "resources")) {
             import_warn_nested(conf, c, "<resources>");
         }
     }

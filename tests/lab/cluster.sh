@@ -60,15 +60,7 @@ lab_n() { lab_get N || die "no lab is up in $LAB_DIR (run: $LAB up 3)"; }
 lab_hosts() { local n i; n=$(lab_n); for (( i = 1; i <= n; i++ )); do echo "node$i"; done; }
 host_index() { [[ $1 =~ ^node([1-8])$ ]] || return 1; echo "${BASH_REMATCH[1]}"; }
 require_host() { local i; i=$(host_index "$1") && (( i <= $(lab_n) )) || die "unknown host '$1' (hosts: $(lab_hosts | tr '\n' ' '))"; }
-proc_fields() { local s; { read -r s <"/proc/$1/stat"; } 2>/dev/null || return 1; read -r -a PF <<<"${s##*) }"; }
-proc_start() { local PF; proc_fields "$1" || return 1; echo "${PF[19]}"; }
-proc_alive() { local PF; proc_fields "$1" || return 1; [ "${PF[0]}" != Z ] && [ "${PF[0]}" != X ]; }
-record_pid() { local st; st=$(proc_start "$2") || return 1; echo "$2 $st" >"$1"; }
-pidfile_pid() {
-  local pid st
-  { read -r pid st <"$1"; } 2>/dev/null || return 1
-  [ -n "$pid" ] && proc_alive "$pid" && [ "$(proc_start "$pid")" = "$st" ] && echo "$pid"
-}
+. "$HERE/pids.sh"
 holder_pid() { # HOST: live holder whose netns is the recorded one
   local d=$LAB_DIR/$1 pid
   pid=$(pidfile_pid "$d/holder.pid") || return 1
