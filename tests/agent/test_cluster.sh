@@ -43,7 +43,7 @@ elapsed() { awk -v a="$1" -v b="$(now_s)" 'BEGIN { printf "%.2f", b - a }'; }
 # --- the watcher: never two running copies, never left paused ---------------
 WATCH=$FERRY_LAB_DIR/watch
 watcher() {
-    local -A paused_since=()
+    local -A paused_since=() twice=()
     local h line name st n t
     while [ -e "$WATCH.on" ]; do
         t=$(date +%s)
@@ -57,9 +57,22 @@ watcher() {
                 esac
             done < <(timeout 5 "$LAB" exec "$h" virsh -q list 2>/dev/null)
         done
+        # The hosts are read one after the other, so a live switch-over between
+        # two reads can show a guest "running" on both (source read before,
+        # target after). A real second copy is still there at the next sample.
+        for name in "${!twice[@]}"; do
+            [ -n "${running[$name]:-}" ] || unset "twice[$name]"
+        done
         for name in "${!running[@]}"; do
             n=$(wc -w <<<"${running[$name]}")
-            [ "$n" -le 1 ] || echo "$(date +%T) $name RUNNING ON ${running[$name]}" >>"$WATCH.violations"
+            if [ "$n" -le 1 ]; then
+                unset "twice[$name]"
+            elif [ -n "${twice[$name]:-}" ]; then
+                echo "$(date +%T) $name RUNNING ON ${running[$name]}" >>"$WATCH.violations"
+            else
+                twice[$name]=1
+                echo "$(date +%T) $name seen on ${running[$name]}once (a switch-over between reads?)" >>"$WATCH.log"
+            fi
         done
         for name in vm-a vm-b vm-c vm-d; do
             if [ -n "${paused[$name]:-}" ] && [ -z "${running[$name]:-}" ]; then
@@ -197,11 +210,24 @@ t_ok "$victim comes back online" "$CLUSTER" wait-online --timeout 120
 "$CLUSTER" wait-idle 60 >/dev/null || true
 
 # --- a guest that ignores shutdown stops inside the stop timeout -------------
+# fencing operations in the history; a node that was itself fenced may not
+# have the whole history yet, so take the largest count any node reports
+fenced_total() {
+    local h n max=0
+    for h in $FERRY_LAB_HOSTS; do
+        n=$(on "$h" stonith_admin --history '*' 2>/dev/null | grep -c 'reboot\|off' || true)
+        [ "${n:-0}" -gt "$max" ] && max=$n
+    done
+    echo "$max"
+}
+fenced_before=$(fenced_total)
 t0=$(now_s)
 t_ok "crm resource stop vm-a (its guest ignores ACPI; stop timeout 30s)" "$CLUSTER" crm node1 resource stop vm-a
 for _ in $(seq 600); do case "$(state vm-a)" in Stopped*) break ;; esac; sleep 0.1; done
 case "$(state vm-a)" in Stopped*) t_pass "vm-a stopped after $(elapsed "$t0") s" ;; *) t_fail "vm-a: $(state vm-a)" ;; esac
-t_ok "no stop failure, no new fencing" sh -c "! '$LAB' exec node1 crm_mon -1 --output-as=xml | grep -q 'operation=\"stop\".*rc=\"[1-9]'"
+t_ok "no failed stop recorded" sh -c "! '$LAB' exec node1 crm_mon -1 --output-as=xml | grep -q '<failure [^>]*task=\"stop\"'"
+fenced_after=$(fenced_total)
+if [ "$fenced_after" = "$fenced_before" ]; then t_pass "no node was fenced for it"; else t_fail "fencing happened: $fenced_before -> $fenced_after"; fi
 
 # --- coming from rgmanager: a cluster.conf imported with ferry-import ---------
 # two (ACPI-answering) Linux guests, one <vm migrate="live">, one "pause",
@@ -250,6 +276,7 @@ for _ in $(seq 600); do case "$(state vm-c) $(state vm-d)" in Stopped*Stopped*) 
 case "$(state vm-c) $(state vm-d)" in Stopped*Stopped*) t_pass "the imported VMs stopped" ;; *) t_fail "imported VMs: $(state vm-c); $(state vm-d)" ;; esac
 
 stop_watcher
+grep 'once (a switch-over' "$WATCH.log" | sed 's/^/     watcher: /' || true
 if [ -s "$WATCH.violations" ]; then
     t_fail "the watcher saw: $(head -n 5 "$WATCH.violations" | tr '\n' ';')"
 else
