@@ -180,6 +180,7 @@ agent_stop(struct agent *a)
         [VM_STOP_WAS_STOPPED] = "was already stopped",
         [VM_STOP_GRACEFUL] = "shut down gracefully",
         [VM_STOP_DESTROYED] = "destroyed",
+        [VM_STOP_SAVED] = "saved to its snapshot image",
     };
     struct vm_stop_result r;
     ferry_error *err = NULL;

@@ -7,8 +7,14 @@
  *                              migrate_to, migrate_from); ID = N made a valid XML ID
  *   migrate=live|pause         params migrate= (default live; anything else is an error)
  *   xmlfile=/abs               params config= (relative: error)
- *   path=/a:/b                 params config=DIR/N.xml or DIR/N found at import time
- *                              (searched like vm.sh); not found: config=/a/N.xml + warning
+ *   path=/a:/b                 params path= (the agent searches it at every start, as
+ *                              vm.sh did); a directory that is not absolute: error
+ *   snapshot=/dir              params snapshot= (relative: error)
+ *   status_program=CMD         params status_program= and a second monitor op, interval
+ *                              60s, OCF_CHECK_LEVEL=10 (vm.sh's depth-10 check); a CMD
+ *                              that needs a shell: warning, not translated
+ *   migrate_options=OPTS       params migrate_options= when the agent takes every option;
+ *                              otherwise a warning naming the option, not translated
  *   migration_mapping          params migration_mapping=
  *   hypervisor_uri             params hypervisor= ("auto": omitted)
  *   migration_uri              params remoteuri= with %s -> %n (it is the target's libvirt
@@ -33,7 +39,7 @@
  *   depend=service:X|vm:X      order X then ID (Mandatory; depend_mode=soft: Optional) when X
  *                              is an imported <vm>; otherwise a warning. rgmanager's depend
  *                              does not put both on one node, so no colocation is written.
- *   exclusive=1, snapshot, status_program, use_virsh=0, hypervisor=xen, unknown
+ *   exclusive=1, use_virsh=0, hypervisor=xen, unknown
  *   attributes, <service>s and <vm>s nested in them: warnings, not translated.
  */
 #include "config.h"
@@ -61,6 +67,7 @@
 #define IMPORT_MAX_PRIORITY 100
 #define IMPORT_DEFAULT_MIGRATE "live"
 #define IMPORT_QEMU_MIGRATION_URI "qemu+ssh://%s/system"
+#define IMPORT_DEPTH_INTERVAL "60s"   /* vm.sh's depth-10 status check */
 
 enum import_recovery {
     IMPORT_RECOVERY_RESTART,
@@ -90,6 +97,10 @@ struct import_vm {
     char *name;
     long line;
     char *config;
+    char *path;
+    char *snapshot;
+    char *status_program;
+    char *migrate_options;
     char *migrate;
     char *migration_mapping;
     char *hypervisor;
@@ -156,7 +167,7 @@ struct import_conf {
 static const char *const import_vm_attrs[] = {
     "name", "domain", "autostart", "exclusive", "recovery", "migration_mapping", "use_virsh",
     "xmlfile", "migrate", "tunnelled", "path", "snapshot", "depend", "depend_mode",
-    "max_restarts", "restart_expire_time", "status_program", "hypervisor", "hypervisor_uri",
+    "max_restarts", "restart_expire_time", "status_program", "migrate_options", "hypervisor", "hypervisor_uri",
     "migration_uri", NULL,
 };
 
@@ -660,58 +671,79 @@ next:
         import_warn(conf, -1, d->line, "%s has no nodes", what);
 }
 
-/* vm.sh's path search: DIR/NAME, then DIR/NAME.xml, for each DIR of path. */
+/* path: every directory absolute (the agent searches them at each start). */
 static void
-import_vm_path(import_conf *conf, struct import_vm *vm, ssize_t index, const char *path)
+import_vm_path(import_conf *conf, struct import_vm *vm, const char *path)
 {
-    char *copy = NULL;
-    char *dir = NULL;
-    char *save = NULL;
-    char *file = NULL;
-    const char *first = NULL;
-    struct stat st;
-    int i;
+    const char *dir = path;
 
-    if ((copy = strdup(path)) == NULL) {
-        conf->oom = true;
-        return;
+    while (*dir) {
+        size_t len = strcspn(dir, ":");
+
+        if (len > 0 && dir[0] != '/') {
+            import_problem(conf, FERRY_E_CONFIG, vm->line, "vm '%s': path=\"%s\": '%.*s' is "
+                           "not an absolute directory", vm->name, path, (int)len, dir);
+            return;
+        }
+        dir += len;
+        if (*dir == ':')
+            dir++;
     }
-    for (dir = strtok_r(copy, ":", &save); dir; dir = strtok_r(NULL, ":", &save)) {
-        if (first == NULL)
-            first = dir;
-        for (i = 0; i < 2; i++) {
-            free(file);
-            if (asprintf(&file, "%s/%s%s", dir, vm->name, i ? ".xml" : "") < 0) {
-                file = NULL;
+    if ((vm->path = strdup(path)) == NULL)
+        conf->oom = true;
+}
+
+/* migrate_options and status_program go through the agent's own parser. */
+static void
+import_vm_agent_params(import_conf *conf, struct import_vm *vm, ssize_t index,
+                       const xmlNode *node)
+{
+    char *v = NULL;
+    char *env = NULL;
+    char *envp[3] = { NULL, NULL, NULL };
+    char **argv = NULL;
+    struct ferry_params *params = NULL;
+    ferry_error *e = NULL;
+
+    v = import_attr(conf, node, "status_program");
+    if (v && *v) {
+        if (params_split_argv(v, &argv, &e) == 0) {
+            vm->status_program = v;
+            v = NULL;
+        } else {
+            import_warn(conf, index, vm->line, "vm '%s': status_program is not translated: "
+                        "%s", vm->name, error_message(e));
+        }
+    }
+    params_argv_free(argv);
+    e = error_free(e);
+    free(v);
+
+    v = import_attr(conf, node, "migrate_options");
+    if (v && *v) {
+        /* as the agent would see it, next to the VM's own migrate= */
+        if (asprintf(&env, "OCF_RESKEY_migrate_options=%s", v) < 0) {
+            env = NULL;
+            conf->oom = true;
+        } else {
+            envp[0] = env;
+            envp[1] = vm->tunnelled ? "OCF_RESKEY_tunnelled=true" :
+                      strcmp(vm->migrate, "pause") == 0 ? "OCF_RESKEY_migrate=pause" : NULL;
+            if (params_parse(envp, &params, &e) == 0) {
+                vm->migrate_options = v;
+                v = NULL;
+            } else if (params) {
+                import_warn(conf, index, vm->line, "vm '%s': migrate_options is not "
+                            "translated: %s", vm->name, error_message(e));
+            } else {
                 conf->oom = true;
-                goto cleanup;
-            }
-            if (dir[0] == '/' && stat(file, &st) == 0 && S_ISREG(st.st_mode)) {
-                import_warn(conf, index, vm->line, "vm '%s': config '%s' was found by searching "
-                            "path=\"%s\" at import time; rgmanager searched at every start",
-                            vm->name, file, path);
-                vm->config = file;
-                file = NULL;
-                goto cleanup;
             }
         }
     }
-    if (first == NULL || first[0] != '/') {
-        import_problem(conf, FERRY_E_CONFIG, vm->line, "vm '%s': path=\"%s\" does not start "
-                       "with an absolute directory", vm->name, path);
-        goto cleanup;
-    }
-    if (asprintf(&vm->config, "%s/%s.xml", first, vm->name) < 0) {
-        vm->config = NULL;
-        conf->oom = true;
-        goto cleanup;
-    }
-    import_warn(conf, index, vm->line, "vm '%s': neither %s nor %s.xml found in path=\"%s\" "
-                "on this host; config set to '%s': check it", vm->name, vm->name, vm->name,
-                path, vm->config);
-cleanup:
-    free(file);
-    free(copy);
+    params_free(params);
+    error_free(e);
+    free(env);
+    free(v);
 }
 
 static void
@@ -783,8 +815,8 @@ import_parse_vm(import_conf *conf, const xmlNode *node)
         if (p)
             import_warn(conf, index, line, "vm '%s': path=\"%s\" ignored: xmlfile is set "
                         "(as vm.sh does)", name, p);
-    } else if (p) {
-        import_vm_path(conf, vm, index, p);
+    } else if (p && *p) {
+        import_vm_path(conf, vm, p);
     }
     free(p);
     p = NULL;
@@ -919,15 +951,15 @@ import_parse_vm(import_conf *conf, const xmlNode *node)
                     "guests", name);
     free(v);
     v = import_attr(conf, node, "snapshot");
-    if (v && *v)
-        import_warn(conf, index, line, "vm '%s': snapshot=\"%s\" (save on stop, restore on "
-                    "start) is not translated: ferry shuts guests down", name, v);
+    if (v && *v && v[0] != '/')
+        import_problem(conf, FERRY_E_CONFIG, line, "vm '%s': snapshot=\"%s\" is not an "
+                       "absolute directory", name, v);
+    if (v && *v) {
+        vm->snapshot = v;
+        v = NULL;
+    }
     free(v);
-    v = import_attr(conf, node, "status_program");
-    if (v && *v)
-        import_warn(conf, index, line, "vm '%s': status_program is not translated: add a "
-                    "separate resource that checks the guest's services", name);
-    free(v);
+    import_vm_agent_params(conf, vm, index, node);
 }
 
 /* Warns about every <vm> below node (a <service>, <resources>...), which is not translated. */
@@ -1280,7 +1312,7 @@ struct import_pair {
     const char *value;
 };
 
-#define IMPORT_MAX_PAIRS 8
+#define IMPORT_MAX_PAIRS 16
 
 static size_t
 import_vm_params(const struct import_vm *vm, struct import_pair *out)
@@ -1290,6 +1322,8 @@ import_vm_params(const struct import_vm *vm, struct import_pair *out)
     out[n++] = (struct import_pair){ PARAMS_NAME, vm->name };
     if (vm->config)
         out[n++] = (struct import_pair){ PARAMS_CONFIG, vm->config };
+    if (vm->path)
+        out[n++] = (struct import_pair){ PARAMS_PATH, vm->path };
     out[n++] = (struct import_pair){ PARAMS_MIGRATE, vm->migrate };
     if (vm->migration_mapping)
         out[n++] = (struct import_pair){ PARAMS_MIGRATION_MAPPING, vm->migration_mapping };
@@ -1299,6 +1333,12 @@ import_vm_params(const struct import_vm *vm, struct import_pair *out)
         out[n++] = (struct import_pair){ PARAMS_REMOTEURI, vm->remoteuri };
     if (vm->tunnelled)
         out[n++] = (struct import_pair){ PARAMS_TUNNELLED, "true" };
+    if (vm->migrate_options)
+        out[n++] = (struct import_pair){ PARAMS_MIGRATE_OPTIONS, vm->migrate_options };
+    if (vm->snapshot)
+        out[n++] = (struct import_pair){ PARAMS_SNAPSHOT, vm->snapshot };
+    if (vm->status_program)
+        out[n++] = (struct import_pair){ PARAMS_STATUS_PROGRAM, vm->status_program };
     return n;
 }
 
@@ -1397,6 +1437,12 @@ import_write_crm(const import_conf *conf, FILE *out)
             if (a->action == OCF_ACTION_MONITOR && vm->on_fail)
                 fprintf(out, " on-fail=%s", vm->on_fail);
             fputs(" \\\n", out);
+            if (a->action == OCF_ACTION_MONITOR && vm->status_program) {
+                fprintf(out, "\top %s timeout=%s interval=%s", a->name, t, IMPORT_DEPTH_INTERVAL);
+                if (vm->on_fail)
+                    fprintf(out, " on-fail=%s", vm->on_fail);
+                fputs(" OCF_CHECK_LEVEL=10 \\\n", out);
+            }
         }
         fputs("\tmeta", out);
         n = import_vm_meta(vm, pairs, bufs);
@@ -1534,6 +1580,24 @@ import_write_xml_doc(const import_conf *conf, import_conf *ids, xmlDocPtr doc)
                  import_xml_set(e, "timeout", t);
             if (ok && a->action == OCF_ACTION_MONITOR && vm->on_fail)
                 ok = import_xml_set(e, "on-fail", vm->on_fail);
+            if (ok && a->action == OCF_ACTION_MONITOR && vm->status_program) {
+                /* vm.sh's depth-10 check, where status_program runs */
+                const char *op_id = import_id_makef(ids, "%s-%s-depth10", vm->id, a->name);
+
+                e = import_xml_child(ops, "op");
+                ok = op_id && import_xml_set(e, "id", op_id) &&
+                     import_xml_set(e, "name", a->name) &&
+                     import_xml_set(e, "interval", IMPORT_DEPTH_INTERVAL) &&
+                     import_xml_set(e, "timeout", t) &&
+                     (vm->on_fail == NULL || import_xml_set(e, "on-fail", vm->on_fail));
+                set = ok ? import_xml_child(e, "instance_attributes") : NULL;
+                set_id = import_id_makef(ids, "%s-attrs", op_id ? op_id : "");
+                ok = ok && set_id && import_xml_set(set, "id", set_id);
+                e = ok ? import_xml_child(set, "nvpair") : NULL;
+                ok = ok && import_xml_set(e, "id", import_id_makef(ids, "%s-level", set_id)) &&
+                     import_xml_set(e, "name", "OCF_CHECK_LEVEL") &&
+                     import_xml_set(e, "value", "10");
+            }
         }
     }
     for (i = 0; ok && i < conf->n_locations; i++) {
@@ -1664,6 +1728,10 @@ import_free(import_conf *conf)
         free(vm->config);
         free(vm->migrate);
         free(vm->migration_mapping);
+        free(vm->path);
+        free(vm->snapshot);
+        free(vm->status_program);
+        free(vm->migrate_options);
         free(vm->hypervisor);
         free(vm->remoteuri);
         free(vm->domain);

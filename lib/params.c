@@ -290,6 +290,57 @@ static const struct params_def params_defs[] = {
             "fenced, so this trades a hard power-off of the guest for one of its node.",
     },
     {
+        .name = PARAMS_SNAPSHOT,
+        .offset = offsetof(struct ferry_params, snapshot),
+        .type = PARAMS_TYPE_STRING,
+        .shortdesc = "Save the guest's memory on stop, restore it on start (rgmanager)",
+        .longdesc =
+            "rgmanager's vm 'snapshot': an absolute directory, on storage every node can read. "
+            "stop saves the running guest's memory to DIR/NAME (libvirt's managed save format, "
+            "written under a temporary name and renamed when complete) instead of shutting it "
+            "down; the next start, on any node, restores it from there and removes the file, "
+            "so the guest resumes where it was. A save that fails or does not finish within "
+            "the stop's graceful budget is abandoned and the guest is stopped as usual; an "
+            "older image is then renamed DIR/NAME.stale so a later start never restores "
+            "memory that no longer matches the disks. An image that belongs to another "
+            "domain (other name or UUID), or that libvirt cannot restore, fails the start "
+            "and is left where it is.",
+    },
+    {
+        .name = PARAMS_STATUS_PROGRAM,
+        .offset = offsetof(struct ferry_params, status_program),
+        .type = PARAMS_TYPE_STRING,
+        .shortdesc = "Extra health check of the guest's services (rgmanager)",
+        .longdesc =
+            "rgmanager's vm 'status_program': a program (with arguments) that checks the "
+            "services inside the guest and exits 0 when they are healthy. It runs in monitors "
+            "of depth 10 or more (an op with OCF_CHECK_LEVEL=10) once the domain is known to "
+            "run, and after start, which succeeds only once it exits 0 (retried every 5 s "
+            "within the start timeout). No shell is involved: words are split as a shell "
+            "would split a simple command (quotes and backslash work), and pipes, "
+            "redirections, variables or globs are refused; put those in a script and give "
+            "its path. The program runs with stdin from /dev/null, in a process group of "
+            "its own that is killed when the action's deadline comes; the first line it "
+            "prints is quoted in the failure reason.",
+    },
+    {
+        .name = PARAMS_MIGRATE_OPTIONS,
+        .offset = offsetof(struct ferry_params, migrate_options),
+        .type = PARAMS_TYPE_STRING,
+        .shortdesc = "virsh migrate options (rgmanager), mapped to typed settings",
+        .longdesc =
+            "rgmanager's vm 'migrate_options': extra 'virsh migrate' options. ferry runs no "
+            "virsh; each option it understands becomes the setting it stands for, set in the "
+            "migration call: --live (migrate=live), --tunnelled, --tls, --unsafe "
+            "(allow_unsafe), --compressed (migration_compression=xbzrle), --comp-methods "
+            "xbzrle|mt, --auto-converge and --postcopy (migration_policy), --bandwidth MiB/s "
+            "(migration_speed), --parallel and --parallel-connections N "
+            "(migration_parallel), and --p2p, --verbose and --change-protection, which ferry "
+            "always does already. An option that contradicts the parameter it maps to, and "
+            "any other option (e.g. --direct, --offline, --suspend, --copy-storage-all, "
+            "--undefinesource, --xml), is a configuration error naming the option.",
+    },
+    {
         .name = "xmlfile",
         .alias_of = PARAMS_CONFIG,
         .offset = offsetof(struct ferry_params, config),
@@ -541,6 +592,252 @@ params_read_meta_int(char *const *envp, const char *var, int64_t max, int64_t *f
     return 0;
 }
 
+char **
+params_argv_free(char **argv)
+{
+    size_t i;
+
+    if (argv == NULL)
+        return NULL;
+    for (i = 0; argv[i]; i++)
+        free(argv[i]);
+    free(argv);
+    return NULL;
+}
+
+int
+params_split_argv(const char *text, char ***ret_argv, ferry_error **err)
+{
+    size_t len = strlen(text);
+    char **argv = NULL;
+    char *word = NULL;
+    size_t argc = 0;
+    size_t wlen = 0;
+    bool in_word = false;
+    char quote = 0;
+    const char *c = NULL;
+    int ret = 0;
+
+    /* at most len/2+1 words, each no longer than the text */
+    argv = calloc(len / 2 + 2, sizeof(*argv));
+    word = malloc(len + 1);
+    if (argv == NULL || word == NULL) {
+        ret = error_set(err, -ENOMEM, "out of memory");
+        goto cleanup;
+    }
+    for (c = text; ; c++) {
+        if (quote == 0 && (*c == '\0' || *c == ' ' || *c == '\t')) {
+            if (in_word) {
+                word[wlen] = '\0';
+                if ((argv[argc++] = strdup(word)) == NULL) {
+                    ret = error_set(err, -ENOMEM, "out of memory");
+                    goto cleanup;
+                }
+                wlen = 0;
+                in_word = false;
+            }
+            if (*c == '\0')
+                break;
+            continue;
+        }
+        if (*c == '\0') {
+            ret = error_set(err, -EINVAL, "'%s' has an unterminated %c quote", text, quote);
+            goto cleanup;
+        }
+        in_word = true;
+        if (quote == '\'') {
+            if (*c == '\'')
+                quote = 0;
+            else
+                word[wlen++] = *c;
+            continue;
+        }
+        if (*c == '\\' && (quote == 0 || strchr("\"\\$`", c[1]))) {
+            if (c[1] == '\0' || c[1] == '\n') {
+                ret = error_set(err, -EINVAL, "'%s' ends in a lone backslash", text);
+                goto cleanup;
+            }
+            word[wlen++] = *++c;
+            continue;
+        }
+        if (quote == '"') {
+            if (*c == '"')
+                quote = 0;
+            else if (*c == '$' || *c == '`') {
+                ret = error_set(err, -EINVAL, "'%s' needs a shell ('%c' inside double quotes); "
+                                "ferry runs no shell: put the command in a script and give "
+                                "the script's path", text, *c);
+                goto cleanup;
+            } else
+                word[wlen++] = *c;
+            continue;
+        }
+        if (*c == '\'' || *c == '"') {
+            quote = *c;
+            continue;
+        }
+        if (strchr("|&;<>()$`*?[]~{}#\n\r", *c)) {
+            ret = error_set(err, -EINVAL, "'%s' needs a shell (it has '%c'); ferry runs no "
+                            "shell: put the command in a script and give the script's path",
+                            text, *c == '\n' || *c == '\r' ? ' ' : *c);
+            goto cleanup;
+        }
+        word[wlen++] = *c;
+    }
+    if (argc == 0) {
+        ret = error_set(err, -EINVAL, "the command is empty");
+        goto cleanup;
+    }
+    *ret_argv = argv;
+    argv = NULL;
+cleanup:
+    params_argv_free(argv);
+    free(word);
+    return ret;
+}
+
+/* migrate_options: one virsh option sets a field, unless the field's own
+ * parameter was set to something else. */
+struct params_mo {
+    char *const *envp;
+    const char *options;
+    ferry_error **err;
+};
+
+static int
+params_mo_conflict(const struct params_mo *mo, const char *option, const char *param,
+                   const char *own)
+{
+    return error_set(mo->err, FERRY_E_CONFIG,
+                     "parameter 'migrate_options' ('%s') has %s, but parameter '%s' is '%s'; "
+                     "set one of them", mo->options, option, param, own);
+}
+
+static int
+params_mo_bool(const struct params_mo *mo, const char *option, const char *param, bool *field)
+{
+    const char *own = params_env_reskey(mo->envp, param);
+    bool b = false;
+
+    if (own && params_parse_bool(own, &b) == 0 && !b)
+        return params_mo_conflict(mo, option, param, own);
+    *field = true;
+    return 0;
+}
+
+static int
+params_mo_string(const struct params_mo *mo, const char *option, const char *param,
+                 char **field, const char *value)
+{
+    const char *own = params_env_reskey(mo->envp, param);
+
+    if (own && strcmp(own, value) != 0)
+        return params_mo_conflict(mo, option, param, own);
+    return params_dup(field, value) < 0 ? -ENOMEM : 0;
+}
+
+static int
+params_mo_int(const struct params_mo *mo, const char *option, const char *param, int64_t *field,
+              const char *value)
+{
+    const char *own = params_env_reskey(mo->envp, param);
+    int64_t v = 0;
+
+    if (value == NULL || params_parse_int(value, 1, INT64_MAX, &v) < 0)
+        return error_set(mo->err, FERRY_E_CONFIG,
+                         "parameter 'migrate_options' ('%s'): %s needs a whole number > 0",
+                         mo->options, option);
+    if (own && strcmp(own, value) != 0)
+        return params_mo_conflict(mo, option, param, own);
+    *field = v;
+    return 0;
+}
+
+static int
+params_apply_migrate_options(struct ferry_params *p, char *const *envp, ferry_error **err)
+{
+    struct params_mo mo = { envp, p->migrate_options, err };
+    const char *methods = NULL;
+    bool compressed = false;
+    bool parallel = false;
+    char **argv = NULL;
+    ferry_error *split_err = NULL;
+    size_t i;
+    int ret = 0;
+
+    if (p->migrate_options == NULL)
+        return 0;
+    ret = params_split_argv(p->migrate_options, &argv, &split_err);
+    if (ret == -ENOMEM)
+        goto cleanup;
+    if (ret < 0) {
+        ret = error_set(err, FERRY_E_CONFIG, "parameter 'migrate_options': %s",
+                        error_message(split_err));
+        goto cleanup;
+    }
+    for (i = 0; ret == 0 && argv[i]; i++) {
+        const char *o = argv[i];
+        const char *next = argv[i + 1];
+
+        if (strcmp(o, "--p2p") == 0 || strcmp(o, "--verbose") == 0 ||
+            strcmp(o, "--change-protection") == 0)
+            continue;   /* what ferry always does */
+        if (strcmp(o, "--live") == 0)
+            ret = params_mo_string(&mo, o, PARAMS_MIGRATE, &p->migrate, "live");
+        else if (strcmp(o, "--tunnelled") == 0)
+            ret = params_mo_bool(&mo, o, PARAMS_TUNNELLED, &p->tunnelled);
+        else if (strcmp(o, "--tls") == 0)
+            ret = params_mo_bool(&mo, o, PARAMS_TLS, &p->tls);
+        else if (strcmp(o, "--unsafe") == 0)
+            ret = params_mo_bool(&mo, o, PARAMS_ALLOW_UNSAFE, &p->allow_unsafe);
+        else if (strcmp(o, "--compressed") == 0)
+            compressed = true;
+        else if (strcmp(o, "--comp-methods") == 0) {
+            if (next == NULL || (strcmp(next, "xbzrle") != 0 && strcmp(next, "mt") != 0))
+                ret = error_set(err, FERRY_E_CONFIG, "parameter 'migrate_options' ('%s'): "
+                                "--comp-methods needs xbzrle or mt (one method)",
+                                p->migrate_options);
+            methods = next;
+            i++;
+        } else if (strcmp(o, "--auto-converge") == 0)
+            ret = params_mo_string(&mo, o, PARAMS_MIGRATION_POLICY, &p->migration_policy,
+                                   "auto-converge");
+        else if (strcmp(o, "--postcopy") == 0 || strcmp(o, "--postcopy-after-precopy") == 0)
+            ret = params_mo_string(&mo, o, PARAMS_MIGRATION_POLICY, &p->migration_policy,
+                                   "postcopy");
+        else if (strcmp(o, "--bandwidth") == 0) {
+            ret = params_mo_int(&mo, o, PARAMS_MIGRATION_SPEED, &p->migration_speed_mib_s, next);
+            i += next != NULL;
+        } else if (strcmp(o, "--parallel-connections") == 0) {
+            ret = params_mo_int(&mo, o, PARAMS_MIGRATION_PARALLEL, &p->migration_parallel, next);
+            i += next != NULL;
+        } else if (strcmp(o, "--parallel") == 0) {
+            parallel = true;
+        } else
+            ret = error_set(err, FERRY_E_CONFIG,
+                            "parameter 'migrate_options' ('%s') has '%s', which ferry does not "
+                            "take: it understands --live --tunnelled --tls --unsafe --compressed "
+                            "--comp-methods --auto-converge --postcopy --bandwidth --parallel "
+                            "--parallel-connections --p2p --verbose --change-protection "
+                            "(see the meta-data)", p->migrate_options, o);
+    }
+    /* --compressed alone is virsh's default method, xbzrle */
+    if (ret == 0 && (methods || compressed))
+        ret = params_mo_string(&mo, methods ? "--comp-methods" : "--compressed",
+                               PARAMS_MIGRATION_COMPRESSION, &p->migration_compression,
+                               methods ? methods : "xbzrle");
+    /* --parallel alone is QEMU's default of 2 connections */
+    if (ret == 0 && parallel && p->migration_parallel < 2)
+        ret = params_mo_int(&mo, "--parallel", PARAMS_MIGRATION_PARALLEL, &p->migration_parallel,
+                            "2");
+cleanup:
+    if (ret == -ENOMEM)
+        error_set(err, -ENOMEM, "out of memory");
+    error_free(split_err);
+    params_argv_free(argv);
+    return ret;
+}
+
 int
 params_parse(char *const *envp, struct ferry_params **ret_params, ferry_error **err)
 {
@@ -563,6 +860,30 @@ params_parse(char *const *envp, struct ferry_params **ret_params, ferry_error **
             ret = error_set(err, -ENOMEM, "out of memory");
             goto cleanup;
         }
+        if (rc < 0 && ret == 0)
+            ret = rc;
+    }
+
+    rc = params_apply_migrate_options(p, envp, err);
+    if (rc == -ENOMEM) {
+        ret = rc;
+        goto cleanup;
+    }
+    if (rc < 0 && ret == 0)
+        ret = rc;
+    if (p->status_program) {
+        ferry_error *split_err = NULL;
+
+        rc = params_split_argv(p->status_program, &p->status_argv, &split_err);
+        if (rc == -ENOMEM) {
+            error_free(split_err);
+            ret = error_set(err, -ENOMEM, "out of memory");
+            goto cleanup;
+        }
+        if (rc < 0)
+            rc = error_set(err, FERRY_E_CONFIG, "parameter 'status_program': %s",
+                           error_message(split_err));
+        error_free(split_err);
         if (rc < 0 && ret == 0)
             ret = rc;
     }
@@ -590,6 +911,10 @@ params_parse(char *const *envp, struct ferry_params **ret_params, ferry_error **
     value = params_env_get(envp, "OCF_RA_VERSION_MINOR");
     if (value && params_parse_int(value, 0, 1000, &v) == 0)
         p->ra_version_minor = (int)v;
+
+    value = params_env_get(envp, "OCF_CHECK_LEVEL");
+    if (value && params_parse_int(value, 0, 1000, &v) == 0)
+        p->check_level = (int)v;
 
     value = params_env_get(envp, "HA_RSCTMP");
     if (params_dup(&p->state_dir, value ? value : PARAMS_DEFAULT_STATE_DIR) < 0) {
@@ -682,6 +1007,10 @@ params_validate(const struct ferry_params *p, ferry_error **err)
         return error_set(err, FERRY_E_CONFIG,
                          "parameter 'name' is '%s', which is not a valid libvirt domain name "
                          "(no '/', at most 255 bytes)", p->name);
+    if (p->snapshot && p->snapshot[0] != '/')
+        return error_set(err, FERRY_E_CONFIG,
+                         "parameter 'snapshot' is '%s', which is not an absolute path",
+                         p->snapshot);
     if (!params_one_of(p->migrate, "live", "pause", NULL))
         return error_set(err, FERRY_E_CONFIG,
                          "parameter 'migrate' is '%s'; use 'live' or 'pause'", p->migrate);
@@ -737,6 +1066,10 @@ params_free(struct ferry_params *p)
     free(p->migration_compression);
     free(p->migration_policy);
     free(p->path);
+    free(p->snapshot);
+    free(p->status_program);
+    params_argv_free(p->status_argv);
+    free(p->migrate_options);
     free(p->instance);
     free(p->migrate_source);
     free(p->migrate_target);

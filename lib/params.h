@@ -38,6 +38,9 @@
 #define PARAMS_ALLOW_UNSAFE "allow_unsafe"
 #define PARAMS_PATH "path"
 #define PARAMS_NO_KILL "no_kill"
+#define PARAMS_SNAPSHOT "snapshot"
+#define PARAMS_STATUS_PROGRAM "status_program"
+#define PARAMS_MIGRATE_OPTIONS "migrate_options"
 
 #define PARAMS_DEFAULT_HYPERVISOR "qemu:///system"
 #define PARAMS_DEFAULT_STATE_DIR "/run/resource-agents"
@@ -72,6 +75,10 @@ struct ferry_params {
     /* rgmanager's vm. */
     char *path;                        /* search path for <name> or <name>.xml */
     bool no_kill;                      /* stop fails instead of destroying */
+    char *snapshot;                    /* directory: stop saves the guest there, start restores */
+    char *status_program;              /* as given */
+    char **status_argv;                /* status_program split into words; NULL if unset */
+    char *migrate_options;             /* virsh migrate options, mapped onto the fields above */
 
     /* Pacemaker's meta environment. */
     char *instance;                /* OCF_RESOURCE_INSTANCE */
@@ -82,6 +89,7 @@ struct ferry_params {
     char *on_node;                 /* OCF_RESKEY_CRM_meta_on_node */
     int ra_version_major;          /* OCF_RA_VERSION_MAJOR (0 if not given) */
     int ra_version_minor;
+    int check_level;               /* OCF_CHECK_LEVEL (monitor depth), 0 if not given */
     char *state_dir;               /* HA_RSCTMP, else /run/resource-agents */
     bool debug;                    /* HA_debug */
 };
@@ -130,6 +138,14 @@ int params_parse_time_ms(const char *text, int64_t *ret_ms);
 /* The host migration_mapping gives node (exact match), newly allocated.
  * -ENOENT if node is not in the map. */
 int params_mapping_lookup(const char *mapping, const char *node, char **ret_host);
+
+/* Splits a command line into words, the way a shell would split a simple
+ * command: blanks separate words, '...' and "..." quote, \ escapes. Anything
+ * that needs a shell (| & ; < > ( ) $ ` * ? [ ] ~ { }, newlines) unquoted is
+ * -EINVAL with the reason in *err. *ret_argv is NULL-terminated, freed with
+ * params_argv_free. An empty command is -EINVAL. */
+int params_split_argv(const char *text, char ***ret_argv, ferry_error **err);
+char **params_argv_free(char **argv);   /* accepts NULL, returns NULL */
 
 /* True if OCF_RA_VERSION is at least major.minor. */
 bool params_ra_version_at_least(const struct ferry_params *params, int major, int minor);

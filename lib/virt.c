@@ -4,11 +4,14 @@
 #include <errno.h>
 #include <dirent.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <libvirt/libvirt.h>
@@ -776,5 +779,141 @@ virt_node_free_memory_kib(virt_conn *c, uint64_t *ret_kib, ferry_error **err)
     if (bytes == 0)
         return virt_error(err, FERRY_E_LIBVIRT, "cannot read the host's free memory");
     *ret_kib = bytes / 1024;
+    return 0;
+}
+
+/* ---------------------------------------------------------------- save / restore */
+
+/* Aborts the domain's job (a save) if it is still running at the deadline. */
+struct virt_guard {
+    const char *uri;
+    struct virt_identity id;
+    const deadline *dl;
+    pthread_mutex_t lock;
+    pthread_cond_t cond;
+    bool done;
+    bool aborted;
+};
+
+static void *
+virt_guard_main(void *arg)
+{
+    struct virt_guard *g = arg;
+    struct timespec ts;
+    int64_t end_ms = g->dl->end_ms;
+    bool fire = false;
+
+    /* the deadline as an absolute CLOCK_MONOTONIC time */
+    ts.tv_sec = (time_t)(end_ms / 1000);
+    ts.tv_nsec = (long)(end_ms % 1000) * 1000000L;
+    pthread_mutex_lock(&g->lock);
+    while (!g->done) {
+        if (pthread_cond_timedwait(&g->cond, &g->lock, &ts) == ETIMEDOUT) {
+            fire = !g->done;
+            break;
+        }
+    }
+    pthread_mutex_unlock(&g->lock);
+    if (fire) {
+        /* a connection of its own: the save's call blocks the other one */
+        virt_conn *c = NULL;
+        ferry_error *e = NULL;
+
+        if (virt_conn_open(g->uri, &c, &e) == 0 && virt_domain_abort_job(c, &g->id, &e) == 0)
+            g->aborted = true;
+        error_free(e);
+        virt_conn_close(c);
+    }
+    return NULL;
+}
+
+int
+virt_domain_save(virt_conn *c, const struct virt_identity *id, const char *path,
+                 const deadline *dl, ferry_error **err)
+{
+    struct virt_guard g = { .uri = c->uri, .id = *id, .dl = dl };
+    pthread_condattr_t attr;
+    pthread_t thread;
+    bool guarded = false;
+    virDomainPtr dom = NULL;
+    char what[512];
+    int ret = 0;
+
+    ret = virt_domain_find(c, id, &dom, NULL, err);
+    if (ret < 0)
+        return ret;
+    if (dom == NULL)
+        return error_set(err, FERRY_E_STATE, "cannot save domain '%s': it does not exist",
+                         id->name);
+    pthread_mutex_init(&g.lock, NULL);
+    pthread_condattr_init(&attr);
+    pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+    pthread_cond_init(&g.cond, &attr);
+    pthread_condattr_destroy(&attr);
+    guarded = pthread_create(&thread, NULL, virt_guard_main, &g) == 0;
+    if (!guarded) {
+        ret = error_set(err, -EAGAIN, "cannot start the save's deadline thread");
+        goto cleanup;
+    }
+    if (virDomainSaveFlags(dom, path, NULL, 0) < 0) {
+        snprintf(what, sizeof(what), "cannot save domain '%s' to '%s'", id->name, path);
+        ret = virt_error(err, FERRY_E_LIBVIRT, what);
+    }
+    pthread_mutex_lock(&g.lock);
+    g.done = true;
+    pthread_cond_signal(&g.cond);
+    pthread_mutex_unlock(&g.lock);
+    pthread_join(thread, NULL);
+    if (ret < 0 && g.aborted) {
+        *err = error_free(*err);
+        ret = error_set(err, FERRY_E_TIMEOUT, "saving domain '%s' to '%s' did not finish "
+                        "within %lld ms; aborted it (the domain keeps running)", id->name,
+                        path, (long long)deadline_elapsed_ms(dl));
+    }
+cleanup:
+    pthread_cond_destroy(&g.cond);
+    pthread_mutex_destroy(&g.lock);
+    virDomainFree(dom);
+    return ret;
+}
+
+int
+virt_save_image_xml(virt_conn *c, const char *path, char **ret_xml, ferry_error **err)
+{
+    char what[512];
+    char *xml = virDomainSaveImageGetXMLDesc(c->conn, path, 0);
+
+    if (xml == NULL) {
+        snprintf(what, sizeof(what), "cannot read the saved image '%s'", path);
+        return virt_error(err, FERRY_E_LIBVIRT, what);
+    }
+    *ret_xml = xml;
+    return 0;
+}
+
+int
+virt_domain_restore(virt_conn *c, const char *path, ferry_error **err)
+{
+    char what[512];
+
+    /* running, even if it was saved paused; a driver without the flag (the
+     * test driver) restores it as saved */
+    if (virDomainRestoreFlags(c->conn, path, NULL, VIR_DOMAIN_SAVE_RUNNING) < 0 &&
+        (!virt_error_is(VIR_ERR_INVALID_ARG) ||
+         (virResetLastError(), virDomainRestoreFlags(c->conn, path, NULL, 0) < 0))) {
+        snprintf(what, sizeof(what), "cannot restore the saved image '%s'", path);
+        return virt_error(err, FERRY_E_LIBVIRT, what);
+    }
+    return 0;
+}
+
+int
+virt_domain_define(virt_conn *c, const char *xml, ferry_error **err)
+{
+    virDomainPtr dom = virDomainDefineXML(c->conn, xml);
+
+    if (dom == NULL)
+        return virt_error(err, FERRY_E_LIBVIRT, "cannot define the domain");
+    virDomainFree(dom);
     return 0;
 }

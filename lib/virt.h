@@ -160,6 +160,21 @@ int virt_domain_set_max_downtime(virt_conn *conn, const struct virt_identity *id
 int virt_domain_xml(virt_conn *conn, const struct virt_identity *id, char **ret_xml,
                     ferry_error **err);
 
+/* Saves the domain's memory to path (libvirt's save format) and stops it. If
+ * the save has not finished by dl it is aborted: FERRY_E_TIMEOUT, and the
+ * domain runs on. */
+int virt_domain_save(virt_conn *conn, const struct virt_identity *id, const char *path,
+                     const deadline *dl, ferry_error **err);
+
+/* The domain XML recorded in a saved image (newly allocated, free()). */
+int virt_save_image_xml(virt_conn *conn, const char *path, char **ret_xml, ferry_error **err);
+
+/* Defines (or redefines) a persistent domain from xml. */
+int virt_domain_define(virt_conn *conn, const char *xml, ferry_error **err);
+
+/* Starts the domain saved in path, running. */
+int virt_domain_restore(virt_conn *conn, const char *path, ferry_error **err);
+
 /* Free memory on the connection's host, in KiB. */
 int virt_node_free_memory_kib(virt_conn *conn, uint64_t *ret_kib, ferry_error **err);
 

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "domxml.h"
+#include "exec.h"
 #include "log.h"
 #include "migrate.h"
 #include "virt.h"
@@ -21,6 +22,8 @@
 /* What stop keeps back from its deadline for destroy and its verification:
  * libvirt's destroy sends SIGTERM, waits up to 10 s, then SIGKILL. */
 #define VM_DESTROY_RESERVE_MS 20000
+/* start retries a failing status_program this often (rgmanager's interval) */
+#define VM_STATUS_PROGRAM_RETRY_MS 5000
 
 /* Which domain the parameters mean, and where that came from. */
 struct vm_ident {
@@ -305,6 +308,178 @@ vm_open(const struct ferry_params *p, struct vm_ident *id, virt_conn **ret_conn,
 }
 
 /* Without libvirt: is a QEMU process for this domain alive (qemu:///system only)? */
+/* --------------------------------------------------------- snapshot (rgmanager) */
+
+/* DIR/NAME with suffix ("", ".stale", or a temporary name). */
+static int
+vm_snapshot_path(const struct ferry_params *p, const char *name, const char *prefix,
+                 const char *suffix, char *buf, size_t size)
+{
+    int n = snprintf(buf, size, "%s/%s%s%s", p->snapshot, prefix, name, suffix);
+
+    return n < 0 || (size_t)n >= size ? -ENAMETOOLONG : 0;
+}
+
+static void
+vm_fsync_dir(const char *dir)
+{
+    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+    if (fd >= 0) {
+        fsync(fd);
+        close(fd);
+    }
+}
+
+/* An image that no longer matches the disks: renamed, never restored. */
+static void
+vm_snapshot_retire(const struct ferry_params *p, const char *name, const char *why)
+{
+    char path[4096];
+    char stale[4200];
+
+    if (vm_snapshot_path(p, name, "", "", path, sizeof(path)) < 0 || access(path, F_OK) < 0)
+        return;
+    snprintf(stale, sizeof(stale), "%s.stale", path);
+    if (rename(path, stale) == 0) {
+        log_warning("snapshot image '%s' renamed '%s': %s", path, stale, why);
+        vm_fsync_dir(p->snapshot);
+    } else {
+        log_error("cannot rename stale snapshot image '%s': %s", path, strerror(errno));
+    }
+}
+
+/* start with a saved image: restore it (identity checked), then remove it. */
+static int
+vm_snapshot_restore(virt_conn *conn, const struct vm_ident *id, const struct ferry_params *p,
+                    const char *path, struct vm_start_result *r, ferry_error **err)
+{
+    char *xml = NULL;
+    domxml *saved = NULL;
+    const char *uuid = NULL;
+    int ret = 0;
+
+    ret = virt_save_image_xml(conn, path, &xml, err);
+    if (ret < 0)
+        goto cleanup;
+    ret = domxml_parse(xml, strlen(xml), path, &saved, err);
+    if (ret < 0)
+        goto cleanup;
+    uuid = domxml_uuid(saved);
+    if (strcmp(domxml_name(saved), id->name) != 0 ||
+        (id->uuid && uuid && strcasecmp(uuid, id->uuid) != 0)) {
+        ret = error_set(err, FERRY_E_CONFIG, "snapshot image '%s' holds domain '%s' (%s), not "
+                        "'%s' (%s); not restoring it", path, domxml_name(saved),
+                        uuid ? uuid : "no UUID", id->name, id->uuid ? id->uuid : "no UUID");
+        goto cleanup;
+    }
+    ret = virt_domain_restore(conn, path, err);
+    if (ret < 0)
+        goto cleanup;
+    /* restored once: the image is history now (the guest's disks move on) */
+    if (unlink(path) < 0)
+        log_error("cannot remove restored snapshot image '%s': %s", path, strerror(errno));
+    vm_fsync_dir(p->snapshot);
+    if (p->persistent && id->xml && virt_domain_define(conn, domxml_text(id->xml), err) < 0) {
+        ret = error_code(*err);
+        goto cleanup;
+    }
+    snprintf(r->how, sizeof(r->how), "restored from its snapshot image");
+cleanup:
+    domxml_free(saved);
+    free(xml);
+    return ret;
+}
+
+/* stop with 'snapshot': save the guest instead of shutting it down. Returns
+ * true when saved; otherwise why not is in note and the caller stops it. */
+static bool
+vm_snapshot_save(virt_conn *conn, const struct vm_ident *id, const struct ferry_params *p,
+                 const deadline *dl, char *note, size_t note_size)
+{
+    struct virt_identity vid = vm_ident_virt(id);
+    char path[4096];
+    char tmp[4096];
+    int64_t budget_ms = vm_stop_graceful_budget_ms(p->shutdown_timeout_ms,
+                                                   deadline_remaining_ms(dl));
+    deadline save_dl = deadline_sub(dl, budget_ms);
+    ferry_error *e = NULL;
+    bool saved = false;
+
+    if (vm_snapshot_path(p, id->name, "", "", path, sizeof(path)) < 0 ||
+        vm_snapshot_path(p, id->name, ".", ".saving", tmp, sizeof(tmp)) < 0) {
+        snprintf(note, note_size, "snapshot path too long");
+        return false;
+    }
+    unlink(tmp);
+    if (budget_ms <= 0) {
+        snprintf(note, note_size, "no time left to save it to '%.300s'", path);
+    } else if (virt_domain_save(conn, &vid, tmp, &save_dl, &e) < 0) {
+        snprintf(note, note_size, "not saved: %.400s", error_message(e));
+        unlink(tmp);
+    } else if (rename(tmp, path) < 0) {
+        snprintf(note, note_size, "saved to '%.200s' but cannot rename it '%.200s': %.60s", tmp, path,
+                 strerror(errno));
+    } else {
+        vm_fsync_dir(p->snapshot);
+        snprintf(note, note_size, "saved to '%.400s'", path);
+        saved = true;
+    }
+    error_free(e);
+    return saved;
+}
+
+/* ------------------------------------------------------ status_program (rgmanager) */
+
+/* Runs status_program once: 0 and *ok, or a reason in buf. */
+static int
+vm_status_program_run(const struct ferry_params *p, const deadline *dl, bool *ok, char *buf,
+                      size_t size)
+{
+    struct exec_result er;
+    ferry_error *e = NULL;
+    int ret = exec_run(p->status_argv, dl, &er, &e);
+
+    *ok = false;
+    if (ret < 0) {
+        snprintf(buf, size, "status_program: %s", error_message(e));
+    } else if (er.exit_status == 0) {
+        *ok = true;
+    } else if (er.exit_status > 0) {
+        snprintf(buf, size, "status_program '%s' exited %d%s%s", p->status_program,
+                 er.exit_status, er.first_line[0] ? ": " : "", er.first_line);
+    } else {
+        snprintf(buf, size, "status_program '%s' was killed by signal %d", p->status_program,
+                 er.signal);
+    }
+    error_free(e);
+    return ret;
+}
+
+/* After start: succeed once status_program does, retrying within dl. */
+static int
+vm_status_program_wait(const struct ferry_params *p, const char *name, const deadline *dl,
+                       ferry_error **err)
+{
+    char why[512] = "";
+    bool ok = false;
+    int tries = 0;
+
+    if (p->status_argv == NULL)
+        return 0;
+    for (;;) {
+        tries++;
+        vm_status_program_run(p, dl, &ok, why, sizeof(why));
+        if (ok)
+            return 0;
+        log_info("start: domain '%s' runs, %s; trying again", name, why);
+        if (!deadline_wait_ms(dl, VM_STATUS_PROGRAM_RETRY_MS) || deadline_expired(dl))
+            return error_set(err, FERRY_E_TIMEOUT, "domain '%s' runs, but its status_program "
+                             "did not succeed within the start timeout (%d tries; last: %s)",
+                             name, tries, why);
+    }
+}
+
 static bool
 vm_process_fallback(const struct ferry_params *p, const char *name, struct virt_process *proc)
 {
@@ -336,7 +511,6 @@ vm_monitor(const struct ferry_params *p, const deadline *dl,
     ferry_error *conn_err = NULL;
     int ret = 0;
 
-    (void)dl;
     memset(&r, 0, sizeof(r));
     ret = vm_ident_resolve(p, &id, err);
     if (ret < 0)
@@ -411,6 +585,13 @@ vm_monitor(const struct ferry_params *p, const deadline *dl,
         r.status = VM_STATUS_FAILED;
         break;
     }
+    if (r.status == VM_STATUS_RUNNING && p->status_argv && p->check_level >= 10) {
+        bool ok = false;
+
+        vm_status_program_run(p, dl, &ok, r.detail, sizeof(r.detail));
+        if (!ok)
+            r.status = VM_STATUS_FAILED;
+    }
     *ret_result = r;
 cleanup:
     error_free(conn_err);
@@ -474,16 +655,21 @@ vm_start(const struct ferry_params *p, const deadline *dl, struct vm_start_resul
     struct virt_domain_info info;
     struct vm_start_result r;
     virt_conn *conn = NULL;
+    char image[4096];
     int ret = 0;
 
-    (void)dl;
     memset(&r, 0, sizeof(r));
     ret = vm_open(p, &id, &conn, &info, err);
     if (ret < 0)
         goto cleanup;
     snprintf(r.name, sizeof(r.name), "%s", id.name);
     vid = vm_ident_virt(&id);
-    ret = vm_start_existing(conn, &id, &info, p, &r, err);
+    if (p->snapshot && (info.state == VIRT_STATE_ABSENT || info.state == VIRT_STATE_SHUTOFF) &&
+        vm_snapshot_path(p, id.name, "", "", image, sizeof(image)) == 0 &&
+        access(image, F_OK) == 0)
+        ret = vm_snapshot_restore(conn, &id, p, image, &r, err);
+    else
+        ret = vm_start_existing(conn, &id, &info, p, &r, err);
     if (ret < 0)
         goto cleanup;
 
@@ -508,6 +694,9 @@ vm_start(const struct ferry_params *p, const deadline *dl, struct vm_start_resul
         goto cleanup;
     }
     vm_state_write(p, id.name, id.uuid);
+    ret = vm_status_program_wait(p, id.name, dl, err);
+    if (ret < 0)
+        goto cleanup;
     *ret_result = r;
 cleanup:
     virt_conn_close(conn);
@@ -583,6 +772,15 @@ vm_stop(const struct ferry_params *p, const deadline *dl, struct vm_stop_result 
     have_proc = virt_domain_process(p->hypervisor, id.name, &proc) == 0;
 
     r.how = VM_STOP_DESTROYED;
+    if (p->snapshot && (info.state == VIRT_STATE_RUNNING || info.state == VIRT_STATE_PAUSED)) {
+        if (vm_snapshot_save(conn, &id, p, dl, r.note, sizeof(r.note))) {
+            r.how = VM_STOP_SAVED;
+            goto verify;
+        }
+        log_warning("stop: domain '%s': %s; stopping it the usual way", id.name, r.note);
+        vm_snapshot_retire(p, id.name, "the guest ran on and is stopped without a new save");
+        r.note[0] = '\0';
+    }
     if (!p->force_stop && (info.state == VIRT_STATE_RUNNING || info.state == VIRT_STATE_SHUTDOWN)) {
         r.graceful_budget_ms = vm_stop_graceful_budget_ms(p->shutdown_timeout_ms,
                                                           deadline_remaining_ms(dl));
@@ -614,6 +812,7 @@ vm_stop(const struct ferry_params *p, const deadline *dl, struct vm_stop_result 
                 goto cleanup;
         }
     }
+verify:
     /* 0 only when libvirt has it inactive and its QEMU process is gone. */
     ret = virt_domain_wait_inactive(conn, &vid, dl, VM_POLL_MS, err);
     if (ret < 0)

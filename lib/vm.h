@@ -31,6 +31,7 @@ enum vm_stop_how {
     VM_STOP_WAS_STOPPED,  /* nothing to do */
     VM_STOP_GRACEFUL,     /* the guest shut down when asked */
     VM_STOP_DESTROYED,    /* destroyed (forced, paused, or graceful budget ran out) */
+    VM_STOP_SAVED,        /* its memory saved to the 'snapshot' directory */
 };
 
 struct vm_stop_result {
@@ -38,7 +39,7 @@ struct vm_stop_result {
     char name[256];
     int64_t graceful_budget_ms;  /* what the guest was given */
     int64_t elapsed_ms;
-    char note[512];              /* how it was decided without libvirt, or "" */
+    char note[512];              /* how it was decided without libvirt, or a save's fate, or "" */
 };
 
 struct vm_start_result {

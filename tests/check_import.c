@@ -290,45 +290,67 @@ START_TEST(test_vm_xmlfile)
 }
 END_TEST
 
-START_TEST(test_vm_path_found)
+START_TEST(test_vm_path)
 {
-    char dir[] = "/tmp/check_import.XXXXXX";
-    char file[256];
-    char xml[1024];
-    char want[512];
-    import_conf *conf = NULL;
-    char *crm = NULL;
-    FILE *f = NULL;
+    char *crm = crm_of(RM("    <vm name=\"vm1\" path=\"/shared/a:/etc/libvirt/qemu\"/>\n"));
 
-    ck_assert_ptr_nonnull(mkdtemp(dir));
-    snprintf(file, sizeof(file), "%s/vm1.xml", dir);
-    f = fopen(file, "w");
-    ck_assert_ptr_nonnull(f);
-    fclose(f);
-    snprintf(xml, sizeof(xml), RM("    <vm name=\"vm1\" path=\"/nonexistent:%s\"/>\n"), dir);
-    conf = parse_ok(xml);
-    crm = render(conf, IMPORT_FORMAT_CRM);
-    snprintf(want, sizeof(want), "params name=vm1 config=%s migrate=live", file);
-    assert_has(crm, want);
-    assert_warning(conf, "cluster.conf:9: warning: vm 'vm1': config '");
-    assert_warning(conf, "was found by searching path=");
-    /* the warning is a comment right before the primitive */
-    assert_has(crm, "at import time; rgmanager searched at every start\nprimitive vm1 ");
-    unlink(file);
-    rmdir(dir);
+    /* searched by the agent at every start, as vm.sh did, not frozen at import */
+    assert_has(crm, "params name=vm1 path=/shared/a:/etc/libvirt/qemu migrate=live");
+    free(crm);
+    parse_bad(RM("    <vm name=\"vm1\" path=\"/shared/a:vms\"/>\n"), FERRY_E_CONFIG,
+              "cluster.conf:9: vm 'vm1': path=\"/shared/a:vms\": 'vms' is not an absolute "
+              "directory");
+}
+END_TEST
+
+START_TEST(test_vm_snapshot_status_program)
+{
+    import_conf *conf = parse_ok(RM("    <vm name=\"vm1\" snapshot=\"/snap\" "
+                                    "status_program=\"/bin/check --port 80\"/>\n"));
+    char *crm = render(conf, IMPORT_FORMAT_CRM);
+    char *xml = render(conf, IMPORT_FORMAT_XML);
+
+    assert_has(crm, "snapshot=/snap status_program=\"/bin/check --port 80\" \\\n");
+    /* a second monitor, the depth-10 one where status_program runs */
+    assert_has(crm, "interval=60s on-fail=restart OCF_CHECK_LEVEL=10 \\\n");
+    assert_has(xml, "name=\"OCF_CHECK_LEVEL\" value=\"10\"");
+    assert_has(xml, "<op id=\"vm1-monitor-depth10\" name=\"monitor\" interval=\"60s\"");
+    free(crm);
+    free(xml);
+    import_free(conf);
+    parse_bad(RM("    <vm name=\"vm1\" snapshot=\"snap\"/>\n"), FERRY_E_CONFIG,
+              "cluster.conf:9: vm 'vm1': snapshot=\"snap\" is not an absolute directory");
+}
+END_TEST
+
+START_TEST(test_vm_status_program_needs_shell)
+{
+    import_conf *conf = parse_ok(RM("    <vm name=\"vm1\" status_program=\"ping -c1 vm1 | grep ok\"/>\n"));
+    char *crm = render(conf, IMPORT_FORMAT_CRM);
+
+    assert_warning(conf, "vm 'vm1': status_program is not translated: 'ping -c1 vm1 | grep ok' "
+                         "needs a shell");
+    ck_assert_ptr_null(strstr(crm, "status_program="));
+    ck_assert_ptr_null(strstr(crm, "OCF_CHECK_LEVEL"));
     free(crm);
     import_free(conf);
 }
 END_TEST
 
-START_TEST(test_vm_path_not_found)
+START_TEST(test_vm_migrate_options)
 {
-    import_conf *conf = parse_ok(RM("    <vm name=\"vm1\" path=\"/nonexistent/a:/nonexistent/b\"/>\n"));
+    import_conf *conf = parse_ok(RM("    <vm name=\"vm1\" migrate_options=\"--unsafe --compressed\"/>\n"
+                                    "    <vm name=\"vm2\" migrate=\"pause\" migrate_options=\"--live\"/>\n"
+                                    "    <vm name=\"vm3\" migrate_options=\"--copy-storage-all\"/>\n"));
     char *crm = render(conf, IMPORT_FORMAT_CRM);
 
-    assert_has(crm, "params name=vm1 config=/nonexistent/a/vm1.xml migrate=live");
-    assert_warning(conf, "cluster.conf:9: warning: vm 'vm1': neither vm1 nor vm1.xml found in "
-                         "path=\"/nonexistent/a:/nonexistent/b\"");
+    assert_has(crm, "migrate_options=\"--unsafe --compressed\"");
+    assert_warning(conf, "vm 'vm2': migrate_options is not translated: parameter "
+                         "'migrate_options' ('--live') has --live, but parameter 'migrate' is "
+                         "'pause'");
+    assert_warning(conf, "vm 'vm3': migrate_options is not translated: parameter "
+                         "'migrate_options' ('--copy-storage-all') has '--copy-storage-all', "
+                         "which ferry does not take");
     free(crm);
     import_free(conf);
 }
@@ -405,11 +427,8 @@ END_TEST
 
 START_TEST(test_vm_untranslated_attributes_warn)
 {
-    import_conf *conf = parse_ok(RM("    <vm name=\"vm1\" snapshot=\"/snap\" "
-                                    "status_program=\"/bin/check\" use_virsh=\"0\"/>\n"));
+    import_conf *conf = parse_ok(RM("    <vm name=\"vm1\" use_virsh=\"0\"/>\n"));
 
-    assert_warning(conf, "vm 'vm1': snapshot=\"/snap\"");
-    assert_warning(conf, "vm 'vm1': status_program is not translated");
     assert_warning(conf, "vm 'vm1': use_virsh=\"0\"");
     import_free(conf);
 }
@@ -753,8 +772,10 @@ import_suite(void)
     add_tcase(s, tcase_create("vm_primitive_and_ops"), test_vm_primitive_and_ops, 10);
     add_tcase(s, tcase_create("vm_migrate"), test_vm_migrate, 10);
     add_tcase(s, tcase_create("vm_xmlfile"), test_vm_xmlfile, 10);
-    add_tcase(s, tcase_create("vm_path_found"), test_vm_path_found, 10);
-    add_tcase(s, tcase_create("vm_path_not_found"), test_vm_path_not_found, 10);
+    add_tcase(s, tcase_create("vm_path"), test_vm_path, 10);
+    add_tcase(s, tcase_create("vm_snapshot_status_program"), test_vm_snapshot_status_program, 10);
+    add_tcase(s, tcase_create("vm_status_program_needs_shell"), test_vm_status_program_needs_shell, 10);
+    add_tcase(s, tcase_create("vm_migrate_options"), test_vm_migrate_options, 10);
     add_tcase(s, tcase_create("vm_migration_params"), test_vm_migration_params, 10);
     add_tcase(s, tcase_create("vm_remoteuri_with_mapping_warns"),
               test_vm_remoteuri_with_mapping_warns, 10);

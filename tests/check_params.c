@@ -232,6 +232,131 @@ START_TEST(test_rgmanager_aliases)
 }
 END_TEST
 
+static void
+split_ok(const char *text, const char *const *want)
+{
+    char **argv = NULL;
+    ferry_error *err = NULL;
+    size_t i;
+
+    ck_assert_msg(params_split_argv(text, &argv, &err) == 0, "%s: %s", text, error_message(err));
+    for (i = 0; want[i]; i++) {
+        ck_assert_ptr_nonnull(argv[i]);
+        ck_assert_str_eq(argv[i], want[i]);
+    }
+    ck_assert_ptr_null(argv[i]);
+    params_argv_free(argv);
+}
+
+static void
+split_bad(const char *text, const char *want)
+{
+    char **argv = NULL;
+    ferry_error *err = NULL;
+
+    ck_assert_int_eq(params_split_argv(text, &argv, &err), -EINVAL);
+    ck_assert_ptr_null(argv);
+    ck_assert_msg(strstr(error_message(err), want), "'%s' lacks '%s'", error_message(err), want);
+    error_free(err);
+}
+
+START_TEST(test_split_argv)
+{
+    split_ok("/bin/check", (const char *const[]){ "/bin/check", NULL });
+    split_ok("  check  -p 80\t--x ", (const char *const[]){ "check", "-p", "80", "--x", NULL });
+    split_ok("check 'a b' \"c d\" e\\ f", (const char *const[]){ "check", "a b", "c d", "e f", NULL });
+    split_ok("check 'it''s' \"q\\\"q\" ''", (const char *const[]){ "check", "its", "q\"q", "", NULL });
+    split_ok("check '|;$'", (const char *const[]){ "check", "|;$", NULL });
+    split_bad("check | grep ok", "needs a shell (it has '|')");
+    split_bad("check > /tmp/x", "needs a shell (it has '>')");
+    split_bad("check $HOME", "needs a shell (it has '$')");
+    split_bad("check \"$HOME\"", "needs a shell ('$' inside double quotes)");
+    split_bad("check *.xml", "needs a shell (it has '*')");
+    split_bad("check; reboot", "needs a shell (it has ';')");
+    split_bad("check 'open", "unterminated ' quote");
+    split_bad("check \\", "lone backslash");
+    split_bad("   ", "the command is empty");
+    ck_assert_ptr_null(params_argv_free(NULL));
+}
+END_TEST
+
+START_TEST(test_rgmanager_status_program_snapshot)
+{
+    char *env1[] = { "OCF_RESKEY_name=vm1", "OCF_RESKEY_status_program=/bin/check -p 80",
+                     "OCF_RESKEY_snapshot=/snap", "OCF_CHECK_LEVEL=10", NULL };
+    char *env2[] = { "OCF_RESKEY_name=vm1", "OCF_RESKEY_status_program=check | grep x", NULL };
+    char *env3[] = { "OCF_RESKEY_name=vm1", "OCF_RESKEY_snapshot=snap", NULL };
+    struct ferry_params *p = parse_ok(env1);
+    ferry_error *err = NULL;
+
+    ck_assert_str_eq(p->status_argv[0], "/bin/check");
+    ck_assert_str_eq(p->status_argv[2], "80");
+    ck_assert_ptr_null(p->status_argv[3]);
+    ck_assert_str_eq(p->snapshot, "/snap");
+    ck_assert_int_eq(p->check_level, 10);
+    params_free(p);
+    parse_bad(env2, "parameter 'status_program': 'check | grep x' needs a shell");
+    p = parse_ok(env3);
+    ck_assert_int_eq(params_validate(p, &err), FERRY_E_CONFIG);
+    ck_assert_ptr_nonnull(strstr(error_message(err), "'snapshot' is 'snap', which is not an absolute"));
+    error_free(err);
+    params_free(p);
+}
+END_TEST
+
+START_TEST(test_rgmanager_migrate_options)
+{
+    char *all[] = { "OCF_RESKEY_name=vm1",
+                    "OCF_RESKEY_migrate_options=--live --p2p --verbose --tunnelled --unsafe "
+                    "--compressed --auto-converge --bandwidth 500", NULL };
+    char *par[] = { "OCF_RESKEY_name=vm1", "OCF_RESKEY_migrate_options=--parallel --tls "
+                    "--comp-methods mt --postcopy", NULL };
+    char *parn[] = { "OCF_RESKEY_name=vm1", "OCF_RESKEY_migrate_options=--parallel-connections 4 --parallel", NULL };
+    char *same[] = { "OCF_RESKEY_name=vm1", "OCF_RESKEY_migrate_options=--bandwidth 100",
+                     "OCF_RESKEY_migration_speed=100", NULL };
+    struct ferry_params *p = parse_ok(all);
+
+    ck_assert_str_eq(p->migrate, "live");
+    ck_assert(p->tunnelled);
+    ck_assert(p->allow_unsafe);
+    ck_assert_str_eq(p->migration_compression, "xbzrle");
+    ck_assert_str_eq(p->migration_policy, "auto-converge");
+    ck_assert_int_eq(p->migration_speed_mib_s, 500);
+    params_free(p);
+    p = parse_ok(par);
+    ck_assert_int_eq(p->migration_parallel, 2);
+    ck_assert(p->tls);
+    ck_assert_str_eq(p->migration_compression, "mt");
+    ck_assert_str_eq(p->migration_policy, "postcopy");
+    params_free(p);
+    p = parse_ok(parn);
+    ck_assert_int_eq(p->migration_parallel, 4);
+    params_free(p);
+    p = parse_ok(same);
+    ck_assert_int_eq(p->migration_speed_mib_s, 100);
+    params_free(p);
+
+    parse_bad((char *[]){ "OCF_RESKEY_migrate=pause", "OCF_RESKEY_migrate_options=--live", NULL },
+              "has --live, but parameter 'migrate' is 'pause'; set one of them");
+    parse_bad((char *[]){ "OCF_RESKEY_tunnelled=no", "OCF_RESKEY_migrate_options=--tunnelled", NULL },
+              "has --tunnelled, but parameter 'tunnelled' is 'no'");
+    parse_bad((char *[]){ "OCF_RESKEY_migration_speed=50", "OCF_RESKEY_migrate_options=--bandwidth 60", NULL },
+              "has --bandwidth, but parameter 'migration_speed' is '50'");
+    parse_bad((char *[]){ "OCF_RESKEY_migrate_options=--bandwidth fast", NULL },
+              "--bandwidth needs a whole number > 0");
+    parse_bad((char *[]){ "OCF_RESKEY_migrate_options=--comp-methods zstd", NULL },
+              "--comp-methods needs xbzrle or mt");
+    parse_bad((char *[]){ "OCF_RESKEY_migrate_options=--live --suspend", NULL },
+              "has '--suspend', which ferry does not take");
+    parse_bad((char *[]){ "OCF_RESKEY_migrate_options=--direct", NULL },
+              "has '--direct', which ferry does not take");
+    parse_bad((char *[]){ "OCF_RESKEY_migration_parallel=1", "OCF_RESKEY_migrate_options=--parallel", NULL },
+              "has --parallel, but parameter 'migration_parallel' is '1'");
+    parse_bad((char *[]){ "OCF_RESKEY_migrate_options=--live > /dev/null", NULL },
+              "parameter 'migrate_options': '--live > /dev/null' needs a shell");
+}
+END_TEST
+
 START_TEST(test_free_null)
 {
     ck_assert_ptr_null(params_free(NULL));
@@ -252,6 +377,9 @@ main(void)
     add_tcase(s, tcase_create("parsers"), test_value_parsers, 5);
     add_tcase(s, tcase_create("table"), test_table_is_complete, 5);
     add_tcase(s, tcase_create("aliases"), test_rgmanager_aliases, 5);
+    add_tcase(s, tcase_create("split_argv"), test_split_argv, 5);
+    add_tcase(s, tcase_create("status_program_snapshot"), test_rgmanager_status_program_snapshot, 5);
+    add_tcase(s, tcase_create("migrate_options"), test_rgmanager_migrate_options, 5);
     add_tcase(s, tcase_create("free"), test_free_null, 5);
     return check_run(s);
 }

@@ -435,6 +435,121 @@ START_TEST(test_path_search)
 }
 END_TEST
 
+/* rgmanager's snapshot: stop saves the guest's memory, start restores it once. */
+START_TEST(test_snapshot_save_restore)
+{
+    struct fixture f;
+    struct ferry_params *p = NULL;
+    struct ferry_params *other = NULL;
+    struct vm_start_result r;
+    ferry_error *err = NULL;
+    char snap[192];
+    char image[256];
+    char stale[256];
+    deadline dl;
+    FILE *fp = NULL;
+
+    fixture_setup(&f);
+    snprintf(snap, sizeof(snap), "OCF_RESKEY_snapshot=%s", f.dir);
+    snprintf(image, sizeof(image), "%s/vm1", f.dir);
+    snprintf(stale, sizeof(stale), "%s/vm1.stale", f.dir);
+    p = params_with_config(&f, snap);
+    start_ok(p, "created (transient)");
+    ck_assert_int_eq(stop_ok(p), VM_STOP_SAVED);
+    ck_assert_int_eq(monitor(p), VM_STATUS_STOPPED);
+    ck_assert_int_eq(access(image, F_OK), 0);
+    /* a stop where it does not run leaves the image alone */
+    ck_assert_int_eq(stop_ok(p), VM_STOP_WAS_STOPPED);
+    ck_assert_int_eq(access(image, F_OK), 0);
+    start_ok(p, "restored from its snapshot image");
+    ck_assert_int_eq(monitor(p), VM_STATUS_RUNNING);
+    ck_assert_int_eq(access(image, F_OK), -1);   /* restored once, then gone */
+    ck_assert_int_eq(stop_ok(p), VM_STOP_SAVED);
+
+    /* an image of another domain is never restored, and is kept */
+    ck_assert_int_eq(rename(image, stale), 0);
+    fp = fopen(image, "w");
+    ck_assert_ptr_nonnull(fp);
+    fputs("not a save image\n", fp);
+    fclose(fp);
+    deadline_init(&dl, 20000);
+    ck_assert_int_lt(vm_start(p, &dl, &r, &err), 0);
+    ck_assert_ptr_nonnull(strstr(error_message(err), "cannot read the saved image"));
+    err = error_free(err);
+    ck_assert_int_eq(access(image, F_OK), 0);
+    unlink(image);
+
+    /* without the option, no image is read or written */
+    other = params_with_config(&f, NULL);
+    start_ok(other, "created (transient)");
+    ck_assert_int_eq(stop_ok(other), VM_STOP_GRACEFUL);
+    ck_assert_int_eq(access(image, F_OK), -1);
+    unlink(stale);
+    params_free(other);
+    params_free(p);
+    fixture_teardown(&f);
+}
+END_TEST
+
+/* rgmanager's status_program: runs in depth-10 monitors, and gates start. */
+START_TEST(test_status_program)
+{
+    struct fixture f;
+    struct ferry_params *ok = NULL;
+    struct ferry_params *bad = NULL;
+    struct ferry_params *shallow = NULL;
+    struct vm_monitor_result m;
+    struct vm_start_result r;
+    ferry_error *err = NULL;
+    deadline dl;
+
+    fixture_setup(&f);
+    ok = params_make(&f, (const char *[]){ "OCF_RESKEY_name=vm1", "OCF_CHECK_LEVEL=10",
+                                           "OCF_RESKEY_status_program=true", NULL });
+    bad = params_make(&f, (const char *[]){ "OCF_RESKEY_name=vm1", "OCF_CHECK_LEVEL=10",
+                                            "OCF_RESKEY_status_program=sh -c 'echo service down; exit 2'",
+                                            NULL });
+    shallow = params_make(&f, (const char *[]){ "OCF_RESKEY_name=vm1",
+                                                "OCF_RESKEY_status_program=false", NULL });
+    /* test:///default has a running "test" domain; ours is defined for it */
+    {
+        virDomainPtr d = virDomainDefineXML(f.keep, xml_vm1);
+
+        ck_assert_ptr_nonnull(d);
+        virDomainFree(d);
+    }
+    start_ok(ok, "started its libvirt definition");
+    ck_assert_int_eq(monitor(ok), VM_STATUS_RUNNING);
+    /* depth 10 runs it: a failing program makes the monitor fail, with its words */
+    deadline_init(&dl, 20000);
+    ck_assert_int_eq(vm_monitor(bad, &dl, &m, &err), 0);
+    ck_assert_int_eq(m.status, VM_STATUS_FAILED);
+    ck_assert_ptr_nonnull(strstr(m.detail, "exited 2: service down"));
+    /* depth 0 does not */
+    ck_assert_int_eq(monitor(shallow), VM_STATUS_RUNNING);
+    ck_assert_int_eq(stop_ok(ok), VM_STOP_GRACEFUL);
+
+    /* start waits for it, then gives up at its deadline with the last reason */
+    deadline_init(&dl, 3000);
+    ck_assert_int_eq(vm_start(bad, &dl, &r, &err), FERRY_E_TIMEOUT);
+    ck_assert_ptr_nonnull(strstr(error_message(err), "did not succeed within the start timeout"));
+    ck_assert_ptr_nonnull(strstr(error_message(err), "service down"));
+    error_free(err);
+    ck_assert_int_eq(stop_ok(ok), VM_STOP_GRACEFUL);
+    {
+        virDomainPtr d = virDomainLookupByName(f.keep, "vm1");
+
+        ck_assert_ptr_nonnull(d);
+        virDomainUndefine(d);
+        virDomainFree(d);
+    }
+    params_free(ok);
+    params_free(bad);
+    params_free(shallow);
+    fixture_teardown(&f);
+}
+END_TEST
+
 START_TEST(test_graceful_budget)
 {
     /* unset: everything but the 20 s reserve */
@@ -468,6 +583,8 @@ main(void)
     add_tcase(s, tcase_create("unreachable"), test_unreachable_libvirt_is_not_stopped, 20);
     add_tcase(s, tcase_create("validate"), test_validate, 20);
     add_tcase(s, tcase_create("path"), test_path_search, 20);
+    add_tcase(s, tcase_create("snapshot"), test_snapshot_save_restore, 20);
+    add_tcase(s, tcase_create("status_program"), test_status_program, 20);
     add_tcase(s, tcase_create("budget"), test_graceful_budget, 5);
     return check_run(s);
 }

@@ -123,6 +123,45 @@ t_expect_rc "name only: start the definition" 0 agent $H start OCF_RESKEY_name=v
 t_expect_rc "name only: stop" 0 agent $H stop OCF_RESKEY_name=vm1
 on $H virsh -q undefine vm1 >/dev/null
 
+# --- rgmanager's snapshot: stop saves the guest's memory, start restores it ---
+snap=$FERRY_LAB_SHARED/snapshots
+mkdir -p "$snap"
+SNAP=OCF_RESKEY_snapshot=$snap
+t_expect_rc "start (snapshot set)" 0 agent $H start OCF_RESKEY_config="$vm1" $SNAP
+ticks_wait vm1 10 15000 "$(now_ms)" || true
+since=$(now_ms)
+t_expect_rc "stop saves the guest" 0 agent $H stop OCF_RESKEY_config="$vm1" $SNAP
+case "$T_ERR" in *"saved to its snapshot image"*) t_pass "stop said it saved it" ;; *) t_fail "stop: $T_ERR" ;; esac
+t_ok "the image is in the snapshot directory" test -s "$snap/vm1"
+t_ok "no temporary file is left" sh -c "! ls -A '$snap' | grep -q saving"
+t_expect_rc "monitor after the save: stopped" 7 agent $H monitor OCF_RESKEY_config="$vm1" $SNAP $INTERVAL
+t_expect_rc "start restores it" 0 agent $H start OCF_RESKEY_config="$vm1" $SNAP
+case "$T_ERR" in *"restored from its snapshot image"*) t_pass "start said it restored it" ;; *) t_fail "start: $T_ERR" ;; esac
+t_ok "the image was removed after the restore" test ! -e "$snap/vm1"
+ticks_wait vm1 10 15000 "$(now_ms)" || true
+rep=$(ticks_report vm1 "$since")
+if grep -qx 'resets=0' <<<"$rep" && ! grep -qx 'first_seq=0' <<<"$rep"; then
+    t_pass "the guest went on where it was (its heartbeat continued, no reboot)"
+else
+    t_fail "restore: heartbeat $(tr '\n' ' ' <<<"$rep")"
+fi
+t_ok "and its memory is intact (bad=0)" sh -c "'$GUESTS_OUT/ferry-ticks' report '$TICKS_LOG' vm1 --since $since | grep -qx 'bad=0'"
+
+# --- rgmanager's status_program: depth-10 monitors run it ----------------------
+DEEP=OCF_CHECK_LEVEL=10
+t_expect_rc "depth-10 monitor, status_program fails" 1 agent $H monitor OCF_RESKEY_config="$vm1" $DEEP $INTERVAL \
+    OCF_RESKEY_status_program="/bin/sh -c 'echo web service down; exit 3'"
+t_reason_has "exited 3: web service down"
+t_expect_rc "depth-10 monitor, status_program succeeds" 0 agent $H monitor OCF_RESKEY_config="$vm1" $DEEP $INTERVAL \
+    OCF_RESKEY_status_program=/bin/true
+t_expect_rc "a plain monitor does not run it" 0 agent $H monitor OCF_RESKEY_config="$vm1" $INTERVAL \
+    OCF_RESKEY_status_program=/bin/false
+t_expect_rc "a status_program that needs a shell is refused" 6 agent $H monitor OCF_RESKEY_config="$vm1" $DEEP \
+    $INTERVAL OCF_RESKEY_status_program="check-web | grep ok"
+t_reason_has "needs a shell"
+t_expect_rc "stop (snapshot no longer set)" 0 agent $H stop OCF_RESKEY_config="$vm1" OCF_RESKEY_force_stop=true
+t_ok "nothing was saved" test ! -e "$snap/vm1"
+
 # --- bad parameters against the real daemon ----------------------------------
 t_expect_rc "start with a missing config" 5 agent $H start OCF_RESKEY_config="$FERRY_LAB_SHARED/none.xml"
 t_reason_has "cannot be read"
