@@ -365,3 +365,88 @@ domxml_free(domxml *dom)
     free(dom);
     return NULL;
 }
+
+int
+domxml_write_file(const char *path, const char *xml, const char *want_name,
+                  const char *want_uuid, ferry_error **err)
+{
+    domxml *dom = NULL;
+    char *dir = NULL;
+    char *slash = NULL;
+    char tmp[4200];
+    struct stat st;
+    mode_t mode = 0600;
+    size_t len = strlen(xml);
+    size_t done = 0;
+    int fd = -1;
+    int dfd = -1;
+    int ret = 0;
+
+    tmp[0] = '\0';
+    /* validate before anything is touched */
+    ret = domxml_parse(xml, len, "the domain's definition", &dom, err);
+    if (ret < 0)
+        goto cleanup;
+    if (strcmp(domxml_name(dom), want_name) != 0 ||
+        (want_uuid && (domxml_uuid(dom) == NULL || strcasecmp(domxml_uuid(dom), want_uuid) != 0))) {
+        ret = error_set(err, FERRY_E_XML, "the definition names domain '%s' (%s), not '%s' (%s); "
+                        "'%s' left as it was", domxml_name(dom),
+                        domxml_uuid(dom) ? domxml_uuid(dom) : "no UUID", want_name,
+                        want_uuid ? want_uuid : "no UUID", path);
+        goto cleanup;
+    }
+    if (stat(path, &st) == 0)
+        mode = st.st_mode & 07777;
+    if ((dir = strdup(path)) == NULL) {
+        ret = error_set(err, -ENOMEM, "out of memory");
+        goto cleanup;
+    }
+    slash = strrchr(dir, '/');
+    if (slash == NULL || slash == dir)
+        snprintf(dir, strlen(dir) + 1, "%s", slash == dir ? "/" : ".");
+    else
+        *slash = '\0';
+    snprintf(tmp, sizeof(tmp), "%s.ferry-%ld.tmp", path, (long)getpid());
+    fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, mode);
+    if (fd < 0) {
+        ret = error_set(err, -errno, "cannot create '%s': %s", tmp, strerror(errno));
+        tmp[0] = '\0';
+        goto cleanup;
+    }
+    fchmod(fd, mode);   /* not narrowed by the umask */
+    while (done < len) {
+        ssize_t n = write(fd, xml + done, len - done);
+
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0) {
+            ret = error_set(err, -errno, "cannot write '%s': %s", tmp, strerror(errno));
+            goto cleanup;
+        }
+        done += (size_t)n;
+    }
+    if (fsync(fd) < 0 || close(fd) < 0) {
+        fd = -1;
+        ret = error_set(err, -errno, "cannot write '%s': %s", tmp, strerror(errno));
+        goto cleanup;
+    }
+    fd = -1;
+    if (rename(tmp, path) < 0) {
+        ret = error_set(err, -errno, "cannot rename '%s' to '%s': %s", tmp, path, strerror(errno));
+        goto cleanup;
+    }
+    tmp[0] = '\0';
+    dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dfd >= 0)
+        fsync(dfd);
+cleanup:
+    if (fd >= 0)
+        close(fd);
+    if (dfd >= 0)
+        close(dfd);
+    if (tmp[0])
+        unlink(tmp);
+    free(dir);
+    domxml_free(dom);
+    return ret;
+}

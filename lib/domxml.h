@@ -42,6 +42,13 @@ struct domxml_disk {
 size_t domxml_disk_count(const domxml *dom);
 const struct domxml_disk *domxml_disk(const domxml *dom, size_t index);
 
+/* Replaces the file at path with xml, after checking that xml is a domain
+ * XML for want_name (and want_uuid, unless NULL): a temporary file in the same
+ * directory, fsync, rename, fsync of the directory; the old file's mode is
+ * kept. On any failure the old file is left as it was. */
+int domxml_write_file(const char *path, const char *xml, const char *want_name,
+                      const char *want_uuid, ferry_error **err);
+
 /* Accepts NULL; returns NULL. */
 domxml *domxml_free(domxml *dom);
 

@@ -269,6 +269,51 @@ static const struct params_def params_defs[] = {
             "VIR_MIGRATE_UNSAFE.",
     },
     {
+        .name = PARAMS_AUTOSET_UTILIZATION_CPU,
+        .offset = offsetof(struct ferry_params, autoset_utilization_cpu),
+        .type = PARAMS_TYPE_BOOLEAN,
+        .default_text = "true",
+        .shortdesc = "Publish the vCPUs as utilization 'cpu'",
+        .longdesc =
+            "Sets the resource's utilization attribute 'cpu' to the domain's number of vCPUs, "
+            "for Pacemaker's placement-strategy (give each node a 'cpu' capacity). The CIB is "
+            "written only when the value differs from what this node last published (at "
+            "start, migrate_from, or a monitor after e.g. 'virsh setvcpus'): a monitor of an "
+            "unchanged VM starts no process and writes nothing. Same name and meaning as "
+            "VirtualDomain's.",
+    },
+    {
+        .name = PARAMS_AUTOSET_UTILIZATION_HV_MEMORY,
+        .offset = offsetof(struct ferry_params, autoset_utilization_hv_memory),
+        .type = PARAMS_TYPE_BOOLEAN,
+        .default_text = "true",
+        .shortdesc = "Publish the memory (MiB) as utilization 'hv_memory'",
+        .longdesc =
+            "Sets the resource's utilization attribute 'hv_memory' to the domain's maximum "
+            "memory in MiB (give each node an 'hv_memory' capacity: what it can give its "
+            "guests). Written only when it changes, as for autoset_utilization_cpu. Same "
+            "name and meaning as VirtualDomain's.",
+    },
+    {
+        .name = PARAMS_SAVE_CONFIG,
+        .offset = offsetof(struct ferry_params, save_config),
+        .type = PARAMS_TYPE_BOOLEAN,
+        .default_text = "true",
+        .shortdesc = "Write a changed definition back to 'config'",
+        .longdesc =
+            "When the running domain's persistent definition changes (virsh edit, virsh "
+            "setmaxmem --config, ...), write it to the 'config' file, so the next node "
+            "starts the changed VM: noticed by the next monitor, and checked again before "
+            "migrate_to and stop. The new XML is checked first (well-formed, same name and "
+            "UUID) and written atomically (temporary file in the same directory, fsync, "
+            "rename, fsync of the directory), keeping the file's mode. An unchanged "
+            "definition is never written, so a hand-written file keeps its comments until "
+            "the definition really changes. After a successful migrate_to the source keeps "
+            "no definition of the domain (it runs elsewhere; a leftover could be started by "
+            "hand or by libvirt's autostart as a second copy). Set false where the config "
+            "file is managed elsewhere.",
+    },
+    {
         .name = PARAMS_PATH,
         .offset = offsetof(struct ferry_params, path),
         .type = PARAMS_TYPE_STRING,
@@ -921,6 +966,8 @@ params_parse(char *const *envp, struct ferry_params **ret_params, ferry_error **
         ret = error_set(err, -ENOMEM, "out of memory");
         goto cleanup;
     }
+
+    p->pacemaker = params_env_get(envp, "OCF_RESKEY_crm_feature_set") != NULL;
 
     value = params_env_get(envp, "HA_debug");
     if (value == NULL || params_parse_bool(value, &p->debug) < 0)

@@ -41,6 +41,9 @@
 #define PARAMS_SNAPSHOT "snapshot"
 #define PARAMS_STATUS_PROGRAM "status_program"
 #define PARAMS_MIGRATE_OPTIONS "migrate_options"
+#define PARAMS_AUTOSET_UTILIZATION_CPU "autoset_utilization_cpu"
+#define PARAMS_AUTOSET_UTILIZATION_HV_MEMORY "autoset_utilization_hv_memory"
+#define PARAMS_SAVE_CONFIG "save_config"
 
 #define PARAMS_DEFAULT_HYPERVISOR "qemu:///system"
 #define PARAMS_DEFAULT_STATE_DIR "/run/resource-agents"
@@ -72,6 +75,11 @@ struct ferry_params {
     int64_t migration_timeout_per_gib_ms;
     bool allow_unsafe;
 
+    /* Placement and persistence. */
+    bool autoset_utilization_cpu;      /* publish vCPUs as utilization "cpu" */
+    bool autoset_utilization_hv_memory;/* publish max memory (MiB) as "hv_memory" */
+    bool save_config;                  /* write a changed definition back to config */
+
     /* rgmanager's vm. */
     char *path;                        /* search path for <name> or <name>.xml */
     bool no_kill;                      /* stop fails instead of destroying */
@@ -92,6 +100,7 @@ struct ferry_params {
     int check_level;               /* OCF_CHECK_LEVEL (monitor depth), 0 if not given */
     char *state_dir;               /* HA_RSCTMP, else /run/resource-agents */
     bool debug;                    /* HA_debug */
+    bool pacemaker;                /* OCF_RESKEY_crm_feature_set is set: run by Pacemaker */
 };
 
 enum params_type {

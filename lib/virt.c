@@ -917,3 +917,69 @@ virt_domain_define(virt_conn *c, const char *xml, ferry_error **err)
     virDomainFree(dom);
     return 0;
 }
+
+int
+virt_domain_size(virt_conn *c, const struct virt_identity *id, int64_t *ret_vcpus,
+                 int64_t *ret_max_mem_kib, ferry_error **err)
+{
+    virDomainPtr dom = NULL;
+    virDomainInfo info;
+    int ret = virt_domain_find(c, id, &dom, NULL, err);
+
+    if (ret < 0)
+        return ret;
+    if (dom == NULL)
+        return error_set(err, FERRY_E_STATE, "domain '%s' does not exist", id->name);
+    if (virDomainGetInfo(dom, &info) < 0) {
+        ret = virt_error(err, FERRY_E_LIBVIRT, "cannot read the domain's size");
+    } else {
+        *ret_vcpus = info.nrVirtCpu;
+        *ret_max_mem_kib = (int64_t)info.maxMem;
+    }
+    virDomainFree(dom);
+    return ret;
+}
+
+int
+virt_domain_definition(virt_conn *c, const struct virt_identity *id, char **ret_xml,
+                       ferry_error **err)
+{
+    virDomainPtr dom = NULL;
+    char *xml = NULL;
+    int persistent = 0;
+    int ret = virt_domain_find(c, id, &dom, NULL, err);
+
+    *ret_xml = NULL;
+    if (ret < 0)
+        return ret;
+    if (dom == NULL)
+        return error_set(err, FERRY_E_STATE, "domain '%s' does not exist", id->name);
+    persistent = virDomainIsPersistent(dom);
+    if (persistent < 0) {
+        ret = virt_error(err, FERRY_E_LIBVIRT, "cannot tell whether the domain is persistent");
+    } else if (persistent) {
+        /* the next boot's definition, with secrets, without what libvirt adds at run time */
+        xml = virDomainGetXMLDesc(dom, VIR_DOMAIN_XML_INACTIVE | VIR_DOMAIN_XML_SECURE |
+                                       VIR_DOMAIN_XML_MIGRATABLE);
+        if (xml == NULL)
+            ret = virt_error(err, FERRY_E_LIBVIRT, "cannot read the domain's definition");
+        *ret_xml = xml;
+    }
+    virDomainFree(dom);
+    return ret;
+}
+
+int
+virt_domain_undefine(virt_conn *c, const struct virt_identity *id, ferry_error **err)
+{
+    virDomainPtr dom = NULL;
+    int ret = virt_domain_find(c, id, &dom, NULL, err);
+
+    if (ret < 0 || dom == NULL)
+        return ret;
+    /* keeps NVRAM and such: they belong to the domain, wherever it runs */
+    if (virDomainIsPersistent(dom) == 1 && virDomainUndefineFlags(dom, 0) < 0)
+        ret = virt_error(err, FERRY_E_LIBVIRT, "cannot undefine the domain");
+    virDomainFree(dom);
+    return ret;
+}

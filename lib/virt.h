@@ -175,6 +175,18 @@ int virt_domain_define(virt_conn *conn, const char *xml, ferry_error **err);
 /* Starts the domain saved in path, running. */
 int virt_domain_restore(virt_conn *conn, const char *path, ferry_error **err);
 
+/* The domain's vCPUs and maximum memory. */
+int virt_domain_size(virt_conn *conn, const struct virt_identity *id, int64_t *ret_vcpus,
+                     int64_t *ret_max_mem_kib, ferry_error **err);
+
+/* The domain's persistent definition (what its next boot uses), newly
+ * allocated; *ret_xml NULL (and 0) for a transient domain. */
+int virt_domain_definition(virt_conn *conn, const struct virt_identity *id, char **ret_xml,
+                           ferry_error **err);
+
+/* Removes the domain's persistent definition, if it has one (0 if not). */
+int virt_domain_undefine(virt_conn *conn, const struct virt_identity *id, ferry_error **err);
+
 /* Free memory on the connection's host, in KiB. */
 int virt_node_free_memory_kib(virt_conn *conn, uint64_t *ret_kib, ferry_error **err);
 

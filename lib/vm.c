@@ -15,6 +15,8 @@
 #include "exec.h"
 #include "log.h"
 #include "migrate.h"
+#include "state.h"
+#include "utilization.h"
 #include "virt.h"
 #include "vm.h"
 
@@ -30,6 +32,7 @@ struct vm_ident {
     char *name;
     char *uuid;
     domxml *xml;               /* the parsed config, NULL if unset or unreadable */
+    char *config_path;         /* the config file in use (config, or found in path), or NULL */
     ferry_error *config_err;   /* why the config could not be used */
     int config_rc;
     const char *source;        /* "config", "name", "state file" */
@@ -40,6 +43,7 @@ vm_ident_clear(struct vm_ident *id)
 {
     free(id->name);
     free(id->uuid);
+    free(id->config_path);
     domxml_free(id->xml);
     error_free(id->config_err);
     memset(id, 0, sizeof(*id));
@@ -51,87 +55,6 @@ vm_ident_virt(const struct vm_ident *id)
     struct virt_identity v = { id->name, id->uuid };
 
     return v;
-}
-
-/* ${state_dir}/ferry-vm-<instance>.state, or -EINVAL without an instance. */
-static int
-vm_state_path(const struct ferry_params *p, char *buf, size_t size)
-{
-    size_t i;
-    int n;
-
-    if (p->instance == NULL || p->state_dir == NULL)
-        return -EINVAL;
-    n = snprintf(buf, size, "%s/ferry-vm-%s.state", p->state_dir, p->instance);
-    if (n < 0 || (size_t)n >= size)
-        return -ENAMETOOLONG;
-    for (i = strlen(p->state_dir) + 1; buf[i]; i++)
-        if (buf[i] == '/')
-            buf[i] = '_';
-    return 0;
-}
-
-/* Remembers which domain this resource is, for monitor and stop while the
- * config file is unreadable. Best effort: returns -errno, logs nothing. */
-static int
-vm_state_write(const struct ferry_params *p, const char *name, const char *uuid)
-{
-    char path[4096];
-    char tmp[4200];
-    FILE *f = NULL;
-    int ret = 0;
-
-    ret = vm_state_path(p, path, sizeof(path));
-    if (ret < 0)
-        return ret;
-    if (mkdir(p->state_dir, 0755) < 0 && errno != EEXIST)
-        return -errno;
-    snprintf(tmp, sizeof(tmp), "%s.%ld", path, (long)getpid());
-    f = fopen(tmp, "we");
-    if (f == NULL)
-        return -errno;
-    fprintf(f, "name=%s\nuuid=%s\n", name, uuid ? uuid : "");
-    if (fclose(f) != 0 || rename(tmp, path) < 0) {
-        ret = -errno;
-        unlink(tmp);
-    }
-    return ret;
-}
-
-static int
-vm_state_read(const struct ferry_params *p, char **ret_name, char **ret_uuid)
-{
-    char path[4096];
-    char line[512];
-    char *name = NULL;
-    char *uuid = NULL;
-    FILE *f = NULL;
-    int ret = 0;
-
-    ret = vm_state_path(p, path, sizeof(path));
-    if (ret < 0)
-        return ret;
-    f = fopen(path, "re");
-    if (f == NULL)
-        return -errno;
-    while (fgets(line, sizeof(line), f)) {
-        line[strcspn(line, "\n")] = '\0';
-        if (strncmp(line, "name=", 5) == 0 && line[5]) {
-            free(name);
-            name = strdup(line + 5);
-        } else if (strncmp(line, "uuid=", 5) == 0 && line[5]) {
-            free(uuid);
-            uuid = strdup(line + 5);
-        }
-    }
-    fclose(f);
-    if (name == NULL) {
-        free(uuid);
-        return -ENOENT;
-    }
-    *ret_name = name;
-    *ret_uuid = uuid;
-    return 0;
 }
 
 static int
@@ -175,8 +98,7 @@ vm_config_search(const char *path, const char *name, char *buf, size_t size)
 static int
 vm_ident_resolve(const struct ferry_params *p, struct vm_ident *id, ferry_error **err)
 {
-    char *name = NULL;
-    char *uuid = NULL;
+    struct ferry_state st;
     int ret = 0;
 
     memset(id, 0, sizeof(*id));
@@ -193,6 +115,8 @@ vm_ident_resolve(const struct ferry_params *p, struct vm_ident *id, ferry_error 
                 goto by_name;
             }
         }
+        if (vm_strdup(&id->config_path, config, err) < 0)
+            return -ENOMEM;
         id->config_rc = domxml_load_file(config, &id->xml, &id->config_err);
         if (id->config_rc == 0) {
             const char *xml_name = domxml_name(id->xml);
@@ -209,22 +133,21 @@ vm_ident_resolve(const struct ferry_params *p, struct vm_ident *id, ferry_error 
         }
     }
 by_name:
+    state_load(p, &st);
     if (p->name) {
         id->source = "name";
         if (vm_strdup(&id->name, p->name, err) < 0)
             return -ENOMEM;
         /* the UUID recorded at start, if it was for this name */
-        if (vm_state_read(p, &name, &uuid) == 0 && strcmp(name, p->name) == 0) {
-            id->uuid = uuid;
-            uuid = NULL;
-        }
+        if (strcmp(st.name, p->name) == 0 && st.uuid[0] && vm_strdup(&id->uuid, st.uuid, err) < 0)
+            return -ENOMEM;
         goto cleanup;
     }
-    if (vm_state_read(p, &name, &uuid) == 0) {
+    if (st.name[0]) {
         id->source = "state file";
-        id->name = name;
-        id->uuid = uuid;
-        name = uuid = NULL;
+        if (vm_strdup(&id->name, st.name, err) < 0 ||
+            (st.uuid[0] && vm_strdup(&id->uuid, st.uuid, err) < 0))
+            return -ENOMEM;
         goto cleanup;
     }
     /* Nothing names the domain: we cannot tell whether it runs. */
@@ -233,8 +156,6 @@ by_name:
                     "cannot tell which domain to look for",
                     error_message(id->config_err));
 cleanup:
-    free(name);
-    free(uuid);
     return ret;
 }
 
@@ -480,6 +401,121 @@ vm_status_program_wait(const struct ferry_params *p, const char *name, const dea
     }
 }
 
+/* ------------------------------------------------ what this node keeps in sync */
+
+/* The definition: when the running domain's persistent definition differs
+ * from the one last seen here, write it to the config file. With baseline,
+ * only record what it is now (after start or an arrival). */
+static bool
+vm_definition_sync(const struct ferry_params *p, virt_conn *conn, const struct vm_ident *id,
+                   struct ferry_state *st, bool baseline)
+{
+    struct virt_identity vid = vm_ident_virt(id);
+    char *xml = NULL;
+    ferry_error *e = NULL;
+    uint64_t h = 0;
+    bool written = false;
+
+    if (!p->save_config || id->config_path == NULL)
+        return false;
+    if (virt_domain_definition(conn, &vid, &xml, &e) < 0) {
+        log_warning("cannot read the definition of '%s' to keep '%s' current: %s", id->name,
+                    id->config_path, error_message(e));
+        goto cleanup;
+    }
+    h = xml ? state_hash(xml) : 0;
+    if (baseline || !st->def_known || h == st->def_hash || xml == NULL) {
+        st->def_hash = h;
+        st->def_known = true;
+        goto cleanup;
+    }
+    if (domxml_write_file(id->config_path, xml, id->name, id->uuid, &e) < 0) {
+        log_warning("the definition of '%s' changed, but it could not be saved to '%s': %s",
+                    id->name, id->config_path, error_message(e));
+        goto cleanup;
+    }
+    log_info("the definition of '%s' changed: saved to '%s'", id->name, id->config_path);
+    st->def_hash = h;
+    written = true;
+cleanup:
+    error_free(e);
+    free(xml);
+    return written;
+}
+
+/* Before the domain leaves this node (stop, migrate_to): a last look at its
+ * definition. True if the config file was rewritten. */
+static bool
+vm_definition_check(const struct ferry_params *p, virt_conn *conn, const struct vm_ident *id)
+{
+    struct ferry_state st;
+    struct ferry_state before;
+    bool written = false;
+
+    if (!p->save_config || id->config_path == NULL)
+        return false;
+    state_load(p, &st);
+    if (strcmp(st.name, id->name) != 0)
+        return false;   /* not started here by us: no baseline to compare with */
+    before = st;
+    written = vm_definition_sync(p, conn, id, &st, false);
+    if (memcmp(&before, &st, sizeof(st)) != 0)
+        state_save(p, &st);
+    return written;
+}
+
+/* The utilization attributes: published when they differ from what this node
+ * published last. No libvirt call and no process when there is nothing to do
+ * or nowhere to write. */
+static void
+vm_utilization_sync(const struct ferry_params *p, virt_conn *conn, const struct vm_ident *id,
+                    struct ferry_state *st, const deadline *dl)
+{
+    struct virt_identity vid = vm_ident_virt(id);
+    struct utilization_size size = { 0, 0 };
+    int64_t mem_kib = 0;
+    ferry_error *e = NULL;
+
+    if (!p->pacemaker || (!p->autoset_utilization_cpu && !p->autoset_utilization_hv_memory))
+        return;
+    if (virt_domain_size(conn, &vid, &size.cpu, &mem_kib, &e) < 0) {
+        log_warning("cannot read the size of '%s' for its utilization: %s", id->name,
+                    error_message(e));
+        goto cleanup;
+    }
+    size.hv_memory_mib = mem_kib / 1024;
+    if (utilization_publish(p, st, &size, "crm_resource", dl, &e) < 0)
+        log_warning("%s", error_message(e));
+    else if (utilization_pending(p, st, &size, 0) == 0 && e == NULL)
+        log_debug("utilization of '%s': cpu=%lld hv_memory=%lld", id->name,
+                  (long long)size.cpu, (long long)size.hv_memory_mib);
+cleanup:
+    error_free(e);
+}
+
+/* After start, an arrival, or a monitor that found it running: bring this
+ * node's record of the domain up to date, and save it if anything changed. */
+static void
+vm_keep(const struct ferry_params *p, virt_conn *conn, const struct vm_ident *id,
+        const char *uuid, bool arrived, const deadline *dl)
+{
+    struct ferry_state st;
+    struct ferry_state before;
+
+    state_load(p, &st);
+    if (strcmp(st.name, id->name) != 0 || (uuid && strcmp(st.uuid, uuid) != 0)) {
+        /* another domain than the one recorded: nothing of the old record holds */
+        state_init(&st);
+        snprintf(st.name, sizeof(st.name), "%s", id->name);
+        snprintf(st.uuid, sizeof(st.uuid), "%s", uuid ? uuid : "");
+    }
+    before = st;
+    vm_definition_sync(p, conn, id, &st, arrived);
+    vm_utilization_sync(p, conn, id, &st, dl);
+    if (memcmp(&before, &st, sizeof(st)) != 0 || arrived)
+        state_save(p, &st);
+}
+
 static bool
 vm_process_fallback(const struct ferry_params *p, const char *name, struct virt_process *proc)
 {
@@ -585,6 +621,8 @@ vm_monitor(const struct ferry_params *p, const deadline *dl,
         r.status = VM_STATUS_FAILED;
         break;
     }
+    if (r.status == VM_STATUS_RUNNING || r.status == VM_STATUS_DEGRADED)
+        vm_keep(p, conn, &id, id.uuid ? id.uuid : info.uuid, false, dl);
     if (r.status == VM_STATUS_RUNNING && p->status_argv && p->check_level >= 10) {
         bool ok = false;
 
@@ -693,7 +731,7 @@ vm_start(const struct ferry_params *p, const deadline *dl, struct vm_start_resul
                         id.name, info.state_text);
         goto cleanup;
     }
-    vm_state_write(p, id.name, id.uuid);
+    vm_keep(p, conn, &id, id.uuid, true, dl);
     ret = vm_status_program_wait(p, id.name, dl, err);
     if (ret < 0)
         goto cleanup;
@@ -770,6 +808,7 @@ vm_stop(const struct ferry_params *p, const deadline *dl, struct vm_stop_result 
         goto cleanup;
     }
     have_proc = virt_domain_process(p->hypervisor, id.name, &proc) == 0;
+    vm_definition_check(p, conn, &id);
 
     r.how = VM_STOP_DESTROYED;
     if (p->snapshot && (info.state == VIRT_STATE_RUNNING || info.state == VIRT_STATE_PAUSED)) {
@@ -1019,6 +1058,16 @@ vm_migrate_to(const struct ferry_params *p, const deadline *dl, struct vm_migrat
         log_warning("removed a stale %s copy of '%s' from %s before migrating", dinfo.state_text,
                     id.name, t.node);
     }
+    if (vm_definition_check(p, src, &id) && p->persistent) {
+        /* the target is defined from the config file: take the new one */
+        domxml *fresh = NULL;
+
+        if (domxml_load_file(id.config_path, &fresh, &e) == 0) {
+            domxml_free(id.xml);
+            id.xml = fresh;
+        }
+        e = error_free(e);
+    }
     ret = virt_domain_xml(src, &vid, &live_xml, err);
     if (ret < 0)
         goto cleanup;
@@ -1079,6 +1128,14 @@ vm_migrate_to(const struct ferry_params *p, const deadline *dl, struct vm_migrat
                             "but it still runs here", id.name);
         }
         e = error_free(e);
+        /* no definition stays behind to be started by hand or by autostart: the
+         * config file holds it (save_config) and the domain runs elsewhere */
+        if (ret == 0 && p->save_config && id.config_path && info.state == VIRT_STATE_SHUTOFF) {
+            if (virt_domain_undefine(src, &vid, &e) < 0)
+                log_warning("migrated '%s', but its definition stays on this node: %s", id.name,
+                            error_message(e));
+            e = error_free(e);
+        }
     } else {
         vm_migrate_recover(src, dst, &vid, &on_target, note, sizeof(note));
         if (on_target) {
@@ -1139,7 +1196,7 @@ vm_migrate_from(const struct ferry_params *p, const deadline *dl, enum vm_status
         }
         if (info.state == VIRT_STATE_RUNNING) {
             *ret_status = VM_STATUS_RUNNING;
-            vm_state_write(p, id.name, id.uuid ? id.uuid : info.uuid);
+            vm_keep(p, conn, &id, id.uuid ? id.uuid : info.uuid, true, dl);
             goto cleanup;
         }
         if (info.state == VIRT_STATE_ABSENT || info.state == VIRT_STATE_SHUTOFF) {

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "check_common.h"
@@ -206,6 +207,73 @@ START_TEST(test_files)
 }
 END_TEST
 
+static char *
+slurp(const char *path)
+{
+    static char buf[8192];
+    FILE *f = fopen(path, "r");
+    size_t n = 0;
+
+    ck_assert_ptr_nonnull(f);
+    n = fread(buf, 1, sizeof(buf) - 1, f);
+    buf[n] = '\0';
+    fclose(f);
+    return buf;
+}
+
+START_TEST(test_write_file)
+{
+    char dir[] = "/tmp/check_domxml.XXXXXX";
+    char path[128];
+    char changed[1024];
+    struct stat st;
+    ferry_error *err = NULL;
+    FILE *f = NULL;
+
+    ck_assert_ptr_nonnull(mkdtemp(dir));
+    snprintf(path, sizeof(path), "%s/vm1.xml", dir);
+    f = fopen(path, "w");
+    ck_assert_ptr_nonnull(f);
+    fputs("<!-- the operator's own file -->\n", f);
+    fputs(good_xml, f);
+    fclose(f);
+    ck_assert_int_eq(chmod(path, 0640), 0);
+
+    /* not XML, another name, another UUID: the file stays as it was */
+    ck_assert_int_eq(domxml_write_file(path, "<domain", "vm1", NULL, &err), FERRY_E_XML);
+    err = error_free(err);
+    ck_assert_int_eq(domxml_write_file(path, "<domain><name>vm2</name></domain>", "vm1", NULL, &err),
+                     FERRY_E_XML);
+    ck_assert_ptr_nonnull(strstr(error_message(err), "names domain 'vm2'"));
+    err = error_free(err);
+    ck_assert_int_eq(domxml_write_file(path, good_xml, "vm1",
+                                       "00000000-1111-2222-3333-444444444444", &err), FERRY_E_XML);
+    err = error_free(err);
+    ck_assert_ptr_nonnull(strstr(slurp(path), "the operator's own file"));
+
+    /* a good one replaces it, mode kept, no temporary file left */
+    snprintf(changed, sizeof(changed), "%s", good_xml);
+    memcpy(strstr(changed, "256"), "512", 3);
+    ck_assert_int_eq(domxml_write_file(path, changed, "vm1",
+                                       "4dea22b3-1d52-d8f3-2516-782e98ab3fa0", &err), 0);
+    ck_assert_str_eq(slurp(path), changed);
+    ck_assert_int_eq(stat(path, &st), 0);
+    ck_assert_int_eq(st.st_mode & 07777, 0640);
+    {
+        char cmd[256];
+
+        snprintf(cmd, sizeof(cmd), "test $(ls -A %s | wc -l) = 1", dir);
+        ck_assert_int_eq(system(cmd), 0);
+    }
+    /* an unwritable directory: an error, the file unchanged */
+    unlink(path);
+    rmdir(dir);
+    ck_assert_int_lt(domxml_write_file(path, good_xml, "vm1", NULL, &err), 0);
+    ck_assert_ptr_nonnull(strstr(error_message(err), "cannot create"));
+    error_free(err);
+}
+END_TEST
+
 START_TEST(test_free_null)
 {
     ck_assert_ptr_null(domxml_free(NULL));
@@ -225,6 +293,7 @@ main(void)
     add_tcase(s, tcase_create("entities"), test_no_network_no_entities, 5);
     add_tcase(s, tcase_create("huge"), test_huge, 10);
     add_tcase(s, tcase_create("files"), test_files, 10);
+    add_tcase(s, tcase_create("write_file"), test_write_file, 10);
     add_tcase(s, tcase_create("free"), test_free_null, 5);
     return check_run(s);
 }

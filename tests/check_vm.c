@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <libvirt/libvirt.h>
@@ -550,6 +551,64 @@ START_TEST(test_status_program)
 }
 END_TEST
 
+/* A changed persistent definition is written back to the config file by the
+ * next monitor (and only then); an unchanged one never is. */
+START_TEST(test_definition_saved)
+{
+    struct fixture f;
+    struct ferry_params *p = NULL;
+    struct ferry_params *nosave = NULL;
+    virDomainPtr d = NULL;
+    char *changed = NULL;
+    char buf[4096];
+    struct stat st1;
+    struct stat st2;
+    FILE *fp = NULL;
+    size_t n = 0;
+
+    fixture_setup(&f);
+    p = params_with_config(&f, "OCF_RESKEY_persistent=true");
+    start_ok(p, "defined and started");
+    ck_assert_int_eq(stat(f.config, &st1), 0);
+    ck_assert_int_eq(monitor(p), VM_STATUS_RUNNING);
+    ck_assert_int_eq(monitor(p), VM_STATUS_RUNNING);
+    ck_assert_int_eq(stat(f.config, &st2), 0);
+    /* unchanged: the operator's file is not rewritten */
+    ck_assert(st1.st_ino == st2.st_ino && st1.st_mtim.tv_nsec == st2.st_mtim.tv_nsec);
+
+    /* what `virsh setmaxmem --config` or `virsh edit` does: a new definition */
+    changed = strdup(xml_vm1);
+    memcpy(strstr(changed, "8192"), "9216", 4);
+    d = virDomainDefineXML(f.keep, changed);
+    ck_assert_ptr_nonnull(d);
+    virDomainFree(d);
+    /* save_config=false leaves the file alone */
+    nosave = params_with_config(&f, "OCF_RESKEY_save_config=false");
+    ck_assert_int_eq(monitor(nosave), VM_STATUS_RUNNING);
+    fp = fopen(f.config, "r");
+    n = fread(buf, 1, sizeof(buf) - 1, fp);
+    buf[n] = '\0';
+    fclose(fp);
+    ck_assert_ptr_null(strstr(buf, "9216"));
+    /* the next monitor saves it */
+    ck_assert_int_eq(monitor(p), VM_STATUS_RUNNING);
+    fp = fopen(f.config, "r");
+    n = fread(buf, 1, sizeof(buf) - 1, fp);
+    buf[n] = '\0';
+    fclose(fp);
+    ck_assert_msg(strstr(buf, "9216") != NULL, "config not updated: %s", buf);
+    ck_assert_ptr_nonnull(strstr(buf, UUID1));
+    ck_assert_int_eq(stop_ok(p), VM_STOP_GRACEFUL);
+    d = virDomainLookupByName(f.keep, "vm1");
+    virDomainUndefine(d);
+    virDomainFree(d);
+    free(changed);
+    params_free(p);
+    params_free(nosave);
+    fixture_teardown(&f);
+}
+END_TEST
+
 START_TEST(test_graceful_budget)
 {
     /* unset: everything but the 20 s reserve */
@@ -585,6 +644,7 @@ main(void)
     add_tcase(s, tcase_create("path"), test_path_search, 20);
     add_tcase(s, tcase_create("snapshot"), test_snapshot_save_restore, 20);
     add_tcase(s, tcase_create("status_program"), test_status_program, 20);
+    add_tcase(s, tcase_create("definition"), test_definition_saved, 20);
     add_tcase(s, tcase_create("budget"), test_graceful_budget, 5);
     return check_run(s);
 }

@@ -1,0 +1,128 @@
+/* state.c — see state.h */
+#include "config.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "state.h"
+
+void
+state_init(struct ferry_state *st)
+{
+    memset(st, 0, sizeof(*st));
+    st->util_cpu = -1;
+    st->util_hv_memory_mib = -1;
+}
+
+int
+state_path(const struct ferry_params *p, char *buf, size_t size)
+{
+    size_t i;
+    int n;
+
+    if (p->instance == NULL || p->state_dir == NULL)
+        return -EINVAL;
+    n = snprintf(buf, size, "%s/ferry-vm-%s.state", p->state_dir, p->instance);
+    if (n < 0 || (size_t)n >= size)
+        return -ENAMETOOLONG;
+    for (i = strlen(p->state_dir) + 1; buf[i]; i++)
+        if (buf[i] == '/')
+            buf[i] = '_';
+    return 0;
+}
+
+uint64_t
+state_hash(const char *text)
+{
+    uint64_t h = 0xcbf29ce484222325ULL;
+    const unsigned char *c;
+
+    for (c = (const unsigned char *)text; *c; c++) {
+        h ^= *c;
+        h *= 0x100000001b3ULL;
+    }
+    return h ? h : 1;
+}
+
+static void
+state_copy(char *dst, size_t size, const char *src)
+{
+    snprintf(dst, size, "%s", src);
+}
+
+int
+state_load(const struct ferry_params *p, struct ferry_state *st)
+{
+    char path[4096];
+    char line[512];
+    FILE *f = NULL;
+    int ret = 0;
+
+    state_init(st);
+    ret = state_path(p, path, sizeof(path));
+    if (ret < 0)
+        return ret;
+    f = fopen(path, "re");
+    if (f == NULL)
+        return -errno;
+    while (fgets(line, sizeof(line), f)) {
+        char *v = strchr(line, '=');
+
+        line[strcspn(line, "\n")] = '\0';
+        if (v == NULL)
+            continue;
+        *v++ = '\0';
+        if (strcmp(line, "name") == 0)
+            state_copy(st->name, sizeof(st->name), v);
+        else if (strcmp(line, "uuid") == 0)
+            state_copy(st->uuid, sizeof(st->uuid), v);
+        else if (strcmp(line, "definition") == 0 && *v)
+            st->def_known = sscanf(v, "%" SCNx64, &st->def_hash) == 1;
+        else if (strcmp(line, "utilization_cpu") == 0 && *v)
+            st->util_cpu = strtoll(v, NULL, 10);
+        else if (strcmp(line, "utilization_hv_memory") == 0 && *v)
+            st->util_hv_memory_mib = strtoll(v, NULL, 10);
+        else if (strcmp(line, "utilization_retry_after") == 0 && *v)
+            st->util_retry_after_s = strtoll(v, NULL, 10);
+    }
+    fclose(f);
+    return 0;
+}
+
+int
+state_save(const struct ferry_params *p, const struct ferry_state *st)
+{
+    char path[4096];
+    char tmp[4200];
+    FILE *f = NULL;
+    int ret = 0;
+
+    ret = state_path(p, path, sizeof(path));
+    if (ret < 0)
+        return ret;
+    if (mkdir(p->state_dir, 0755) < 0 && errno != EEXIST)
+        return -errno;
+    snprintf(tmp, sizeof(tmp), "%s.%ld", path, (long)getpid());
+    f = fopen(tmp, "we");
+    if (f == NULL)
+        return -errno;
+    fprintf(f, "name=%s\nuuid=%s\n", st->name, st->uuid);
+    if (st->def_known)
+        fprintf(f, "definition=%016" PRIx64 "\n", st->def_hash);
+    if (st->util_cpu >= 0)
+        fprintf(f, "utilization_cpu=%" PRId64 "\n", st->util_cpu);
+    if (st->util_hv_memory_mib >= 0)
+        fprintf(f, "utilization_hv_memory=%" PRId64 "\n", st->util_hv_memory_mib);
+    if (st->util_retry_after_s > 0)
+        fprintf(f, "utilization_retry_after=%" PRId64 "\n", st->util_retry_after_s);
+    if (fclose(f) != 0 || rename(tmp, path) < 0) {
+        ret = -errno;
+        unlink(tmp);
+    }
+    return ret;
+}

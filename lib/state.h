@@ -1,0 +1,44 @@
+/* state.h — what this node remembers about a resource between actions.
+ *
+ * One small file per resource, $HA_RSCTMP/ferry-vm-<instance>.state, written
+ * atomically (temporary file, rename). It holds the domain's identity as last
+ * started here (so monitor and stop stay exact while the config file is
+ * unreadable), a fingerprint of the domain's persistent definition as last
+ * seen (so a changed definition is noticed without rewriting the config file
+ * every time), and the utilization last published to the CIB (so the CIB is
+ * written only when a value changes).
+ */
+#ifndef FERRY_STATE_H
+#define FERRY_STATE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "params.h"
+
+struct ferry_state {
+    char name[256];            /* "" if unknown */
+    char uuid[40];
+    bool def_known;            /* def_hash is set */
+    uint64_t def_hash;         /* state_hash() of the persistent definition; 0: none (transient) */
+    int64_t util_cpu;          /* last value published (or tried); -1: none */
+    int64_t util_hv_memory_mib;
+    int64_t util_retry_after_s;  /* CLOCK_REALTIME s: a failed publication waits until then */
+};
+
+/* An empty state: nothing known. */
+void state_init(struct ferry_state *st);
+
+/* Reads the resource's state; a missing file gives an empty state and -ENOENT. */
+int state_load(const struct ferry_params *p, struct ferry_state *st);
+
+/* Writes it atomically; -errno on failure (the caller logs, nothing fails). */
+int state_save(const struct ferry_params *p, const struct ferry_state *st);
+
+/* The file's path, for messages and tests; -EINVAL without an instance. */
+int state_path(const struct ferry_params *p, char *buf, size_t size);
+
+/* 64-bit FNV-1a of text; never 0 (0 means "no definition"). */
+uint64_t state_hash(const char *text);
+
+#endif

@@ -1,0 +1,74 @@
+/* utilization.c — see utilization.h */
+#include "config.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "exec.h"
+#include "utilization.h"
+
+/* crm_resource answers in well under a second; never let it eat a monitor */
+#define UTILIZATION_EXEC_BUDGET_MS 10000
+
+unsigned
+utilization_pending(const struct ferry_params *p, const struct ferry_state *st,
+                    const struct utilization_size *size, int64_t now_s)
+{
+    unsigned due = 0;
+
+    if (!p->pacemaker || p->instance == NULL)
+        return 0;   /* not run by Pacemaker: there is no CIB to write to */
+    if (p->autoset_utilization_cpu && size->cpu > 0 && size->cpu != st->util_cpu)
+        due |= 1;
+    if (p->autoset_utilization_hv_memory && size->hv_memory_mib > 0 &&
+        size->hv_memory_mib != st->util_hv_memory_mib)
+        due |= 2;
+    if (due && st->util_retry_after_s > now_s)
+        return 0;   /* it failed recently; wait */
+    return due;
+}
+
+int
+utilization_publish(const struct ferry_params *p, struct ferry_state *st,
+                    const struct utilization_size *size, const char *program,
+                    const deadline *dl, ferry_error **err)
+{
+    int64_t now_s = (int64_t)time(NULL);
+    unsigned due = utilization_pending(p, st, size, now_s);
+    deadline sub = deadline_sub(dl, UTILIZATION_EXEC_BUDGET_MS);
+    int written = 0;
+    int i;
+
+    for (i = 0; i < 2; i++) {
+        const char *attr = i == 0 ? UTILIZATION_CPU : UTILIZATION_HV_MEMORY;
+        int64_t value = i == 0 ? size->cpu : size->hv_memory_mib;
+        char text[32];
+        char *argv[] = { (char *)program, "--resource", p->instance, "--utilization",
+                         "--set-parameter", (char *)attr, "--parameter-value", text, NULL };
+        struct exec_result r;
+        ferry_error *e = NULL;
+
+        if (!(due & (1u << i)))
+            continue;
+        snprintf(text, sizeof(text), "%" PRId64, value);
+        if (exec_run(argv, &sub, &r, &e) < 0 || r.exit_status != 0) {
+            st->util_retry_after_s = now_s + UTILIZATION_RETRY_S;
+            error_set(err, FERRY_E_STATE, "cannot set utilization %s=%s of '%s' (%s); trying "
+                      "again in %d s or when it changes", attr, text, p->instance,
+                      e ? error_message(e) : r.first_line[0] ? r.first_line :
+                      "crm_resource failed", UTILIZATION_RETRY_S);
+            error_free(e);
+            return FERRY_E_STATE;
+        }
+        if (i == 0)
+            st->util_cpu = value;
+        else
+            st->util_hv_memory_mib = value;
+        written++;
+    }
+    st->util_retry_after_s = 0;
+    return written;
+}
