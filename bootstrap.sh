@@ -18,6 +18,8 @@ PACKAGES=(
     resource-agents
     # the cluster the tests build on the lab hosts
     pacemaker pacemaker-cli-utils corosync crmsh
+    # test_placement checks that a monitor starts no process
+    strace
 )
 
 deps_install() {

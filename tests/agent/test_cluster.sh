@@ -12,90 +12,8 @@
 #   throughout and fails the test if a guest ever runs twice or stays paused.
 . "$(dirname "$0")/lablib.sh"
 
-CLUSTER=$top_srcdir/tests/lab/cluster.sh
-command -v crm >/dev/null || t_cannot_run "crmsh is missing (./bootstrap.sh --deps installs it)"
-command -v pacemakerd >/dev/null || [ -x /usr/sbin/pacemakerd ] || t_cannot_run "pacemaker is missing"
-lab_setup 3
-
-# ocf:ferry:vm inside the hosts only: a copy of the OCF agent tree with ours
-# added, bind-mounted over /usr/lib/ocf/resource.d in each host's mount namespace
-ocf=$FERRY_LAB_DIR/ocf-resource.d
-cp -a /usr/lib/ocf/resource.d "$ocf"
-mkdir -p "$ocf/ferry"
-ln -s "$AGENT" "$ocf/ferry/vm"
-for h in $FERRY_LAB_HOSTS; do on "$h" mount --bind "$ocf" /usr/lib/ocf/resource.d; done
-
-cluster_down() {
-    stop_watcher
-    "$CLUSTER" down >/dev/null 2>&1 || true
-}
-trap 'cluster_down; lab_exit' EXIT
-out=$("$CLUSTER" up 2>&1) || t_cannot_run "cluster up failed: $(tail -n 5 <<<"$out")"
-t_pass "$(grep "^cluster up:" <<<"$out" | head -n 1)"
-
-crm_do() { "$CLUSTER" crm node1 "$@"; }
-state() { "$CLUSTER" state "$1" 2>/dev/null; }
-wait_started() { "$CLUSTER" wait-started "$@"; }
-node_of() { state "$1" | cut -d' ' -f2; }
-now_s() { date +%s.%N; }
-elapsed() { awk -v a="$1" -v b="$(now_s)" 'BEGIN { printf "%.2f", b - a }'; }
-
-# --- the watcher: never two running copies, never left paused ---------------
-WATCH=$FERRY_LAB_DIR/watch
-watcher() {
-    local -A paused_since=() twice=()
-    local h line name st n t
-    while [ -e "$WATCH.on" ]; do
-        t=$(date +%s)
-        local -A running=() paused=()
-        for h in $FERRY_LAB_HOSTS; do
-            while read -r _ name st _; do
-                [ -n "$name" ] || continue
-                case $st in
-                    running) running[$name]="${running[$name]:-}$h " ;;
-                    paused) paused[$name]="${paused[$name]:-}$h " ;;
-                esac
-            done < <(timeout 5 "$LAB" exec "$h" virsh -q list 2>/dev/null)
-        done
-        # The hosts are read one after the other, so a live switch-over between
-        # two reads can show a guest "running" on both (source read before,
-        # target after). A real second copy is still there at the next sample.
-        for name in "${!twice[@]}"; do
-            [ -n "${running[$name]:-}" ] || unset "twice[$name]"
-        done
-        for name in "${!running[@]}"; do
-            n=$(wc -w <<<"${running[$name]}")
-            if [ "$n" -le 1 ]; then
-                unset "twice[$name]"
-            elif [ -n "${twice[$name]:-}" ]; then
-                echo "$(date +%T) $name RUNNING ON ${running[$name]}" >>"$WATCH.violations"
-            else
-                twice[$name]=1
-                echo "$(date +%T) $name seen on ${running[$name]}once (a switch-over between reads?)" >>"$WATCH.log"
-            fi
-        done
-        for name in vm-a vm-b vm-c vm-d; do
-            if [ -n "${paused[$name]:-}" ] && [ -z "${running[$name]:-}" ]; then
-                paused_since[$name]=${paused_since[$name]:-$t}
-                [ $(( t - paused_since[$name] )) -le 30 ] ||
-                    echo "$(date +%T) $name PAUSED for $(( t - paused_since[$name] ))s on ${paused[$name]}" >>"$WATCH.violations"
-            else
-                unset "paused_since[$name]"
-            fi
-        done
-        echo "$(date +%T) running: $(for k in "${!running[@]}"; do printf '%s@%s ' "$k" "${running[$k]}"; done)" >>"$WATCH.log"
-        sleep 0.5
-    done
-}
-touch "$WATCH.on"
-watcher &
-WATCHER=$!
-stop_watcher() {
-    [ -n "${WATCHER:-}" ] || return 0
-    rm -f "$WATCH.on"
-    wait "$WATCHER" 2>/dev/null || true
-    WATCHER=
-}
+. "$(dirname "$0")/clusterlib.sh"
+cluster_setup 3
 
 # --- configuration, as an operator writes it ---------------------------------
 va=$(guest_xml vm-a --os bm --dirty 16 --rate 40)
@@ -129,10 +47,6 @@ t_ok "vm-a started on node1" wait_started vm-a node1 120
 t_ok "vm-b started on node1" wait_started vm-b node1 120
 t_ok "both guests run" sh -c "$(declare -f ticks_wait); GUESTS_OUT='$GUESTS_OUT' TICKS_LOG='$TICKS_LOG'; ticks_wait vm-a 25 20000 $since && ticks_wait vm-b 25 20000 $since"
 
-# op_on RSC NODE OPERATION: the CIB records OPERATION of RSC on NODE with rc 0
-op_on() {
-    on node1 cibadmin -Q --xpath "//node_state[@uname='$2']//lrm_resource[@id='$1']/lrm_rsc_op[@operation='$3' and @rc-code='0']" >/dev/null 2>&1
-}
 # migrated RSC SRC DST MODE SINCE: Pacemaker's migration happened, in the VM's own mode
 migrated() {
     local r=$1 src=$2 dst=$3 mode=$4 since=$5 rep
@@ -275,11 +189,5 @@ on node1 crm_resource --clear -r vm-d >/dev/null 2>&1
 for _ in $(seq 600); do case "$(state vm-c) $(state vm-d)" in Stopped*Stopped*) break ;; esac; sleep 0.1; done
 case "$(state vm-c) $(state vm-d)" in Stopped*Stopped*) t_pass "the imported VMs stopped" ;; *) t_fail "imported VMs: $(state vm-c); $(state vm-d)" ;; esac
 
-stop_watcher
-grep 'once (a switch-over' "$WATCH.log" | sed 's/^/     watcher: /' || true
-if [ -s "$WATCH.violations" ]; then
-    t_fail "the watcher saw: $(head -n 5 "$WATCH.violations" | tr '\n' ';')"
-else
-    t_pass "the watcher saw no guest running twice and none left paused ($(wc -l <"$WATCH.log") samples)"
-fi
+watcher_verdict
 exit 0
