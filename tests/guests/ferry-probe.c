@@ -14,7 +14,7 @@
  *
  *   ferry-probe report LOGFILE [--since MS] [--until MS] [--mac MAC]
  *       key=value summary of the window [MS, MS] (ms since the epoch; default:
- *       the first and the last request in the log), see usage().
+ *       from the first request to the last line in the log), see usage().
  *
  *   ferry-probe wait LOGFILE --count N --timeout-ms T [--since MS] [--mac MAC]
  *       Exit 0 once N replies (received at or after MS, from MAC if given) are
@@ -67,7 +67,7 @@ static void usage(FILE *f)
           "       ferry-probe report LOGFILE [--since MS] [--until MS] [--mac MAC]\n"
           "       ferry-probe wait LOGFILE --count N --timeout-ms T [--since MS] [--mac MAC]\n"
           "report prints key=value lines:\n"
-          "  since_ms until_ms       the window (ms since the epoch)\n"
+          "  since_ms until_ms       the window (ms since the epoch; default: first request .. last line)\n"
           "  sent replied lost       requests sent in the window, how many got a reply (even after\n"
           "                          the window), how many not\n"
           "  lost_run_max            longest run of consecutive unanswered requests\n"
@@ -356,7 +356,7 @@ struct report {
     uint64_t since_us, until_us; /* 0 = from the log */
     const char *mac;
     /* pass 1 */
-    uint64_t first_sent_us, last_sent_us;
+    uint64_t first_sent_us, last_us;
     bool any_sent;
     /* pass 2 */
     uint8_t *answered; /* by seq: 1 sent in window, 2 answered */
@@ -372,11 +372,12 @@ struct report {
 static void pass1_cb(void *ctx, const struct line *l)
 {
     struct report *r = ctx;
+    if (l->us > r->last_us)
+        r->last_us = l->us;
     if (l->kind != 'S' && l->kind != 'E')
         return;
     if (!r->any_sent)
         r->first_sent_us = l->us;
-    r->last_sent_us = l->us;
     r->any_sent = true;
 }
 
@@ -500,7 +501,7 @@ static int cmd_report(int argc, char **argv)
         return EXIT_NO;
     }
     r.since_us = o.has_since ? o.since_ms * 1000 : r.first_sent_us;
-    r.until_us = o.has_until ? o.until_ms * 1000 : (r.any_sent ? r.last_sent_us : UINT64_MAX);
+    r.until_us = o.has_until ? o.until_ms * 1000 : (r.any_sent ? r.last_us : UINT64_MAX);
     r.mac = o.has_mac ? o.mac : NULL;
     r.prev_us = r.since_us;
     log_scan(argv[2], pass2_cb, &r);
