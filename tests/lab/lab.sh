@@ -676,6 +676,7 @@ cmd_status() {
     echo
     hp=$(pidfile_pid "$d/holder.pid") || continue
     echo "    hostname=$(nsenter -t "$hp" -u hostname) $(nsenter -t "$hp" -n -- ip -br -4 addr | awk '$1 != "lo" {sub(/@.*/, "", $1); printf " %s %s %s", $1, $2, $3}')"
+    echo "    $GUEST_BRIDGE ports: $(nsenter -t "$hp" -n -- ip -o link show master "$GUEST_BRIDGE" 2>/dev/null | awk -F': ' '{sub(/@.*/, "", $2); printf "%s ", $2}')"
     if pidfile_pid "$d/libvirtd.pid" >/dev/null; then
       in_host "$h" timeout 10 virsh -c qemu:///system list --all 2>&1 | sed '/^$/d; s/^/    /' || true
     fi
