@@ -13,6 +13,9 @@
 # client saw (the longest time without a reply) is reported next to the
 # guest's heartbeat gap; it must be over within the migration's own time plus
 # a few seconds (no tight timing: the box is small and shared).
+# (file-wide: functions run from the EXIT trap and through t_ok)
+# shellcheck disable=SC2317
+# shellcheck source=tests/agent/lablib.sh
 . "$(dirname "$0")/lablib.sh"
 
 PROBE=$GUESTS_OUT/ferry-probe
@@ -22,11 +25,14 @@ IP=203.0.113.101
 SETTLE_MS=5000                 # the guest must answer again within the migration time + this
 PROBE_PID=""
 
+command -v bridge >/dev/null || t_cannot_run "the bridge command (iproute2) is missing"
 lab_setup 2
+# shellcheck disable=SC2034  # read by lablib.sh's agent()
 TIMEOUT_MS=120000
 [ -x "$PROBE" ] || t_cannot_run "$PROBE was not built (tests/guests/build.sh builds it)"
-[ "${FERRY_LAB_CLIENT:-}" = 203.0.113.100 ] && [ "${FERRY_LAB_GUEST_BRIDGE:-}" = br-guest ] ||
+if [ "${FERRY_LAB_CLIENT:-}" != 203.0.113.100 ] || [ "${FERRY_LAB_GUEST_BRIDGE:-}" != br-guest ]; then
     t_cannot_run "the lab has no client namespace / guest segment (lab.sh env: FERRY_LAB_CLIENT='${FERRY_LAB_CLIENT:-}')"
+fi
 PLOG=$FERRY_LAB_DIR/probe.log
 
 probe_stop() {
@@ -51,7 +57,6 @@ migrate_from() {
     agent "$dst" migrate_from OCF_RESKEY_config="$cfg" OCF_RESKEY_CRM_meta_migrate_source="$src" \
         OCF_RESKEY_CRM_meta_migrate_target="$dst" "$@"
 }
-state_on() { on "$1" virsh -q domstate "$2" 2>/dev/null | head -n 1; }
 # key VALUE-LINES KEY: the value of KEY=... in key=value lines
 key() { sed -n "s/^$2=//p" <<<"$1" | tail -n 1; }
 # field KEY LINE: KEY=value inside one line of the agent's statistics

@@ -64,24 +64,26 @@ bdeb=$(fetch busybox-static)
 #   virtio_ring .. virtio_pci         the virtio PCI transport
 #   failover, net_failover, virtio_net  the virtio NIC (mkdomain.sh --nic)
 # Those built into the kernel (modules.builtin) are left out.
-modules="drivers/input/evdev drivers/acpi/button
+modules=(drivers/input/evdev drivers/acpi/button
   drivers/virtio/virtio_ring drivers/virtio/virtio drivers/virtio/virtio_pci_modern_dev
   drivers/virtio/virtio_pci_legacy_dev drivers/virtio/virtio_pci
-  net/core/failover drivers/net/net_failover drivers/net/virtio_net"
+  net/core/failover drivers/net/net_failover drivers/net/virtio_net)
 
 # kernel: only the bits we need (vmlinuz, modules.builtin, the modules above);
 # .done records the module list, so a changed list unpacks again
 kx=$cache/x/$kpkg
-if stale "$kx/.done" "$kdeb" || [ "$(cat "$kx/.done")" != "$(echo $modules)" ]; then
+if stale "$kx/.done" "$kdeb" || [ "$(cat "$kx/.done")" != "${modules[*]}" ]; then
   rm -rf "$kx"; mkdir -p "$kx"
   globs=()
-  for m in $modules; do globs+=("./lib/modules/$kver/kernel/$m.ko*"); done
+  for m in "${modules[@]}"; do globs+=("./lib/modules/$kver/kernel/$m.ko*"); done
   # tar fails on a pattern that matches nothing: a module that is built in is then
   # missing from the deb, which is fine (checked against modules.builtin below)
   dpkg-deb --fsys-tarfile "$kdeb" |
     tar -x -C "$kx" --wildcards "./boot/vmlinuz-$kver" "./lib/modules/$kver/modules.builtin" "${globs[@]}" 2>/dev/null || true
-  [ -f "$kx/boot/vmlinuz-$kver" ] && [ -f "$kx/lib/modules/$kver/modules.builtin" ] || die "cannot unpack $kdeb"
-  echo $modules >"$kx/.done"
+  if [ ! -f "$kx/boot/vmlinuz-$kver" ] || [ ! -f "$kx/lib/modules/$kver/modules.builtin" ]; then
+    die "cannot unpack $kdeb"
+  fi
+  echo "${modules[*]}" >"$kx/.done"
 fi
 bx=$cache/x/busybox
 if stale "$bx/.done" "$bdeb"; then
@@ -113,7 +115,7 @@ if stale "$out/initrd.img" "$here/init" "$here/build.sh" "$guestd" "$kx/.done" "
   : >"$root/etc/ferry-modules"
   builtin=$kx/lib/modules/$kver/modules.builtin
   loaded=" "
-  for m in $modules; do
+  for m in "${modules[@]}"; do
     name=$(basename "$m")
     if grep -q "^kernel/$m\.ko" "$builtin"; then loaded+="$name "; continue; fi
     ko=$(find "$kx/lib/modules/$kver/kernel/$(dirname "$m")" -maxdepth 1 -name "$name.ko*" -print -quit 2>/dev/null || true)
