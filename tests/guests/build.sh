@@ -5,6 +5,7 @@
 #
 #   OUTDIR/ferry-bm.elf   bare-metal multiboot guest (bm/)
 #   OUTDIR/ferry-ticks    heartbeat collector / analyser (ferry-ticks.c)
+#   OUTDIR/ferry-probe    client-side ICMP probe / outage analyser (ferry-probe.c)
 #   OUTDIR/vmlinuz, OUTDIR/initrd.img   Linux guest (linux/build.sh)
 #
 # Rebuilds only what is out of date; silent on success.
@@ -47,9 +48,11 @@ if stale "$out/ferry-bm.elf" "$bm/ferry-bm.c" "$bm/entry.S" "$bm/ferry-bm.ld" "$
   mv "$obj/ferry-bm.elf" "$out/ferry-bm.elf"
 fi
 
-if stale "$out/ferry-ticks" "$here/ferry-ticks.c" "$here/build.sh"; then
-  gcc "${cflags_host[@]}" -o "$out/ferry-ticks.tmp" "$here/ferry-ticks.c" || die "compiling ferry-ticks.c failed"
-  mv "$out/ferry-ticks.tmp" "$out/ferry-ticks"
-fi
+for tool in ferry-ticks ferry-probe; do
+  if stale "$out/$tool" "$here/$tool.c" "$here/build.sh"; then
+    gcc "${cflags_host[@]}" -o "$out/$tool.tmp" "$here/$tool.c" || die "compiling $tool.c failed"
+    mv "$out/$tool.tmp" "$out/$tool"
+  fi
+done
 
 "$here/linux/build.sh" "$out"

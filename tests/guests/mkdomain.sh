@@ -4,7 +4,8 @@
 #   mkdomain.sh --name N [--os bm|linux] [--type kvm|qemu|auto] [--mem MiB]
 #               [--dirty MiB] [--rate MiB/s] [--tick ms] [--acpi-ignore]
 #               [--artifacts DIR] [--collector IP:PORT] [--uuid U]
-#               [--id ID] [--console-log PATH]
+#               [--id ID] [--console-log PATH] [--disk PATH]
+#               [--nic MAC [--ip ADDR/PREFIX] [--bridge BR]]
 #
 #   --os          bm (ferry-bm.elf, default) or linux (vmlinuz + initrd.img)
 #   --type        auto (default): kvm for bm when /dev/kvm is usable, else
@@ -20,15 +21,22 @@
 #   --console-log COM1/ttyS0 log file (default /var/log/libvirt/qemu/N-console.log)
 #   --disk PATH   add a virtio disk (qcow2, cache='none') at PATH; the guests do
 #                 not use it, it is there for the migration's storage checks
+#   --nic MAC     (linux only) add a virtio NIC with this MAC, plugged into the
+#                 host bridge BR (--bridge, default br-guest: the lab's guest
+#                 segment, the same L2 segment on every lab host)
+#   --ip A/P      (with --nic) the guest configures A/P on it (kernel command
+#                 line ferry.ip=A/P; no gateway).  Lab convention: 203.0.113.101-150
+#                 /24 with MAC 52:54:00:fe:00:XX, XX = the last octet in hex
 #
-# Without --disk the guest has no disk and no NIC, so it live-migrates without --unsafe.
+# Without --disk the guest has no disk, so it live-migrates without --unsafe; without --nic it
+# has no NIC.  The bare-metal guest (bm) never has a NIC: it has no network stack.
 set -euo pipefail
 
 die() { echo "mkdomain.sh: $*" >&2; exit 2; }
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 
 name="" os=bm type=auto mem="" dirty=0 rate=0 tick=20 acpi_ignore=0
-artifacts=$here/out collector="" uuid="" id="" console_log="" disk=""
+artifacts=$here/out collector="" uuid="" id="" console_log="" disk="" nic="" nic_ip="" bridge=br-guest
 need() { if [ $# -lt 2 ] || [ -z "$2" ]; then die "option $1 needs a value"; fi; }
 uint() { [[ $2 =~ ^[0-9]+$ ]] || die "$1 wants a non-negative integer, got '$2'"; }
 while [ $# -gt 0 ]; do
@@ -47,6 +55,9 @@ while [ $# -gt 0 ]; do
     --id) need "$@"; id=$2; shift 2 ;;
     --console-log) need "$@"; console_log=$2; shift 2 ;;
     --disk) need "$@"; disk=$2; shift 2 ;;
+    --nic) need "$@"; nic=$2; shift 2 ;;
+    --ip) need "$@"; nic_ip=$2; shift 2 ;;
+    --bridge) need "$@"; bridge=$2; shift 2 ;;
     -h|--help) sed -n '2,/^set -euo/p' "$0" | sed -n 's/^# \{0,1\}//p'; exit 0 ;;
     *) die "unknown option '$1' (see --help)" ;;
   esac
@@ -78,6 +89,21 @@ case $artifacts in /*) ;; *) die "--artifacts must be an absolute path (the same
 console_log=${console_log:-/var/log/libvirt/qemu/$name-console.log}
 [[ $console_log =~ ^/[A-Za-z0-9/._+-]+$ ]] || die "--console-log must be an absolute plain path"
 
+if [ -n "$nic" ]; then
+  [ "$os" = linux ] || die "--nic: only the linux guest has a network stack (--os linux)"
+  nic=$(printf '%s' "$nic" | tr 'A-F' 'a-f')
+  [[ $nic =~ ^[0-9a-f]{2}(:[0-9a-f]{2}){5}$ ]] || die "--nic wants a MAC address like 52:54:00:fe:00:65, got '$nic'"
+  (( (16#${nic:0:2} & 1) == 0 )) || die "--nic $nic is a multicast address"
+  [[ $bridge =~ ^[A-Za-z0-9._-]{1,15}$ ]] || die "--bridge '$bridge' is not an interface name"
+fi
+if [ -n "$nic_ip" ]; then
+  [ -n "$nic" ] || die "--ip needs --nic"
+  [[ $nic_ip =~ ^([0-9]{1,3})\.([0-9]{1,3})\.([0-9]{1,3})\.([0-9]{1,3})/([0-9]{1,2})$ ]] ||
+    die "--ip wants IPv4/PREFIX like 203.0.113.101/24, got '$nic_ip'"
+  for o in 1 2 3 4; do [ "${BASH_REMATCH[$o]}" -le 255 ] || die "--ip $nic_ip: octet out of range"; done
+  if [ "${BASH_REMATCH[5]}" -lt 1 ] || [ "${BASH_REMATCH[5]}" -gt 32 ]; then die "--ip $nic_ip: prefix out of range"; fi
+fi
+
 if [ -n "$collector" ]; then
   [[ $collector =~ ^([0-9]{1,3}(\.[0-9]{1,3}){3}):([0-9]{1,5})$ ]] || die "--collector wants IPv4:PORT, got '$collector'"
   cip=${BASH_REMATCH[1]} cport=${BASH_REMATCH[3]}
@@ -103,9 +129,11 @@ case $os in
     done
     acpi=""
     [ "$acpi_ignore" = 1 ] && acpi=" ferry.acpi=ignore"
+    netarg=""
+    [ -z "$nic_ip" ] || netarg=" ferry.ip=$nic_ip"
     boot="    <kernel>$artifacts/vmlinuz</kernel>
     <initrd>$artifacts/initrd.img</initrd>
-    <cmdline>console=ttyS0 loglevel=4 panic=-1 ferry.id=$id ferry.dirty=$dirty ferry.rate=$rate ferry.tick=$tick$acpi</cmdline>" ;;
+    <cmdline>console=ttyS0 loglevel=4 panic=-1 ferry.id=$id ferry.dirty=$dirty ferry.rate=$rate ferry.tick=$tick$acpi$netarg</cmdline>" ;;
 esac
 
 uuid_xml=""
@@ -121,13 +149,22 @@ if [ -n "$disk" ]; then
     </disk>
 "
 fi
+nic_xml=""
+if [ -n "$nic" ]; then
+  nic_xml="    <interface type='bridge'>
+      <mac address='$nic'/>
+      <source bridge='$bridge'/>
+      <model type='virtio'/>
+    </interface>
+"
+fi
 acpi_mode=poweroff
 if [ "$os" = bm ] || [ "$acpi_ignore" = 1 ]; then acpi_mode=ignore; fi
 
 cat <<EOF
 <domain type='$type'>
   <name>$name</name>
-${uuid_xml}  <description>ferry test guest: os=$os id=$id dirty=$dirty rate=$rate tick=$tick acpi=$acpi_mode</description>
+${uuid_xml}  <description>ferry test guest: os=$os id=$id dirty=$dirty rate=$rate tick=$tick acpi=$acpi_mode${nic:+ nic=$nic}${nic_ip:+ ip=$nic_ip}</description>
   <memory unit='MiB'>$mem</memory>
   <vcpu>1</vcpu>
   <os>
@@ -146,7 +183,7 @@ $boot
   <on_crash>destroy</on_crash>
   <devices>
     <controller type='usb' model='none'/>
-${disk_xml}    <serial type='pty'>
+${disk_xml}${nic_xml}    <serial type='pty'>
       <log file='$console_log' append='on'/>
       <target port='0'/>
     </serial>

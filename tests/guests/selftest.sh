@@ -2,19 +2,23 @@
 # Boot the ferry test guests with plain qemu-system-x86_64 (no libvirt) and
 # check them with ferry-ticks.  Loopback only; cleans up everything it starts.
 #
-#   selftest.sh OUTDIR [bm-kvm] [bm-tcg] [bm-migrate] [linux] [linux-ignore]   (default: all)
+#   selftest.sh OUTDIR [bm-kvm] [bm-tcg] [bm-migrate] [linux] [linux-ignore] [probe-report]
+#                                                                        (default: all)
 #
-# OUTDIR is where build.sh put ferry-bm.elf, ferry-ticks, vmlinuz, initrd.img.
+# OUTDIR is where build.sh put ferry-bm.elf, ferry-ticks, ferry-probe, vmlinuz, initrd.img.
+# The linux case gives the guest a virtio NIC on a QEMU hub with no other port (no
+# packet leaves QEMU) and checks that /init configured ferry.ip= on it; probe-report
+# checks ferry-probe's analysis on a made-up log (the real probe needs the lab).
 # bm-kvm is skipped (not failed) when /dev/kvm is not usable.
 set -euo pipefail
 
 die() { echo "selftest: $*" >&2; exit 1; }
-[ $# -ge 1 ] || die "usage: selftest.sh OUTDIR [bm-kvm] [bm-tcg] [bm-migrate] [linux] [linux-ignore]"
+[ $# -ge 1 ] || die "usage: selftest.sh OUTDIR [bm-kvm] [bm-tcg] [bm-migrate] [linux] [linux-ignore] [probe-report]"
 out=$(cd "$1" && pwd) || die "no such directory: $1"
 shift
 cases=("$@")
-[ ${#cases[@]} -gt 0 ] || cases=(bm-kvm bm-tcg bm-migrate linux linux-ignore)
-for f in ferry-bm.elf ferry-ticks vmlinuz initrd.img; do
+[ ${#cases[@]} -gt 0 ] || cases=(bm-kvm bm-tcg bm-migrate linux linux-ignore probe-report)
+for f in ferry-bm.elf ferry-ticks ferry-probe vmlinuz initrd.img; do
   [ -e "$out/$f" ] || die "$out/$f missing: run build.sh $out first"
 done
 ticks=$out/ferry-ticks
@@ -148,14 +152,28 @@ run_migrate() {
 
 # run_linux IGNORE(0|1): TCG boot, ticks, then ACPI power button
 run_linux() {
-  local ign=$1 id t0 extra=""
+  local ign=$1 id t0 extra="" nic=()
   id=linux
-  if [ "$ign" = 1 ]; then id=linux-ign; extra=" ferry.acpi=ignore"; fi
+  if [ "$ign" = 1 ]; then
+    id=linux-ign; extra=" ferry.acpi=ignore"
+  else
+    # a virtio NIC on a hub of its own: nothing it sends goes anywhere
+    # shellcheck disable=SC2054  # QEMU's option syntax, not array separators
+    nic=(-netdev hubport,id=n0,hubid=7 -device virtio-net-pci,netdev=n0,mac=52:54:00:fe:00:65)
+    extra=" ferry.ip=203.0.113.101/24"
+  fi
   t0=$(now_ms)
-  qemu_start "$id" tcg -m 192 -kernel "$out/vmlinuz" -initrd "$out/initrd.img" \
+  qemu_start "$id" tcg -m 192 -kernel "$out/vmlinuz" -initrd "$out/initrd.img" "${nic[@]}" \
     -append "console=ttyS0 loglevel=4 panic=-1 ferry.id=$id ferry.dirty=32 ferry.tick=20$extra"
   if ! "$ticks" wait "$work/ticks.log" "$id" --count 1 --timeout-ms 60000 --since "$t0"; then
     fail "$id: no tick within 60 s"; tail -n 20 "$work/$id-console.log"; stop "$qpid"; return
+  fi
+  if [ "$ign" = 0 ]; then
+    if grep -q '^ferry-init: eth0 52:54:00:fe:00:65 203.0.113.101/24' "$work/$id-console.log"; then
+      echo "$id: virtio NIC eth0 52:54:00:fe:00:65 configured with ferry.ip=203.0.113.101/24"
+    else
+      fail "$id: ferry.ip not configured on the virtio NIC: $(grep 'ferry-init' "$work/$id-console.log" | tr '\n' ' ')"
+    fi
   fi
   "$ticks" report "$work/ticks.log" "$id" --since "$t0" >"$work/$id.r1"
   local first; first=$(kv "$work/$id.r1" first_ms)
@@ -186,6 +204,35 @@ run_linux() {
   [ "$(kv "$work/$id.r2" continuous)" = 1 ] || fail "$id: seq not continuous"
 }
 
+# run_probe_report: ferry-probe's analysis of a made-up log: 10 ms probes, replies
+# stop for 300 ms (30 lost), come back; one reply from a foreign MAC
+run_probe_report() {
+  local log=$work/probe.log r=$work/probe.r i t=1000000000000000 m=52:54:00:fe:00:65 mm
+  {
+    echo "# $t ferry-probe ping 203.0.113.101 interval_ms=10 pid=1"
+    for i in $(seq 0 99); do
+      echo "$((t + i * 10000)) S $i"
+      if [ "$i" -lt 40 ] || [ "$i" -ge 70 ]; then
+        [ "$i" = 90 ] && mm=52:54:00:00:00:01 || mm=$m
+        echo "$((t + i * 10000 + 500)) R $i 203.0.113.101 $mm 500"
+      fi
+    done
+  } >"$log"
+  if ! "$out/ferry-probe" report "$log" --mac "$m" >"$r"; then fail "probe-report: exit $?"; return; fi
+  echo "probe-report: $(tr '\n' ' ' <"$r")"
+  [ "$(kv "$r" sent)" = 100 ] || fail "probe-report: sent $(kv "$r" sent), want 100"
+  if [ "$(kv "$r" lost)" != 30 ] || [ "$(kv "$r" lost_run_max)" != 30 ]; then fail "probe-report: want 30 lost in one run"; fi
+  [ "$(kv "$r" max_gap_ms)" = 310 ] || fail "probe-report: max_gap_ms $(kv "$r" max_gap_ms), want 310"
+  [ "$(kv "$r" max_gap_open)" = 0 ] || fail "probe-report: gap should be closed"
+  [ "$(kv "$r" foreign)" = 1 ] || fail "probe-report: foreign $(kv "$r" foreign), want 1"
+  "$out/ferry-probe" report "$log" --since $(( (t + 80 * 10000) / 1000 )) --until $(( (t + 2000000) / 1000 )) >"$r" || true
+  if [ "$(kv "$r" max_gap_open)" != 1 ] || [ "$(kv "$r" max_gap_ms)" != 1010 ]; then
+    fail "probe-report: window past the end: want an open gap of 1010 ms: $(tr '\n' ' ' <"$r")"
+  fi
+  "$out/ferry-probe" wait "$log" --count 69 --timeout-ms 100 --mac "$m" || fail "probe-report: wait for 69 replies from $m"
+  ! "$out/ferry-probe" wait "$log" --count 70 --timeout-ms 100 --mac "$m" || fail "probe-report: only 69 replies are from $m"
+}
+
 for c in "${cases[@]}"; do
   case $c in
     bm-kvm)
@@ -195,6 +242,7 @@ for c in "${cases[@]}"; do
       if [ -c /dev/kvm ] && [ -r /dev/kvm ] && [ -w /dev/kvm ]; then run_migrate kvm; else run_migrate tcg; fi ;;
     linux) run_linux 0 ;;
     linux-ignore) run_linux 1 ;;
+    probe-report) run_probe_report ;;
     *) die "unknown case '$c'" ;;
   esac
 done

@@ -6,18 +6,22 @@
 # `nsenter -t PID`.  Inside a host: hostname nodeI, private tmpfs /run and /dev/shm, fresh sysfs,
 # private /etc/libvirt /var/lib/libvirt /var/log/libvirt /var/cache/libvirt /etc/ssh /etc/hosts /tmp
 # (bind mounts of per-host dirs in the state dir), and its own virtlogd, libvirtd and sshd.
-# A separate "switch" namespace holds two bridges: management 198.51.100.0/24 (host eth0 = .10+I,
-# switch = .254, where the heartbeat collector listens) and migration 203.0.113.0/24 (host eth1 =
-# .10+I, name nodeI-mig).  The root namespace gets no links, addresses or routes; there are no default
-# routes and no IPv6 anywhere, so nothing can leave the lab.  See README for details.
+# A separate "switch" namespace holds three bridges: management 198.51.100.0/24 (host eth0 = .10+I,
+# switch = .254, where the heartbeat collector listens), migration 203.0.113.0/24 (host eth1 =
+# .10+I, name nodeI-mig) and the guest segment (host eth2, enslaved to the host's bridge br-guest, no
+# host address: guests' NICs plug into br-guest, so a guest stays on one L2 segment whichever host it
+# runs on).  A "client" namespace sits on the guest segment at 203.0.113.100/24 (guests use
+# .101-.150).  The root namespace gets no links, addresses or routes; there are no default routes and
+# no IPv6 anywhere, so nothing can leave the lab.  See README for details.
 #
 #   lab.sh up N [--ticks BIN]            create node1..nodeN (N <= 8); BIN = heartbeat collector
 #   lab.sh down                          destroy domains, stop everything we started, remove state
-#   lab.sh exec HOST CMD...              run CMD inside HOST (net+mnt+uts+ipc), caller's env kept
+#   lab.sh exec HOST CMD...              run CMD inside HOST (net+mnt+uts+ipc), caller's env kept;
+#                                        HOST may be `switch` or `client` (net+uts only)
 #   lab.sh status                        holders, daemons, addresses, `virsh list --all` per host
 #   lab.sh env                           FERRY_LAB_* variables, for eval
 #   lab.sh daemon HOST virtlogd|libvirtd|sshd stop|start|restart
-#   lab.sh link HOST down|up [mgmt|mig|all]
+#   lab.sh link HOST down|up [mgmt|mig|guest|all]
 #   lab.sh rekey HOST [--restore]        new sshd host key (known_hosts untouched) / original back
 #
 # Environment: FERRY_LAB_DIR (state dir, default /var/tmp/ferry-lab; must be on a disk fs that is
@@ -31,6 +35,13 @@ LAB_DIR=$(realpath -m "${FERRY_LAB_DIR:-/var/tmp/ferry-lab}")
 SHARED=$LAB_DIR/shared
 MGMT_NET=198.51.100          # management network (libvirt, ssh, heartbeats): hosts .11-.18, switch .254
 MIG_NET=203.0.113            # migration network: hosts .11-.18 (names nodeI-mig)
+# The guest segment is a third L2 segment (bridge fbr-guest in the switch, br-guest in every host).
+# It reuses 203.0.113.0/24 above the hosts' slice: client .100, guests .101-.150.  No conflict with
+# the migration network: the hosts have no address on the guest segment, and the client (the only
+# namespace with an address there) has no link to the migration network; see README.
+GUEST_NET=203.0.113
+CLIENT_IP=$GUEST_NET.100
+GUEST_BRIDGE=br-guest
 SWITCH_IP=$MGMT_NET.254
 COLLECTOR_PORT=5555
 MAX_HOSTS=8
@@ -220,7 +231,7 @@ ensure_mountpoint() { # PATH OVLDIR
   mkdir -p "$p"
 }
 
-holder_main() { # KIND NAME DIR ; KIND = node|switch
+holder_main() { # KIND NAME DIR ; KIND = node|switch|client
   local kind=$1 name=$2 d=$3/$2
   if [ "$kind" = node ]; then
     local fs=$d/fs m
@@ -240,7 +251,7 @@ holder_main() { # KIND NAME DIR ; KIND = node|switch
     done
     for m in hosts hostname resolv.conf passwd group; do mount --bind "$fs/$m" "/etc/$m"; done
   else
-    hostname ferry-switch
+    hostname "ferry-$name"
   fi
   # no IPv6 at all (no link-local, ND or MLD chatter); set before any interface is created
   sysctl -q -w net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1
@@ -274,7 +285,7 @@ wait_holder() { # NAME
 # from our own: a namespace we merely share must never be treated as "ours" by `down`.
 holder_ns() {
   local t id types="net uts"
-  [ "$1" = switch ] || types="net uts mnt ipc"
+  case $1 in switch|client) ;; *) types="net uts mnt ipc" ;; esac
   for t in $types; do
     id=$(ns_id "$2" "$t") && [ -n "$id" ] && [ "$id" != "$(ns_id "$BASHPID" "$t")" ] || return 1
     echo "$id"
@@ -282,27 +293,45 @@ holder_ns() {
 }
 
 wire_network() { # N
-  local sw i hp batch=""
+  local sw cp i hp batch=""
   sw=$(holder_pid switch)
   batch+="link add fbr-mgmt type bridge"$'\n'"link set fbr-mgmt up"$'\n'"addr add $SWITCH_IP/24 dev fbr-mgmt"$'\n'
   batch+="link add fbr-mig type bridge"$'\n'"link set fbr-mig up"$'\n'
+  batch+="link add fbr-guest type bridge"$'\n'"link set fbr-guest up"$'\n'
   for (( i = 1; i <= $1; i++ )); do
     hp=$(holder_pid "node$i")
     # the veths are created inside the switch ns with their host end placed straight into the host:
     # they never exist in the root namespace
     batch+="link add fn$i-mgmt type veth peer name eth0 netns $hp"$'\n'"link set fn$i-mgmt master fbr-mgmt up"$'\n'
     batch+="link add fn$i-mig type veth peer name eth1 netns $hp"$'\n'"link set fn$i-mig master fbr-mig up"$'\n'
+    batch+="link add fn$i-guest type veth peer name eth2 netns $hp"$'\n'"link set fn$i-guest master fbr-guest up"$'\n'
   done
+  cp=$(holder_pid client)
+  batch+="link add fcl-guest type veth peer name eth0 netns $cp"$'\n'"link set fcl-guest master fbr-guest up"$'\n'
   nsenter -t "$sw" -n -- ip -batch - <<<"$batch" || die "switch: creating bridges/veths failed"
   for (( i = 1; i <= $1; i++ )); do
     hp=$(holder_pid "node$i")
-    nsenter -t "$hp" -n -- ip -batch - <<EOF || die "node$i: configuring eth0/eth1 failed"
+    # eth2 is only a port of br-guest, the bridge libvirt plugs guest NICs into (<interface
+    # type='bridge'><source bridge='br-guest'/>).  Neither gets an address: the host is not on the
+    # guest segment.  arp_ignore=8: br-guest never answers ARP, not even for the host's own
+    # addresses on other links (Linux would by default).
+    nsenter -t "$hp" -n -- ip -batch - <<EOF || die "node$i: configuring eth0/eth1/eth2/$GUEST_BRIDGE failed"
 addr add $(mgmt_ip "$i")/24 dev eth0
 addr add $(mig_ip "$i")/24 dev eth1
+link add $GUEST_BRIDGE type bridge
+link set eth2 master $GUEST_BRIDGE
 link set eth0 up
 link set eth1 up
+link set eth2 up
+link set $GUEST_BRIDGE up
 EOF
+    nsenter -t "$hp" -n -- sysctl -q -w "net.ipv4.conf.$GUEST_BRIDGE.arp_ignore=8" ||
+      die "node$i: sysctl arp_ignore on $GUEST_BRIDGE failed"
   done
+  nsenter -t "$cp" -n -- ip -batch - <<EOF || die "client: configuring eth0 failed"
+addr add $CLIENT_IP/24 dev eth0
+link set eth0 up
+EOF
 }
 
 # --------------------------------------------------------------------------------------- daemons
@@ -416,7 +445,7 @@ cmd_up() {
   trap up_cleanup EXIT
   trap 'exit 130' INT
   trap 'exit 143' TERM
-  mkdir -p "$LAB_DIR/ssh" "$LAB_DIR/switch/log" "$SHARED"
+  mkdir -p "$LAB_DIR/ssh" "$LAB_DIR/switch/log" "$LAB_DIR/client/log" "$SHARED"
   echo "ferry lab state dir, created by $SELF; removed by: lab.sh down" >"$LAB_DIR/.ferry-lab"
   chmod 1777 "$SHARED"
   cat >"$LAB_DIR/lab.env" <<EOF
@@ -438,8 +467,10 @@ EOF
 
   # namespaces (all holders set themselves up in parallel), then the wire
   start_holder switch switch
+  start_holder client client
   for (( i = 1; i <= n; i++ )); do start_holder "node$i" node; done
   wait_holder switch
+  wait_holder client
   for (( i = 1; i <= n; i++ )); do wait_holder "node$i"; done
   wire_network "$n"
   t1=$(now_ms)
@@ -503,8 +534,9 @@ EOF
   trap - EXIT INT TERM
   echo "up: $n hosts ($(lab_hosts | tr '\n' ' ' | sed 's/ $//')) ready in $(secs_since "$t0")s" \
        "(namespaces+network $(( t1 - t0 )) ms, daemons $(( t2 - t1 )) ms, ssh mesh $(( t3 - t2 )) ms)"
-  for (( i = 1; i <= n; i++ )); do echo "  node$i  eth0 $(mgmt_ip "$i")  eth1 $(mig_ip "$i") (node$i-mig)"; done
+  for (( i = 1; i <= n; i++ )); do echo "  node$i  eth0 $(mgmt_ip "$i")  eth1 $(mig_ip "$i") (node$i-mig)  eth2 in $GUEST_BRIDGE (no address)"; done
   echo "  switch $SWITCH_IP  collector: ${ticks:-none}  shared: $SHARED  state: $LAB_DIR"
+  echo "  client $CLIENT_IP/24 on the guest segment ($GUEST_BRIDGE; guests $GUEST_NET.101-$GUEST_NET.150)"
 }
 
 collector_listening() { # udp socket bound to $SWITCH_IP:5555 in the switch ns (0100007F-style hex, port 15B3)
@@ -517,7 +549,7 @@ collector_listening() { # udp socket bound to $SWITCH_IP:5555 in the switch ns (
 # of live holders (covers a holder that died before its ids were recorded... or was just recorded)
 our_ns_ids() {
   local d pid
-  for d in "$LAB_DIR"/switch "$LAB_DIR"/node[1-8]; do
+  for d in "$LAB_DIR"/switch "$LAB_DIR"/client "$LAB_DIR"/node[1-8]; do
     [ -d "$d" ] || continue
     cat "$d/ns" 2>/dev/null || true
     pid=$(pidfile_pid "$d/holder.pid") && holder_ns "${d##*/}" "$pid" || true
@@ -601,7 +633,7 @@ cmd_down() {
   # 7. final checks
   local bad=()
   [ ! -e "$LAB_DIR" ] || bad+=("$LAB_DIR still exists")
-  ip -o link show 2>/dev/null | grep -Eq ': (fbr-|fn[1-8]-)' && bad+=("lab interfaces in the root namespace: $(ip -o link | grep -Eo '(fbr-|fn[1-8]-)[a-z]+' | tr '\n' ' ')")
+  ip -o link show 2>/dev/null | grep -Eq ': (fbr-|fn[1-8]-|fcl-)' && bad+=("lab interfaces in the root namespace: $(ip -o link | grep -Eo '(fbr-|fn[1-8]-|fcl-)[a-z]+' | tr '\n' ' ')")
   if [ ${#ids[@]} -gt 0 ]; then
     local alive_ns
     alive_ns=$(lsns -n -r -o NS,TYPE 2>/dev/null | awk '{print $2":["$1"]"}' | grep -Fx -f <(printf '%s\n' "${ids[@]}") || true)
@@ -625,6 +657,14 @@ cmd_status() {
     nsenter -t "$hp" -n -- ip -br link | awk '$1 != "lo" {sub(/@.*/, "", $1); printf " %s=%s", $1, $2}'
   fi
   echo
+  d=$LAB_DIR/client
+  printf 'client  holder=%s' "$(pidfile_pid "$d/holder.pid" || echo DEAD)"
+  if hp=$(pidfile_pid "$d/holder.pid"); then
+    nsenter -t "$hp" -n -- ip -br -4 addr | awk '$1 != "lo" {sub(/@.*/, "", $1); printf "  %s %s %s", $1, $2, $3}'
+  else
+    ok=1
+  fi
+  echo
   for h in $(lab_hosts); do
     d=$LAB_DIR/$h
     pid=$(pidfile_pid "$d/holder.pid") || { pid=DEAD; ok=1; }
@@ -636,6 +676,7 @@ cmd_status() {
     echo
     hp=$(pidfile_pid "$d/holder.pid") || continue
     echo "    hostname=$(nsenter -t "$hp" -u hostname) $(nsenter -t "$hp" -n -- ip -br -4 addr | awk '$1 != "lo" {sub(/@.*/, "", $1); printf " %s %s %s", $1, $2, $3}')"
+    echo "    $GUEST_BRIDGE ports: $(nsenter -t "$hp" -n -- ip -o link show master "$GUEST_BRIDGE" 2>/dev/null | awk -F': ' '{sub(/@.*/, "", $2); printf "%s ", $2}')"
     if pidfile_pid "$d/libvirtd.pid" >/dev/null; then
       in_host "$h" timeout 10 virsh -c qemu:///system list --all 2>&1 | sed '/^$/d; s/^/    /' || true
     fi
@@ -647,7 +688,7 @@ cmd_status() {
 cmd_exec() {
   [ $# -ge 2 ] || die "usage: $0 exec HOST CMD..."
   local h=$1 wd=$PWD p; shift
-  if [ "$h" = switch ]; then p=$(holder_pid switch); exec nsenter -t "$p" -n -u -- "$@"; fi
+  case $h in switch|client) p=$(holder_pid "$h"); exec nsenter -t "$p" -n -u -- "$@" ;; esac
   require_host "$h"
   p=$(holder_pid "$h")
   for x in $PRIVATE_PATHS; do case $wd/ in "$x"/*) wd=/ ;; esac; done
@@ -674,12 +715,13 @@ cmd_daemon() {
 }
 
 cmd_link() {
-  [ $# -ge 2 ] && [ $# -le 3 ] || die "usage: $0 link HOST down|up [mgmt|mig|all]"
+  local usage="usage: $0 link HOST down|up [mgmt|mig|guest|all]"
+  [ $# -ge 2 ] && [ $# -le 3 ] || die "$usage"
   local h=$1 state=$2 which=${3:-all} i nets net want
   require_host "$h"; i=$(host_index "$h")
-  case $state in down|up) ;; *) die "usage: $0 link HOST down|up [mgmt|mig|all]" ;; esac
-  case $which in mgmt) nets="mgmt:eth0" ;; mig) nets="mig:eth1" ;; all) nets="mgmt:eth0 mig:eth1" ;;
-    *) die "usage: $0 link HOST down|up [mgmt|mig|all]" ;; esac
+  case $state in down|up) ;; *) die "$usage" ;; esac
+  case $which in mgmt) nets="mgmt:eth0" ;; mig) nets="mig:eth1" ;; guest) nets="guest:eth2" ;;
+    all) nets="mgmt:eth0 mig:eth1 guest:eth2" ;; *) die "$usage" ;; esac
   local hp; hp=$(holder_pid "$h")
   for net in $nets; do
     # the switch-side port goes down: the host sees NO-CARRIER, like a pulled cable
@@ -719,6 +761,10 @@ cmd_env() {
   printf 'FERRY_LAB_HOSTS="%s"\n' "$(lab_hosts | tr '\n' ' ' | sed 's/ $//')"
   printf 'FERRY_LAB_COLLECTOR=%s\n' "$SWITCH_IP:$COLLECTOR_PORT"
   printf 'FERRY_LAB_SCRIPT=%q\n' "$SELF"
+  printf 'FERRY_LAB_CLIENT=%s\n' "$CLIENT_IP"
+  printf 'FERRY_LAB_GUEST_BRIDGE=%s\n' "$GUEST_BRIDGE"
+  printf 'FERRY_LAB_GUEST_NET=%s\n' "$GUEST_NET.0/24"
+  printf 'FERRY_LAB_GUEST_IPS=%s\n' "$GUEST_NET.101-$GUEST_NET.150"
 }
 
 usage() { sed -n '2,/^set -euo/p' "$SELF" | sed '$d; s/^# \{0,1\}//'; exit 2; }

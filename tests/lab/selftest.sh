@@ -4,7 +4,9 @@
 # Brings up 2 hosts (with tests/guests' ferry-ticks as heartbeat collector) and checks: hostnames,
 # addresses, no route out of the lab, root namespace untouched, libvirtd in every host, the ssh mesh
 # with strict host key checking (and that `rekey` breaks it and `--restore` repairs it), daemon
-# stop/start, link down/up, UDP to the collector, a live migration node1 -> node2 over the
+# stop/start, link down/up, UDP to the collector, the guest segment (br-guest in every host, no
+# host address, the client namespace on it, broadcasts from the client reach every host, hosts do
+# not answer there), a live migration of a guest with a NIC on br-guest node1 -> node2 over the
 # management network and back over the migration network, and finally that `down` is clean.
 # One line per check, then "selftest: N passed, M failed".  Exit 0 only if nothing failed.
 #
@@ -101,7 +103,33 @@ for i in 1 2; do
   check "$h: routes to both lab networks" in_lab $h sh -c "ip route get 198.51.100.254 && ip route get 203.0.113.1$(( 3 - i ))"
   check "$h: /etc/hosts maps node1,node2,node*-mig to lab addresses" \
     in_lab $h sh -c 'getent hosts node1 | grep -q "^198.51.100.11 " && getent hosts node2-mig | grep -q "^203.0.113.12 "'
+  check "$h: eth2 is a port of bridge br-guest, both up" \
+    in_lab $h sh -c 'ip -o link show eth2 | grep -q " master br-guest state UP" && ip -o link show br-guest | grep -q "state UP"'
+  check "$h: br-guest never answers ARP (arp_ignore=8)" test "$(in_lab $h sysctl -n net.ipv4.conf.br-guest.arp_ignore)" = 8
 done
+# the guest segment: switch bridge fbr-guest with a port per host and one for the client
+guest_ports() { "$LAB" exec switch ip -o link show master fbr-guest | awk -F': ' '{sub(/@.*/, "", $2); print $2}' | sort | tr '\n' ' '; }
+check "switch: fbr-guest ports are fcl-guest fn1-guest fn2-guest ($(guest_ports))" test "$(guest_ports)" = "fcl-guest fn1-guest fn2-guest "
+check "client: hostname is ferry-client" test "$(in_lab client hostname)" = ferry-client
+caddrs=$(in_lab client ip -4 -o addr show | awk '{print $2, $4}' | tr '\n' ' ')
+check "client: IPv4 addresses are exactly lo 127.0.0.1/8, eth0 203.0.113.100/24 ($caddrs)" \
+  test "$caddrs" = "lo 127.0.0.1/8 eth0 203.0.113.100/24 "
+check "client: no IPv6 addresses" test -z "$(in_lab client ip -6 -o addr show)"
+check "client: one route, the guest segment ($(in_lab client ip route show | tr '\n' ' '))" \
+  test "$(in_lab client ip route show)" = "203.0.113.0/24 dev eth0 proto kernel scope link src 203.0.113.100 "
+for dst in 10.255.255.53 8.8.8.8 198.51.101.1 198.51.100.11; do
+  check_fails "client: no route to $dst (outside the guest segment)" "unreachable" in_lab client ip route get $dst
+done
+check "env prints FERRY_LAB_CLIENT=203.0.113.100, FERRY_LAB_GUEST_BRIDGE=br-guest" \
+  test "$FERRY_LAB_CLIENT" = 203.0.113.100 -a "$FERRY_LAB_GUEST_BRIDGE" = br-guest
+# broadcasts from the client reach every host's br-guest (one L2 segment), and no host answers
+# there, not even for its own migration address 203.0.113.11 (in the same /24)
+brx() { in_lab "$1" cat /sys/class/net/br-guest/statistics/rx_packets; }
+b1=$(brx node1) b2=$(brx node2)
+check_fails "client: 203.0.113.11 (node1's migration address) does not answer on the guest segment" \
+  "100% packet loss" in_lab client ping -n -c 2 -i 0.3 -W 1 203.0.113.11
+check "the client's ARP broadcasts reached br-guest on node1 (+$(( $(brx node1) - b1 ))) and node2 (+$(( $(brx node2) - b2 )))" \
+  test "$(brx node1)" -gt "$b1" -a "$(brx node2)" -gt "$b2"
 switch_isolated() { ! "$LAB" exec switch ip route get 192.0.2.2 2>/dev/null && [ -z "$("$LAB" exec switch ip route show default)" ]; }
 check "switch: no default route, no route out" switch_isolated
 check "root namespace: links unchanged" test "$(ip -o link show | awk -F': ' '{print $2}' | sort)" = "$root_links_before"
@@ -143,12 +171,19 @@ check_fails "mgmt link down: ssh node1 -> node2 fails" "timed out|No route|unrea
 check "mgmt link down: ssh node1 -> node2-mig still works" in_lab node1 ssh node2-mig true
 check "link node2 up mgmt" "$LAB" link node2 up mgmt
 check "mgmt link up: ssh node1 -> node2 works again" in_lab node1 ssh node2 true
+check "link node2 down guest" "$LAB" link node2 down guest
+b1=$(brx node1) b2=$(brx node2)
+in_lab client ping -n -c 1 -W 1 203.0.113.150 >/dev/null 2>&1 || true
+check "guest link down: the client's broadcasts reach node1 (+$(( $(brx node1) - b1 ))) but not node2 (+$(( $(brx node2) - b2 )))" \
+  test "$(brx node1)" -gt "$b1" -a "$(brx node2)" = "$b2"
+check "link node2 up guest" "$LAB" link node2 up guest
 
 # -------------------------------------------------------------------------------------- migration
 xml=$FERRY_LAB_SHARED/selftest-idle.xml
 cat >"$xml" <<EOF
 <domain type='$DOMTYPE'>
-  <!-- disk-less, kernel-less: SeaBIOS finds nothing to boot and idles -->
+  <!-- disk-less, kernel-less: SeaBIOS finds nothing to boot and idles; its NIC on the guest
+       segment has no option ROM (no PXE): it is silent -->
   <name>selftest-idle</name>
   <memory unit='MiB'>64</memory>
   <vcpu>1</vcpu>
@@ -157,6 +192,12 @@ cat >"$xml" <<EOF
   <devices>
     <emulator>/usr/bin/qemu-system-x86_64</emulator>
     <controller type='usb' model='none'/>
+    <interface type='bridge'>
+      <mac address='52:54:00:fe:00:96'/>
+      <source bridge='br-guest'/>
+      <model type='virtio'/>
+      <rom bar='off'/>
+    </interface>
     <memballoon model='none'/>
   </devices>
 </domain>
@@ -165,13 +206,18 @@ state() { virsh_on "$1" domstate selftest-idle 2>/dev/null | head -n 1; }
 known() { virsh_on "$1" list --all --name 2>/dev/null | grep -qx selftest-idle; }
 rx() { in_lab "$1" cat "/sys/class/net/$2/statistics/rx_bytes"; }
 define_start() { virsh_on node1 define "$xml" && virsh_on node1 start selftest-idle; }
-check "define + start a disk-less, kernel-less $DOMTYPE domain on node1 from $xml" define_start
+check "define + start a disk-less, kernel-less $DOMTYPE domain with a NIC on br-guest on node1 from $xml" define_start
+# the host ports of br-guest other than the uplink eth2: the guests' taps
+taps() { in_lab "$1" ip -o link show master br-guest | awk -F': ' '{sub(/@.*/, "", $2); print $2}' | grep -vx eth2 | tr '\n' ' '; }
+check "node1: the guest's tap is a port of br-guest ($(taps node1))" test -n "$(taps node1)"
 t0=$(ms)
 check "migrate --live --persistent --undefinesource node1 -> qemu+ssh://node2/system (run inside node1)" \
   virsh_on node1 migrate --live --persistent --undefinesource selftest-idle qemu+ssh://node2/system
 t1=$(ms)
 only_on() { [ "$(virsh_on "$1" domstate selftest-idle)" = running ] && ! virsh_on "$2" dominfo selftest-idle; }
 check "after migration: running on node2 ($(( t1 - t0 )) ms), unknown to node1" only_on node2 node1
+check "after migration: the guest's tap is on node2's br-guest ($(taps node2)), none on node1's" \
+  test -n "$(taps node2)" -a -z "$(taps node1)"
 m0=$(rx node1 eth0); g0=$(rx node1 eth1)
 t0=$(ms)
 check "migrate back node2 -> node1 with --migrateuri tcp://node1-mig" \

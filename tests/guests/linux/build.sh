@@ -7,7 +7,7 @@
 # with apt-cache) and busybox-static, fetched with `apt-get download` into
 # OUTDIR/cache/linux/debs and unpacked with dpkg-deb.  The initramfs holds
 # busybox, /init, the static ferry-guestd and the kernel modules needed for
-# the ACPI power button (those not built in).  A second run with the debs
+# the ACPI power button and the virtio NIC (those not built in).  A second run with the debs
 # cached needs no network, and does nothing when everything is up to date.
 # Environment: FERRY_KERNEL_PKG=linux-image-X overrides the kernel package.
 set -euo pipefail
@@ -58,15 +58,32 @@ kver=${kpkg#linux-image-}
 kdeb=$(fetch "$kpkg")
 bdeb=$(fetch busybox-static)
 
-# kernel: only the bits we need (vmlinuz, modules.builtin, two modules)
+# Kernel modules for the initramfs, in load order (each after the modules it
+# depends on; checked below against the modules' own depends= field):
+#   evdev, button                     the ACPI power button as an input event
+#   virtio_ring .. virtio_pci         the virtio PCI transport
+#   failover, net_failover, virtio_net  the virtio NIC (mkdomain.sh --nic)
+# Those built into the kernel (modules.builtin) are left out.
+modules=(drivers/input/evdev drivers/acpi/button
+  drivers/virtio/virtio_ring drivers/virtio/virtio drivers/virtio/virtio_pci_modern_dev
+  drivers/virtio/virtio_pci_legacy_dev drivers/virtio/virtio_pci
+  net/core/failover drivers/net/net_failover drivers/net/virtio_net)
+
+# kernel: only the bits we need (vmlinuz, modules.builtin, the modules above);
+# .done records the module list, so a changed list unpacks again
 kx=$cache/x/$kpkg
-if stale "$kx/.done" "$kdeb"; then
+if stale "$kx/.done" "$kdeb" || [ "$(cat "$kx/.done")" != "${modules[*]}" ]; then
   rm -rf "$kx"; mkdir -p "$kx"
+  globs=()
+  for m in "${modules[@]}"; do globs+=("./lib/modules/$kver/kernel/$m.ko*"); done
+  # tar fails on a pattern that matches nothing: a module that is built in is then
+  # missing from the deb, which is fine (checked against modules.builtin below)
   dpkg-deb --fsys-tarfile "$kdeb" |
-    tar -x -C "$kx" --wildcards "./boot/vmlinuz-$kver" "./lib/modules/$kver/modules.builtin" \
-      "./lib/modules/$kver/kernel/drivers/acpi/button.ko*" "./lib/modules/$kver/kernel/drivers/input/evdev.ko*" \
-    || die "cannot unpack $kdeb"
-  touch "$kx/.done"
+    tar -x -C "$kx" --wildcards "./boot/vmlinuz-$kver" "./lib/modules/$kver/modules.builtin" "${globs[@]}" 2>/dev/null || true
+  if [ ! -f "$kx/boot/vmlinuz-$kver" ] || [ ! -f "$kx/lib/modules/$kver/modules.builtin" ]; then
+    die "cannot unpack $kdeb"
+  fi
+  echo "${modules[*]}" >"$kx/.done"
 fi
 bx=$cache/x/busybox
 if stale "$bx/.done" "$bdeb"; then
@@ -94,19 +111,29 @@ if stale "$out/initrd.img" "$here/init" "$here/build.sh" "$guestd" "$kx/.done" "
   cp "$busybox" "$root/bin/busybox"
   cp "$here/init" "$root/init"; chmod 755 "$root/init"
   cp "$guestd" "$root/sbin/ferry-guestd"
-  # the ACPI button driver and evdev (/dev/input/event*), unless built in
+  # the modules listed above, unless built in; /init insmods them in this order
   : >"$root/etc/ferry-modules"
-  for m in drivers/input/evdev drivers/acpi/button; do
-    grep -q "^kernel/$m\.ko" "$kx/lib/modules/$kver/modules.builtin" && continue
-    ko=$(find "$kx/lib/modules/$kver/kernel/$(dirname "$m")" -maxdepth 1 -name "$(basename "$m").ko*" -print -quit)
+  builtin=$kx/lib/modules/$kver/modules.builtin
+  loaded=" "
+  for m in "${modules[@]}"; do
+    name=$(basename "$m")
+    if grep -q "^kernel/$m\.ko" "$builtin"; then loaded+="$name "; continue; fi
+    ko=$(find "$kx/lib/modules/$kver/kernel/$(dirname "$m")" -maxdepth 1 -name "$name.ko*" -print -quit 2>/dev/null || true)
     [ -n "$ko" ] || die "module $m neither built in nor shipped in $kpkg"
     case $ko in
       *.ko) cp "$ko" "$root/lib/modules/" ;;
-      *.ko.xz) xz -dc "$ko" >"$root/lib/modules/$(basename "$m").ko" ;;
-      *.ko.zst) zstd -qdc "$ko" >"$root/lib/modules/$(basename "$m").ko" ;;
+      *.ko.xz) xz -dc "$ko" >"$root/lib/modules/$name.ko" ;;
+      *.ko.zst) zstd -qdc "$ko" >"$root/lib/modules/$name.ko" ;;
       *) die "unsupported module compression: $ko" ;;
     esac
-    echo "$(basename "$m").ko" >>"$root/etc/ferry-modules"
+    # every dependency must be built in or loaded earlier (names use _ or -)
+    deps=$(tr '\0' '\n' <"$root/lib/modules/$name.ko" | sed -n 's/^depends=//p' | head -n 1 | tr ',' ' ')
+    for dep in $deps; do
+      [[ $loaded == *" ${dep//-/_} "* ]] || grep -Eq "/${dep//[-_]/[-_]}\.ko" "$builtin" ||
+        die "module $name needs $dep, which is neither built in nor earlier in the module list"
+    done
+    loaded+="${name//-/_} "
+    echo "$name.ko" >>"$root/etc/ferry-modules"
   done
   (cd "$root" && find . | LC_ALL=C sort | "$busybox" cpio -o -H newc 2>/dev/null | gzip -9n) >"$out/initrd.img.tmp" ||
     die "building the initramfs failed"
