@@ -509,6 +509,12 @@ vm_keep(const struct ferry_params *p, virt_conn *conn, const struct vm_ident *id
         snprintf(st.name, sizeof(st.name), "%s", id->name);
         snprintf(st.uuid, sizeof(st.uuid), "%s", uuid ? uuid : "");
     }
+    if (arrived) {
+        /* what another node published since may differ: publish once on arrival */
+        st.util_cpu = -1;
+        st.util_hv_memory_mib = -1;
+        st.util_retry_after_s = 0;
+    }
     before = st;
     vm_definition_sync(p, conn, id, &st, arrived);
     vm_utilization_sync(p, conn, id, &st, dl);
