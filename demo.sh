@@ -6,8 +6,11 @@
 #   - starts a guest that rewrites and verifies 16 MiB of its memory,
 #   - migrates it live node1 -> node2 and paused node2 -> node1
 #     (migrate_to on the source, migrate_from on the target, stop on the source),
-#   - does the same with a Debian kernel guest (TCG) and a guest that dirties
-#     memory faster than a 10 MiB/s link (the non-convergence policy at work),
+#   - does the same with a Debian kernel guest (TCG) that has a network card on
+#     a segment spanning both hosts, pinged every 10 ms from a client there
+#     (it answers at the same IP and MAC after each move; the outage is shown),
+#     and a guest that dirties memory faster than a 10 MiB/s link (the
+#     non-convergence policy at work),
 # prints what happened, and tears the lab down.
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -21,7 +24,9 @@ OUT=$top/tests/guests/out
 AGENT=$top/agents/vm
 tests/guests/build.sh "$OUT"
 if [ -e "$FERRY_LAB_DIR" ]; then "$LAB" down >/dev/null 2>&1 || true; fi
-trap 'echo; "$LAB" down | tail -n 1' EXIT
+PROBE_PID=
+probe_stop() { if [ -n "$PROBE_PID" ]; then kill "$PROBE_PID" 2>/dev/null || true; wait "$PROBE_PID" 2>/dev/null || true; PROBE_PID=; fi; }
+trap 'probe_stop; echo; "$LAB" down | tail -n 1' EXIT
 echo "demo: bringing up 2 lab hosts"
 "$LAB" up 2 --ticks "$OUT/ferry-ticks" | sed 's/^/  /'
 eval "$("$LAB" env)"
@@ -43,14 +48,14 @@ agent() {
 field() { sed -n "s/.*[ ]$1=\([^ ]*\).*/\1/p" <<<"$2" | tail -n 1; }
 mib() { awk -v b="$1" 'BEGIN { printf "%.1f", b / 1048576 }'; }
 
-printf '\n| %-9s | %-14s | %-7s | %-6s | %-16s | %8s | %8s | %8s | %8s | %7s | %-14s |\n' \
-    guest move mode policy outcome "total ms" "downtime" "pause ms" "tick gap" "MiB" "guest"
-printf '|%s|%s|%s|%s|%s|%s|%s|%s|%s|%s|%s|\n' ----------- ---------------- --------- -------- \
-    ------------------ ---------- ---------- ---------- ---------- --------- ----------------
+printf '\n| %-9s | %-14s | %-7s | %-6s | %-16s | %8s | %8s | %8s | %8s | %8s | %7s | %-14s |\n' \
+    guest move mode policy outcome "total ms" "downtime" "pause ms" "tick gap" "ping gap" "MiB" "guest"
+printf '|%s|%s|%s|%s|%s|%s|%s|%s|%s|%s|%s|%s|\n' ----------- ---------------- --------- -------- \
+    ------------------ ---------- ---------- ---------- ---------- ---------- --------- ----------------
 
 # move GUEST CONFIG SRC DST [VAR=value...]: Pacemaker's sequence, and one table row
 move() {
-    local g=$1 cfg=$2 src=$3 dst=$4 since rc=0 line rep guest
+    local g=$1 cfg=$2 src=$3 dst=$4 since rc=0 line rep guest ping=-
     shift 4
     since=$(now_ms)
     agent "$src" migrate_to "p_$g" "$cfg" OCF_RESKEY_CRM_meta_migrate_source="$src" \
@@ -64,11 +69,16 @@ move() {
     "$OUT/ferry-ticks" wait "$TICKS" "$g" --count 25 --timeout-ms 10000 --since "$(now_ms)" >/dev/null || true
     rep=$("$OUT/ferry-ticks" report "$TICKS" "$g" --since "$since" || true)
     guest="resets=$(sed -n 's/^resets=//p' <<<"$rep") bad=$(sed -n 's/^bad=//p' <<<"$rep")"
-    printf '| %-9s | %-14s | %-7s | %-6s | %-16s | %8s | %8s | %8s | %8s | %7s | %-14s |\n' \
+    if [ "$g" = vm-linux ] && [ -n "$PROBE_PID" ]; then
+        # the client's view: replies from the same IP and MAC again, and the longest silence
+        "$OUT/ferry-probe" wait "$PLOG" --mac "$MAC" --count 50 --timeout-ms 20000 --since "$(now_ms)" >/dev/null || true
+        ping=$("$OUT/ferry-probe" report "$PLOG" --mac "$MAC" --since "$since" --until "$(now_ms)" | sed -n 's/^max_gap_ms=//p')
+    fi
+    printf '| %-9s | %-14s | %-7s | %-6s | %-16s | %8s | %8s | %8s | %8s | %8s | %7s | %-14s |\n' \
         "$g" "$src -> $dst" "$(field mode "$line")" "$(field policy "$line")" \
         "$([ "$rc" = 0 ] && field outcome "$line" || echo "FAILED rc $rc")" "$(field total_ms "$line")" \
         "$(field downtime_ms "$line" | sed 's/^-1$/-/')" "$(field pause_ms "$line" | sed 's/^-1$/-/')" \
-        "$(sed -n 's/^max_gap_ms=//p' <<<"$rep")" "$(mib "$(field bytes "$line")")" "$guest"
+        "$(sed -n 's/^max_gap_ms=//p' <<<"$rep")" "${ping:--}" "$(mib "$(field bytes "$line")")" "$guest"
 }
 
 start() {
@@ -89,10 +99,15 @@ move vm-bm "$vm" node1 node2 OCF_RESKEY_migrate=live OCF_RESKEY_migration_networ
 move vm-bm "$vm" node2 node1 OCF_RESKEY_migrate=live OCF_RESKEY_tunnelled=true
 agent node1 stop p_vm-bm "$vm" OCF_RESKEY_force_stop=true
 
-lx=$(mk vm-linux --os linux --type qemu)
+MAC=52:54:00:fe:00:01 IP=203.0.113.101 PLOG=$FERRY_LAB_DIR/probe.log
+lx=$(mk vm-linux --os linux --type qemu --mem 160 --nic "$MAC" --ip "$IP/24")
 start vm-linux "$lx"
+"$LAB" exec client "$OUT/ferry-probe" ping "$IP" "$PLOG" --interval-ms 10 --max-seconds 600 </dev/null &
+PROBE_PID=$!
+"$OUT/ferry-probe" wait "$PLOG" --mac "$MAC" --count 50 --timeout-ms 60000 >/dev/null || true
 move vm-linux "$lx" node1 node2 OCF_RESKEY_migrate=live
 move vm-linux "$lx" node2 node1 OCF_RESKEY_migrate=pause
+probe_stop
 agent node1 stop p_vm-linux "$lx"
 
 busy=$(mk vm-busy --os bm --mem 96 --dirty 48)
@@ -110,6 +125,9 @@ cat <<'TXT'
   downtime: libvirt's measure of the switch-over pause
   pause ms: the guest-visible pause measured by the agent (pause mode, or the policy's pause)
   tick gap: the longest silence in the guest's 20 ms heartbeat, seen from the network
+  ping gap: vm-linux's network card is on a segment that spans both hosts; a client there
+            pings 203.0.113.101 every 10 ms: the longest time without a reply (from the
+            same MAC) across the move (TCG makes its switch-over slower than KVM's)
   guest:    resets=0 means the guest never rebooted; bad=0 means its own check of every
             page it wrote found nothing lost or corrupted
   vm-busy dirties 48 MiB at ~200 MiB/s over a 10 MiB/s link: 'abort' gives up and leaves
