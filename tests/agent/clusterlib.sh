@@ -22,6 +22,23 @@ op_on() {
     on node1 cibadmin -Q --xpath "//node_state[@uname='$2']//lrm_resource[@id='$1']/lrm_rsc_op[@operation='$3' and @rc-code='0']" >/dev/null 2>&1
 }
 
+# vm_primitive NAME CONFIG [PARAM=value...]: the crm configuration of one VM, as
+# an operator writes it (5 s monitors, a 30 s stop for guests that ignore ACPI)
+vm_primitive() {
+    local name=$1 config=$2
+    shift 2
+    cat <<CRM
+primitive $name ocf:ferry:vm \\
+    params config="$config" name=$name $* \\
+    op start timeout=90s interval=0 \\
+    op stop timeout=30s interval=0 \\
+    op monitor interval=5s timeout=30s \\
+    op migrate_to timeout=120s interval=0 \\
+    op migrate_from timeout=60s interval=0 \\
+    meta allow-migrate=true
+CRM
+}
+
 cluster_setup() {
     local out h
     command -v crm >/dev/null || t_cannot_run "crmsh is missing (./bootstrap.sh --deps installs it)"

@@ -93,6 +93,21 @@ agent() {
         "$@" "$AGENT" "$action"
 }
 
+# migrate_to SRC DST CONFIG [VAR=value...]: migrate_to on SRC, as Pacemaker calls it;
+# migrate_from SRC DST CONFIG [VAR=value...]: migrate_from on DST
+migrate_to() {
+    local src=$1 dst=$2 cfg=$3
+    shift 3
+    agent "$src" migrate_to OCF_RESKEY_config="$cfg" OCF_RESKEY_CRM_meta_migrate_source="$src" \
+        OCF_RESKEY_CRM_meta_migrate_target="$dst" OCF_RESKEY_CRM_meta_record_pending=true "$@"
+}
+migrate_from() {
+    local src=$1 dst=$2 cfg=$3
+    shift 3
+    agent "$dst" migrate_from OCF_RESKEY_config="$cfg" OCF_RESKEY_CRM_meta_migrate_source="$src" \
+        OCF_RESKEY_CRM_meta_migrate_target="$dst" "$@"
+}
+
 # ticks_wait ID COUNT TIMEOUT_MS [SINCE_MS]: COUNT heartbeats from guest ID arrive.
 ticks_wait() {
     "$GUESTS_OUT/ferry-ticks" wait "$TICKS_LOG" "$1" --count "$2" --timeout-ms "$3" \

@@ -19,28 +19,16 @@ cluster_setup 3
 va=$(guest_xml vm-a --os bm --dirty 16 --rate 40)
 vb=$(guest_xml vm-b --os bm --dirty 16 --rate 40)
 conf=$FERRY_LAB_DIR/vms.crm
-cat >"$conf" <<CRM
-property migration-limit=1
-rsc_defaults resource-stickiness=100
-primitive vm-a ocf:ferry:vm \\
-    params config="$va" name=vm-a migrate=live \\
-    op start timeout=90s interval=0 \\
-    op stop timeout=30s interval=0 \\
-    op monitor interval=5s timeout=30s \\
-    op migrate_to timeout=120s interval=0 \\
-    op migrate_from timeout=60s interval=0 \\
-    meta allow-migrate=true
-primitive vm-b ocf:ferry:vm \\
-    params config="$vb" name=vm-b migrate=pause \\
-    op start timeout=90s interval=0 \\
-    op stop timeout=30s interval=0 \\
-    op monitor interval=5s timeout=30s \\
-    op migrate_to timeout=120s interval=0 \\
-    op migrate_from timeout=60s interval=0 \\
-    meta allow-migrate=true
+{
+    echo "property migration-limit=1"
+    echo "rsc_defaults resource-stickiness=100"
+    vm_primitive vm-a "$va" migrate=live
+    vm_primitive vm-b "$vb" migrate=pause
+    cat <<CRM
 location vm-a-home vm-a 50: node1
 location vm-b-home vm-b 50: node1
 CRM
+} >"$conf"
 since=$(now_ms)
 t_ok "crm configure load update (two VMs)" "$CLUSTER" crm node1 configure load update "$conf"
 t_ok "vm-a started on node1" wait_started vm-a node1 120

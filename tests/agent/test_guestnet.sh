@@ -45,18 +45,6 @@ probe_stop() {
 # stop it by pid before the lab goes down
 trap 'probe_stop; lab_exit' EXIT
 
-migrate_to() {
-    local src=$1 dst=$2 cfg=$3
-    shift 3
-    agent "$src" migrate_to OCF_RESKEY_config="$cfg" OCF_RESKEY_CRM_meta_migrate_source="$src" \
-        OCF_RESKEY_CRM_meta_migrate_target="$dst" OCF_RESKEY_CRM_meta_record_pending=true "$@"
-}
-migrate_from() {
-    local src=$1 dst=$2 cfg=$3
-    shift 3
-    agent "$dst" migrate_from OCF_RESKEY_config="$cfg" OCF_RESKEY_CRM_meta_migrate_source="$src" \
-        OCF_RESKEY_CRM_meta_migrate_target="$dst" "$@"
-}
 # key VALUE-LINES KEY: the value of KEY=... in key=value lines
 key() { sed -n "s/^$2=//p" <<<"$1" | tail -n 1; }
 # field KEY LINE: KEY=value inside one line of the agent's statistics

@@ -12,19 +12,6 @@
 lab_setup 2
 TIMEOUT_MS=120000
 
-# migrate SRC DST CONFIG [VAR=value...]: migrate_to on SRC, as Pacemaker calls it
-migrate_to() {
-    local src=$1 dst=$2 cfg=$3
-    shift 3
-    agent "$src" migrate_to OCF_RESKEY_config="$cfg" OCF_RESKEY_CRM_meta_migrate_source="$src" \
-        OCF_RESKEY_CRM_meta_migrate_target="$dst" OCF_RESKEY_CRM_meta_record_pending=true "$@"
-}
-migrate_from() {
-    local src=$1 dst=$2 cfg=$3
-    shift 3
-    agent "$dst" migrate_from OCF_RESKEY_config="$cfg" OCF_RESKEY_CRM_meta_migrate_source="$src" \
-        OCF_RESKEY_CRM_meta_migrate_target="$dst" "$@"
-}
 state_on() { on "$1" virsh -q domstate "$2" 2>/dev/null | head -n 1; }
 field() { sed -n "s/.*[ ]$1=\([^ ]*\).*/\1/p" <<<"$2" | tail -n 1; }
 

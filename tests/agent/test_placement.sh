@@ -4,8 +4,8 @@
 #   placement-strategy=balanced spreads three VMs of different sizes over three
 #   nodes, and a standby sends a VM only where there is capacity for it;
 #   monitors of unchanged VMs write nothing to the CIB and start no process;
-#   a change to the running domain's definition (virsh setmaxmem --config, as
-#   virsh edit would) reaches the config file and survives a move and a node loss.
+#   a change to the running domain's definition (virsh setmaxmem --config, then
+#   virsh edit) reaches the config file and survives a move and a node loss.
 . "$(dirname "$0")/lablib.sh"
 . "$(dirname "$0")/clusterlib.sh"
 command -v strace >/dev/null || t_cannot_run "strace is missing (./bootstrap.sh --deps installs it)"
@@ -32,19 +32,9 @@ conf=$FERRY_LAB_DIR/placement.crm
 {
     echo "property placement-strategy=balanced"
     echo "rsc_defaults resource-stickiness=100"
-    for v in "vm-s:$vs:persistent=true" "vm-m:$vm:" "vm-l:$vl:"; do
-        IFS=: read -r name xml extra <<<"$v"
-        cat <<CRM
-primitive $name ocf:ferry:vm \\
-    params config="$xml" name=$name $extra \\
-    op start timeout=90s interval=0 \\
-    op stop timeout=30s interval=0 \\
-    op monitor interval=5s timeout=30s \\
-    op migrate_to timeout=120s interval=0 \\
-    op migrate_from timeout=60s interval=0 \\
-    meta allow-migrate=true
-CRM
-    done
+    vm_primitive vm-s "$vs" persistent=true
+    vm_primitive vm-m "$vm"
+    vm_primitive vm-l "$vl"
 } >"$conf"
 t_ok "crm configure load update (3 VMs, placement-strategy=balanced)" crm_do configure load update "$conf"
 for r in vm-s vm-m vm-l; do t_ok "$r started" wait_started "$r" '' 120; done
@@ -123,7 +113,13 @@ on node1 crm_resource --clear -r vm-s >/dev/null 2>&1
 
 # --- ... and a node loss -------------------------------------------------------------
 h=$(node_of vm-s)
-t_ok "virsh setmaxmem vm-s 80M --config on $h" on "$h" virsh -q setmaxmem vm-s 80M --config
+# virsh edit itself, with an "editor" that changes the memory as an operator would
+cat >"$FERRY_LAB_DIR/edit.sh" <<'EDIT'
+#!/bin/sh
+sed -i "s|<memory unit='KiB'>65536</memory>|<memory unit='KiB'>81920</memory>|" "$1"
+EDIT
+chmod 755 "$FERRY_LAB_DIR/edit.sh"
+t_ok "virsh edit vm-s on $h: memory 80 MiB" on "$h" env EDITOR="$FERRY_LAB_DIR/edit.sh" virsh -q edit vm-s
 t_ok "the next monitor saved it" poll 20 grep -q "<memory unit='KiB'>81920</memory>" "$vs"
 t0=$(now_s)
 "$CLUSTER" poweroff "$h" >/dev/null
