@@ -322,6 +322,20 @@ cleanup:
     return ret;
 }
 
+/* Our domain, which must exist: FERRY_E_STATE ("cannot VERB domain 'x': it
+ * does not exist") if it does not. */
+static int
+virt_domain_need(virt_conn *c, const struct virt_identity *id, const char *verb,
+                 virDomainPtr *ret_dom, ferry_error **err)
+{
+    int ret = virt_domain_find(c, id, ret_dom, NULL, err);
+
+    if (ret == 0 && *ret_dom == NULL)
+        ret = error_set(err, FERRY_E_STATE, "cannot %s domain '%s': it does not exist", verb,
+                        id->name);
+    return ret;
+}
+
 /* Runs op on our domain; a domain that is gone is FERRY_E_STATE. */
 static int
 virt_domain_op(virt_conn *c, const struct virt_identity *id, int (*op)(virDomainPtr),
@@ -331,14 +345,9 @@ virt_domain_op(virt_conn *c, const struct virt_identity *id, int (*op)(virDomain
     char what[512];
     int ret = 0;
 
-    ret = virt_domain_find(c, id, &dom, NULL, err);
+    ret = virt_domain_need(c, id, verb, &dom, err);
     if (ret < 0)
         goto cleanup;
-    if (dom == NULL) {
-        ret = error_set(err, FERRY_E_STATE, "cannot %s domain '%s': it does not exist", verb,
-                        id->name);
-        goto cleanup;
-    }
     if (op(dom) < 0) {
         snprintf(what, sizeof(what), "cannot %s domain '%s'", verb, id->name);
         ret = virt_error(err, FERRY_E_LIBVIRT, what);
@@ -756,12 +765,10 @@ virt_domain_xml(virt_conn *c, const struct virt_identity *id, char **ret_xml, fe
 {
     virDomainPtr dom = NULL;
     char *xml = NULL;
-    int ret = virt_domain_find(c, id, &dom, NULL, err);
+    int ret = virt_domain_need(c, id, "read the XML of", &dom, err);
 
     if (ret < 0)
         return ret;
-    if (dom == NULL)
-        return error_set(err, FERRY_E_STATE, "domain '%s' does not exist", id->name);
     xml = virDomainGetXMLDesc(dom, 0);
     if (xml == NULL)
         ret = virt_error(err, FERRY_E_LIBVIRT, "cannot read the domain's XML");
@@ -839,12 +846,9 @@ virt_domain_save(virt_conn *c, const struct virt_identity *id, const char *path,
     char what[512];
     int ret = 0;
 
-    ret = virt_domain_find(c, id, &dom, NULL, err);
+    ret = virt_domain_need(c, id, "save", &dom, err);
     if (ret < 0)
         return ret;
-    if (dom == NULL)
-        return error_set(err, FERRY_E_STATE, "cannot save domain '%s': it does not exist",
-                         id->name);
     pthread_mutex_init(&g.lock, NULL);
     pthread_condattr_init(&attr);
     pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
@@ -924,12 +928,10 @@ virt_domain_size(virt_conn *c, const struct virt_identity *id, int64_t *ret_vcpu
 {
     virDomainPtr dom = NULL;
     virDomainInfo info;
-    int ret = virt_domain_find(c, id, &dom, NULL, err);
+    int ret = virt_domain_need(c, id, "read the size of", &dom, err);
 
     if (ret < 0)
         return ret;
-    if (dom == NULL)
-        return error_set(err, FERRY_E_STATE, "domain '%s' does not exist", id->name);
     if (virDomainGetInfo(dom, &info) < 0) {
         ret = virt_error(err, FERRY_E_LIBVIRT, "cannot read the domain's size");
     } else {
@@ -947,13 +949,12 @@ virt_domain_definition(virt_conn *c, const struct virt_identity *id, char **ret_
     virDomainPtr dom = NULL;
     char *xml = NULL;
     int persistent = 0;
-    int ret = virt_domain_find(c, id, &dom, NULL, err);
+    int ret = 0;
 
     *ret_xml = NULL;
+    ret = virt_domain_need(c, id, "read the definition of", &dom, err);
     if (ret < 0)
         return ret;
-    if (dom == NULL)
-        return error_set(err, FERRY_E_STATE, "domain '%s' does not exist", id->name);
     persistent = virDomainIsPersistent(dom);
     if (persistent < 0) {
         ret = virt_error(err, FERRY_E_LIBVIRT, "cannot tell whether the domain is persistent");
