@@ -67,7 +67,6 @@
 #define IMPORT_MAX_PRIORITY 100
 #define IMPORT_DEFAULT_MIGRATE "live"
 #define IMPORT_QEMU_MIGRATION_URI "qemu+ssh://%s/system"
-#define IMPORT_DEPTH_INTERVAL "60s"   /* vm.sh's depth-10 status check */
 
 enum import_recovery {
     IMPORT_RECOVERY_RESTART,
@@ -1408,10 +1407,12 @@ import_write_crm(const import_conf *conf, FILE *out)
     char bufs[IMPORT_MAX_PAIRS][32];
     char t[32];
     char iv[32];
+    char depth_iv[32];
     size_t i;
     size_t j;
     size_t n;
 
+    import_ms_text(OCF_DEPTH10_INTERVAL_MS, depth_iv, sizeof(depth_iv));
     fprintf(out, "# ferry-import: %zu vm resource(s) from %s (rgmanager) for ocf:%s:%s.\n"
             "# Load with: crm configure load update FILE\n", conf->n_vms, conf->origin,
             OCF_AGENT_PROVIDER, OCF_AGENT_NAME);
@@ -1438,7 +1439,7 @@ import_write_crm(const import_conf *conf, FILE *out)
                 fprintf(out, " on-fail=%s", vm->on_fail);
             fputs(" \\\n", out);
             if (a->action == OCF_ACTION_MONITOR && vm->status_program) {
-                fprintf(out, "\top %s timeout=%s interval=%s", a->name, t, IMPORT_DEPTH_INTERVAL);
+                fprintf(out, "\top %s timeout=%s interval=%s", a->name, t, depth_iv);
                 if (vm->on_fail)
                     fprintf(out, " on-fail=%s", vm->on_fail);
                 fputs(" OCF_CHECK_LEVEL=10 \\\n", out);
@@ -1514,6 +1515,7 @@ import_write_xml_doc(const import_conf *conf, import_conf *ids, xmlDocPtr doc)
     char bufs[IMPORT_MAX_PAIRS][32];
     char t[32];
     char iv[32];
+    char depth_iv[32];
     char head[512];
     xmlNodePtr root = NULL;
     xmlNodePtr resources = NULL;
@@ -1529,6 +1531,7 @@ import_write_xml_doc(const import_conf *conf, import_conf *ids, xmlDocPtr doc)
     size_t k;
     size_t n;
 
+    import_ms_text(OCF_DEPTH10_INTERVAL_MS, depth_iv, sizeof(depth_iv));
     root = xmlNewNode(NULL, BAD_CAST "configuration");
     if (root == NULL)
         return -ENOMEM;
@@ -1587,7 +1590,7 @@ import_write_xml_doc(const import_conf *conf, import_conf *ids, xmlDocPtr doc)
                 e = import_xml_child(ops, "op");
                 ok = op_id && import_xml_set(e, "id", op_id) &&
                      import_xml_set(e, "name", a->name) &&
-                     import_xml_set(e, "interval", IMPORT_DEPTH_INTERVAL) &&
+                     import_xml_set(e, "interval", depth_iv) &&
                      import_xml_set(e, "timeout", t) &&
                      (vm->on_fail == NULL || import_xml_set(e, "on-fail", vm->on_fail));
                 set = ok ? import_xml_child(e, "instance_attributes") : NULL;

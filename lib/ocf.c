@@ -130,6 +130,10 @@ ocf_metadata_write(FILE *out)
         if (a->interval_ms)
             fprintf(out, " interval=\"%llds\" depth=\"0\"", (long long)(a->interval_ms / 1000));
         fputs(" />\n", out);
+        if (a->action == OCF_ACTION_MONITOR)   /* where status_program runs */
+            fprintf(out, "<action name=\"%s\" timeout=\"%llds\" interval=\"%llds\" depth=\"10\" />\n",
+                    a->name, (long long)(a->timeout_ms / 1000),
+                    (long long)(OCF_DEPTH10_INTERVAL_MS / 1000));
     }
     fputs("</actions>\n</resource-agent>\n", out);
     return ferror(out) ? -1 : 0;

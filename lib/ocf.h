@@ -28,6 +28,10 @@ enum ocf_action {
     OCF_ACTION_RECONFIG,       /* rgmanager: parameters changed */
 };
 
+/* The advertised interval of the depth-10 monitor (rgmanager's, where
+ * status_program runs). */
+#define OCF_DEPTH10_INTERVAL_MS 60000
+
 struct ocf_action_def {
     enum ocf_action action;
     const char *name;

@@ -91,6 +91,8 @@ START_TEST(test_metadata_lists_every_parameter)
     }
     ck_assert_ptr_nonnull(strstr(xml, "<action name=\"start\" timeout=\"90s\""));
     ck_assert_ptr_nonnull(strstr(xml, "<action name=\"monitor\" timeout=\"30s\" interval=\"10s\""));
+    /* the depth-10 monitor, where rgmanager's status_program runs */
+    ck_assert_ptr_nonnull(strstr(xml, "<action name=\"monitor\" timeout=\"30s\" interval=\"60s\" depth=\"10\" />"));
     ck_assert_ptr_nonnull(strstr(xml, "default=\"qemu:///system\""));
     ck_assert_ptr_nonnull(strstr(xml, "<action name=\"migrate_to\" timeout=\"120s\""));
     ck_assert_ptr_nonnull(strstr(xml, "<action name=\"migrate_from\" timeout=\"60s\""));
