@@ -375,6 +375,7 @@ domxml_write_file(const char *path, const char *xml, const char *want_name,
     char *slash = NULL;
     char tmp[4200];
     struct stat st;
+    char *real = NULL;
     mode_t mode = 0600;
     size_t len = strlen(xml);
     size_t done = 0;
@@ -395,6 +396,10 @@ domxml_write_file(const char *path, const char *xml, const char *want_name,
                         want_uuid ? want_uuid : "no UUID", path);
         goto cleanup;
     }
+    /* a symlinked config stays a symlink: write where it points */
+    real = realpath(path, NULL);
+    if (real)
+        path = real;
     if (stat(path, &st) == 0)
         mode = st.st_mode & 07777;
     if ((dir = strdup(path)) == NULL) {
@@ -447,6 +452,7 @@ cleanup:
     if (tmp[0])
         unlink(tmp);
     free(dir);
+    free(real);
     domxml_free(dom);
     return ret;
 }

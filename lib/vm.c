@@ -228,7 +228,6 @@ vm_open(const struct ferry_params *p, struct vm_ident *id, virt_conn **ret_conn,
     return 0;
 }
 
-/* Without libvirt: is a QEMU process for this domain alive (qemu:///system only)? */
 /* --------------------------------------------------------- snapshot (rgmanager) */
 
 /* DIR/NAME with suffix ("", ".stale", or a temporary name). */
@@ -522,6 +521,7 @@ vm_keep(const struct ferry_params *p, virt_conn *conn, const struct vm_ident *id
         state_save(p, &st);
 }
 
+/* Without libvirt: is a QEMU process for this domain alive (qemu:///system only)? */
 static bool
 vm_process_fallback(const struct ferry_params *p, const char *name, struct virt_process *proc)
 {

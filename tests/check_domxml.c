@@ -265,6 +265,19 @@ START_TEST(test_write_file)
         snprintf(cmd, sizeof(cmd), "test $(ls -A %s | wc -l) = 1", dir);
         ck_assert_int_eq(system(cmd), 0);
     }
+    /* a symlinked config stays a symlink; its target gets the new text */
+    {
+        char link[160];
+        struct stat lst;
+
+        snprintf(link, sizeof(link), "%s/link.xml", dir);
+        ck_assert_int_eq(symlink(path, link), 0);
+        ck_assert_int_eq(domxml_write_file(link, good_xml, "vm1", NULL, &err), 0);
+        ck_assert_int_eq(lstat(link, &lst), 0);
+        ck_assert(S_ISLNK(lst.st_mode));
+        ck_assert_str_eq(slurp(path), good_xml);
+        unlink(link);
+    }
     /* an unwritable directory: an error, the file unchanged */
     unlink(path);
     rmdir(dir);
