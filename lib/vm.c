@@ -474,6 +474,7 @@ vm_utilization_sync(const struct ferry_params *p, virt_conn *conn, const struct 
     struct utilization_size size = { 0, 0 };
     int64_t mem_kib = 0;
     ferry_error *e = NULL;
+    int written = 0;
 
     if (!p->pacemaker || (!p->autoset_utilization_cpu && !p->autoset_utilization_hv_memory))
         return;
@@ -483,11 +484,12 @@ vm_utilization_sync(const struct ferry_params *p, virt_conn *conn, const struct 
         goto cleanup;
     }
     size.hv_memory_mib = mem_kib / 1024;
-    if (utilization_publish(p, st, &size, "crm_resource", dl, &e) < 0)
+    written = utilization_publish(p, st, &size, "crm_resource", dl, &e);
+    if (written < 0)
         log_warning("%s", error_message(e));
-    else if (utilization_pending(p, st, &size, 0) == 0 && e == NULL)
-        log_debug("utilization of '%s': cpu=%lld hv_memory=%lld", id->name,
-                  (long long)size.cpu, (long long)size.hv_memory_mib);
+    else if (written > 0)
+        log_info("utilization of '%s' published: cpu=%lld hv_memory=%lld", id->name,
+                 (long long)size.cpu, (long long)size.hv_memory_mib);
 cleanup:
     error_free(e);
 }
