@@ -404,10 +404,11 @@ vm_status_program_wait(const struct ferry_params *p, const char *name, const dea
 
 /* The definition: when the running domain's persistent definition differs
  * from the one last seen here, write it to the config file. With baseline,
- * only record what it is now (after start or an arrival). */
+ * only record what it is now (after start or an arrival). A domain known to
+ * be transient has none (and costs no libvirt call). */
 static bool
 vm_definition_sync(const struct ferry_params *p, virt_conn *conn, const struct vm_ident *id,
-                   struct ferry_state *st, bool baseline)
+                   struct ferry_state *st, bool baseline, bool transient)
 {
     struct virt_identity vid = vm_ident_virt(id);
     char *xml = NULL;
@@ -417,7 +418,7 @@ vm_definition_sync(const struct ferry_params *p, virt_conn *conn, const struct v
 
     if (!p->save_config || id->config_path == NULL)
         return false;
-    if (virt_domain_definition(conn, &vid, &xml, &e) < 0) {
+    if (!transient && virt_domain_definition(conn, &vid, &xml, &e) < 0) {
         log_warning("cannot read the definition of '%s' to keep '%s' current: %s", id->name,
                     id->config_path, error_message(e));
         goto cleanup;
@@ -457,7 +458,7 @@ vm_definition_check(const struct ferry_params *p, virt_conn *conn, const struct 
     if (strcmp(st.name, id->name) != 0)
         return false;   /* not started here by us: no baseline to compare with */
     before = st;
-    written = vm_definition_sync(p, conn, id, &st, false);
+    written = vm_definition_sync(p, conn, id, &st, false, false);
     if (memcmp(&before, &st, sizeof(st)) != 0)
         state_save(p, &st);
     return written;
@@ -498,8 +499,9 @@ cleanup:
  * node's record of the domain up to date, and save it if anything changed. */
 static void
 vm_keep(const struct ferry_params *p, virt_conn *conn, const struct vm_ident *id,
-        const char *uuid, bool arrived, const deadline *dl)
+        const struct virt_domain_info *info, bool arrived, const deadline *dl)
 {
+    const char *uuid = id->uuid ? id->uuid : info->uuid[0] ? info->uuid : NULL;
     struct ferry_state st;
     struct ferry_state before;
 
@@ -517,7 +519,7 @@ vm_keep(const struct ferry_params *p, virt_conn *conn, const struct vm_ident *id
         st.util_retry_after_s = 0;
     }
     before = st;
-    vm_definition_sync(p, conn, id, &st, arrived);
+    vm_definition_sync(p, conn, id, &st, arrived, !info->persistent);
     vm_utilization_sync(p, conn, id, &st, dl);
     if (memcmp(&before, &st, sizeof(st)) != 0 || arrived)
         state_save(p, &st);
@@ -630,7 +632,7 @@ vm_monitor(const struct ferry_params *p, const deadline *dl,
         break;
     }
     if (r.status == VM_STATUS_RUNNING || r.status == VM_STATUS_DEGRADED)
-        vm_keep(p, conn, &id, id.uuid ? id.uuid : info.uuid, false, dl);
+        vm_keep(p, conn, &id, &info, false, dl);
     if (r.status == VM_STATUS_RUNNING && p->status_argv && p->check_level >= 10) {
         bool ok = false;
 
@@ -739,7 +741,7 @@ vm_start(const struct ferry_params *p, const deadline *dl, struct vm_start_resul
                         id.name, info.state_text);
         goto cleanup;
     }
-    vm_keep(p, conn, &id, id.uuid, true, dl);
+    vm_keep(p, conn, &id, &info, true, dl);
     ret = vm_status_program_wait(p, id.name, dl, err);
     if (ret < 0)
         goto cleanup;
@@ -1204,7 +1206,7 @@ vm_migrate_from(const struct ferry_params *p, const deadline *dl, enum vm_status
         }
         if (info.state == VIRT_STATE_RUNNING) {
             *ret_status = VM_STATUS_RUNNING;
-            vm_keep(p, conn, &id, id.uuid ? id.uuid : info.uuid, true, dl);
+            vm_keep(p, conn, &id, &info, true, dl);
             goto cleanup;
         }
         if (info.state == VIRT_STATE_ABSENT || info.state == VIRT_STATE_SHUTOFF) {
