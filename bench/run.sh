@@ -1,0 +1,205 @@
+#!/bin/bash
+# bench/run.sh — ferry's ocf:ferry:vm against ClusterLabs' VirtualDomain, side
+# by side on the same lab and the same guests: writes REPORT.md and its PNG
+# plots.  One command runs everything (as root, after the build):
+#
+#   bench/run.sh [--smoke] [--only PART[,PART...]] [--out DIR] [--keep-work]
+#
+#   PART      actions   1. monitor / meta-data / validate-all / start / stop cost, and the floor
+#             scale     2. 50 domains, a monitor of each every 10 s: CPU share
+#             migrate   3. idle 256 MiB guest: downtime, pause outage, total time, link B, bytes V
+#             convergence 4. dirtying guest at 0.25 / 0.5 / 1.5 B: every ferry policy and VirtualDomain
+#             evacuate  5. crm node standby of a node with 4 VMs, migration-limit 1 and 2
+#   --smoke   one iteration of everything, short windows (a check that the bench works, ~10 min);
+#             the report goes to bench/smoke/ unless --out is given, never over bench/REPORT.md
+#   --out DIR where REPORT.md, the PNGs and data/ (raw measurements) go (default: bench/)
+#   --keep-work  keep /var/tmp/ferry-bench-run (raw files, logs) instead of deleting it
+#
+# Run counts (defaults; --smoke sets them all to 1 and the scale window to 20 s):
+#   BENCH_RUNS_LAT=30 (part 1, per action and agent)      BENCH_SCALE_N=50 BENCH_SCALE_WINDOW=60
+#   BENCH_SCALE_ROUNDS=2 (windows per agent)              BENCH_RUNS_MIG=10 (part 3, per mode)
+#   BENCH_RUNS_CONV=10 (part 4, converging rates)         BENCH_RUNS_CONV_NC=5 (part 4, rate 1.5 B)
+#   BENCH_CONV_CAP=32 (MiB/s, both agents) BENCH_CONV_TIMEOUT=30 (s, migrate_to op timeout)
+#   BENCH_RUNS_EVAC=10 (part 5, per agent and migration-limit)
+#
+# Each part brings up its own lab in /var/tmp/ferry-bench-PART (tests/lab/lab.sh) and brings it
+# down on exit, failure or Ctrl-C; nothing is left behind but the report.  Only the lab networks
+# 198.51.100.0/24 and 203.0.113.0/24 (inside the lab's namespaces) carry traffic.
+set -euo pipefail
+BENCH=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+TOP=$(cd "$BENCH/.." && pwd)
+ALL_PARTS=(actions scale migrate convergence evacuate)
+WORK=/var/tmp/ferry-bench-run
+
+die() { printf 'bench/run.sh: ERROR: %s\n' "$*" >&2; exit 1; }
+note() { printf '%s [run] %s\n' "$(date +%T)" "$*" >&2; }
+usage() { sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit "${1:-0}"; }
+
+smoke=0 only="" out="" keep=0
+while [ $# -gt 0 ]; do
+    case $1 in
+        --smoke) smoke=1 ;;
+        --only) [ $# -ge 2 ] || die "--only needs a value"; only=$2; shift ;;
+        --out) [ $# -ge 2 ] || die "--out needs a value"; out=$2; shift ;;
+        --keep-work) keep=1 ;;
+        -h|--help) usage 0 ;;
+        *) echo "bench/run.sh: unknown option '$1'" >&2; usage 2 ;;
+    esac
+    shift
+done
+parts=()
+if [ -n "$only" ]; then
+    IFS=, read -r -a parts <<<"$only"
+    for p in "${parts[@]}"; do
+        [[ " ${ALL_PARTS[*]} " == *" $p "* ]] || die "unknown part '$p' (parts: ${ALL_PARTS[*]})"
+    done
+else
+    parts=("${ALL_PARTS[@]}")
+fi
+if [ -z "$out" ]; then
+    if [ "$smoke" = 1 ]; then out=$BENCH/smoke; else out=$BENCH; fi
+fi
+mkdir -p "$out" || die "cannot create $out"
+out=$(cd "$out" && pwd)
+if [ "$smoke" = 1 ] && [ "$out" = "$BENCH" ]; then die "--smoke never writes bench/REPORT.md: give another --out"; fi
+
+# ------------------------------------------------------------------ preconditions
+[ "$(id -u)" = 0 ] || die "must run as root (the lab: namespaces, libvirtd, sshd, Pacemaker)"
+[ -x "$TOP/agents/vm" ] || die "$TOP/agents/vm is not built (autoreconf -fi && ./configure && make, or ./bootstrap.sh)"
+case $TOP in /tmp/*|/run/*) die "the tree is under /tmp or /run, which lab hosts cannot see: build elsewhere" ;; esac
+VD=${VIRTUALDOMAIN:-/usr/lib/ocf/resource.d/heartbeat/VirtualDomain}
+[ -x "$VD" ] || die "$VD missing (apt-get install resource-agents)"
+for b in gcc pkg-config strace virsh crm crm_mon xmllint awk sort; do
+    command -v "$b" >/dev/null || die "'$b' not found (./bootstrap.sh installs the dependencies)"
+done
+pkg-config --exists libvirt || die "libvirt development files missing (libvirt-dev)"
+if ! command -v gnuplot >/dev/null; then
+    note "installing gnuplot-nox (for the plots)"
+    DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 install -y -q gnuplot-nox >/dev/null ||
+        die "apt-get install gnuplot-nox failed"
+fi
+gnuplot -e 'set terminal pngcairo' 2>/dev/null || gnuplot -e 'set terminal png' 2>/dev/null ||
+    die "gnuplot has no PNG terminal"
+
+# ------------------------------------------------------------------ work dir, cleanup
+if [ -e "$WORK" ]; then
+    [ -f "$WORK/.ferry-bench" ] || die "$WORK exists and is not ours: remove it by hand"
+    rm -rf "$WORK"
+fi
+mkdir -p "$WORK/bin"
+echo "bench/run.sh work dir; deleted at the end" >"$WORK/.ferry-bench"
+child=""
+finish() {
+    local rc=$? p left
+    trap - EXIT INT TERM HUP
+    if [ -n "$child" ] && kill -0 "$child" 2>/dev/null; then
+        kill -TERM "$child" 2>/dev/null || true
+        wait "$child" 2>/dev/null || true
+    fi
+    # a part killed hard may have left its lab: bring it down
+    for p in "${ALL_PARTS[@]}"; do
+        if [ -e "/var/tmp/ferry-bench-$p" ]; then
+            note "lab of part $p still there: bringing it down"
+            FERRY_LAB_DIR=/var/tmp/ferry-bench-$p "$TOP/tests/lab/lab.sh" down >/dev/null 2>&1 || rc=1
+        fi
+    done
+    if [ "$keep" = 1 ]; then note "work dir kept: $WORK"; else rm -rf "$WORK"; fi
+    left=$(ls -d /var/tmp/ferry-bench-* 2>/dev/null | grep -vx "$WORK" || true)
+    [ -z "$left" ] || { note "left behind: $left"; rc=1; }
+    exit "$rc"
+}
+trap finish EXIT
+trap 'note "interrupted"; exit 130' INT TERM HUP
+
+# ------------------------------------------------------------------ build
+note "building the test guests and the bench tools"
+"$TOP/tests/guests/build.sh" "$TOP/tests/guests/out" || die "building the test guests failed"
+cflags=(-std=gnu11 -O2 -Wall -Wextra -Werror)
+gcc "${cflags[@]}" -o "$WORK/bin/runstat" "$BENCH/runstat.c" || die "building runstat failed"
+gcc "${cflags[@]}" -o "$WORK/bin/tcpbench" "$BENCH/tcpbench.c" || die "building tcpbench failed"
+# shellcheck disable=SC2046
+gcc "${cflags[@]}" -o "$WORK/bin/floor" "$BENCH/floor.c" $(pkg-config --cflags --libs libvirt) ||
+    die "building floor failed"
+
+# ------------------------------------------------------------------ parts
+export BENCH_WORK=$WORK BENCH_SMOKE=$smoke
+if [ "$smoke" = 1 ]; then
+    export BENCH_RUNS_LAT=1 BENCH_SCALE_WINDOW=20 BENCH_SCALE_ROUNDS=1 BENCH_RUNS_MIG=1
+    export BENCH_RUNS_CONV=1 BENCH_RUNS_CONV_NC=1 BENCH_RUNS_EVAC=1
+fi
+t_start=$(date +%s)
+load_start=$(cut -d' ' -f1-3 /proc/loadavg)
+labs_start=$(ls -d /var/tmp/ferry-lab* 2>/dev/null | xargs -r -n1 basename | tr '\n' ' ' || true)
+declare -A part_rc part_secs
+for p in "${parts[@]}"; do
+    note "part $p"
+    t0=$(date +%s)
+    rc=0
+    "$BENCH/part_$p.sh" &
+    child=$!
+    wait "$child" || rc=$?
+    child=""
+    part_rc[$p]=$rc
+    part_secs[$p]=$(( $(date +%s) - t0 ))
+    [ "$rc" = 0 ] || note "part $p FAILED (exit $rc); going on with the others"
+done
+t_end=$(date +%s)
+load_end=$(cut -d' ' -f1-3 /proc/loadavg)
+labs_end=$(ls -d /var/tmp/ferry-lab* 2>/dev/null | xargs -r -n1 basename | tr '\n' ' ' || true)
+
+# ------------------------------------------------------------------ report
+note "writing $out/REPORT.md"
+mkdir -p "$out/data"
+rep=$out/REPORT.md
+{
+    echo "# ferry vs VirtualDomain — benchmark report"
+    echo
+    if [ "$smoke" = 1 ]; then
+        echo "**SMOKE RUN: one iteration per figure. These numbers only show that the bench works.**"
+        echo
+    fi
+    echo "Generated by \`bench/run.sh$([ "$smoke" = 1 ] && echo ' --smoke')$([ -n "$only" ] && echo " --only $only")\` on $(date -u '+%Y-%m-%d %H:%M UTC')"
+    echo "in $(( (t_end - t_start) / 60 )) min $(( (t_end - t_start) % 60 )) s ($(for p in "${parts[@]}"; do printf '%s %d s, ' "$p" "${part_secs[$p]}"; done | sed 's/, $//'))."
+    echo "ferry $(cd "$TOP" && git describe --always --dirty 2>/dev/null || echo '?') against VirtualDomain from resource-agents $(dpkg-query -W -f '${Version}' resource-agents 2>/dev/null || echo '?')."
+    echo "Every figure is min / **median** / max over the runs stated; the agents compared alternate run by run."
+    echo "Raw measurements (one line per run): \`data/\`."
+    echo
+    echo "## Headline"
+    echo
+    for p in "${parts[@]}"; do
+        if [ "${part_rc[$p]}" = 0 ] && [ -s "$WORK/$p/headline.md" ]; then cat "$WORK/$p/headline.md"; else echo "- part $p: FAILED (exit ${part_rc[$p]}), no figures"; fi
+    done
+    echo
+    echo "## Machine"
+    echo
+    echo "- $(nproc) cores ($(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1)), $(awk '/MemTotal/ { printf "%.1f GiB", $2 / 1048576 }' /proc/meminfo) memory,"
+    echo "  guests under $(if [ -c /dev/kvm ] && [ -w /dev/kvm ]; then echo "KVM ($(basename "$(readlink -f /sys/module/kvm_*/ 2>/dev/null | head -n 1)" 2>/dev/null || echo kvm))"; else echo "TCG (no /dev/kvm)"; fi);"
+    echo "  kernel $(uname -r); libvirt $(dpkg-query -W -f '${Version}' libvirt-daemon 2>/dev/null), QEMU $(dpkg-query -W -f '${Version}' qemu-system-x86 2>/dev/null), Pacemaker $(dpkg-query -W -f '${Version}' pacemaker 2>/dev/null)."
+    echo "- load average (1, 5, 15 min) at the start: $load_start; at the end: $load_end."
+    if [ -n "$labs_start$labs_end" ]; then
+        echo "- **The machine was shared**: other labs (the test suite's) existed at the start (${labs_start:-none})"
+        echo "  and at the end (${labs_end:-none}) of this run; their guests and daemons compete for the same"
+        echo "  $(nproc) cores. The A/B alternation spreads that load over both agents, but absolute times are"
+        echo "  higher and noisier than on an idle machine."
+    else
+        echo "- No other lab was running at the start or the end of this run (the load average above is the rest)."
+    fi
+    echo "- The lab: namespaced fake KVM hosts (tests/lab/lab.sh), each with its own libvirtd and sshd,"
+    echo "  linked by veth pairs and a bridge (no physical network); migrations go over qemu+ssh."
+    echo
+    echo "## Results"
+    echo
+    for p in "${parts[@]}"; do
+        if [ "${part_rc[$p]}" = 0 ] && [ -s "$WORK/$p/section.md" ]; then
+            cat "$WORK/$p/section.md"
+        else
+            echo "### part $p: FAILED (exit ${part_rc[$p]})"
+            echo
+        fi
+        [ -f "$WORK/$p/raw.txt" ] && cp "$WORK/$p/raw.txt" "$out/data/$p.txt"
+        for png in "$WORK/$p"/*.png; do [ -e "$png" ] && cp "$png" "$out/"; done
+    done
+    if [ -s "$BENCH/method.md" ]; then cat "$BENCH/method.md"; fi
+} >"$rep"
+note "report: $rep ($(( (t_end - t_start) / 60 )) min $(( (t_end - t_start) % 60 )) s)"
+for p in "${parts[@]}"; do [ "${part_rc[$p]}" = 0 ] || exit 1; done
