@@ -213,3 +213,85 @@ med() { col "$@" | mmm 1 3 | cut -d' ' -f2; }
 # cell "min med max n" -> "min / med / max"
 cell() { awk '{ if ($4 == 0) print "–"; else printf "%s / **%s** / %s\n", $1, $2, $3 }' <<<"$1"; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a == "" || b == "" || a == "-" || b == "-" || b + 0 == 0) print "-"; else printf "%.2f\n", a / b }'; }
+
+# ------------------------------------------------------------------ migrations
+# where_is NAME: the lab host on which domain NAME is running ("-" if none, "a,b" if several)
+where_is() {
+    local h hosts=()
+    for h in $FERRY_LAB_HOSTS; do
+        case $(virsh_on "$h" domstate "$1" 2>/dev/null || true) in
+            running*|paused*|"in shutdown"*) hosts+=("$h") ;;
+        esac
+    done
+    local IFS=,
+    echo "${hosts[*]:--}"
+}
+# jobinfo HOST NAME: libvirt's statistics of NAME's last completed job on HOST as key=value words
+#   (lv_downtime_ms lv_elapsed_ms lv_data_bytes lv_mem_bytes lv_iterations)
+jobinfo() {
+    virsh_on "$1" domjobinfo --completed "$2" 2>/dev/null | awk '
+        function bytes(v, u) { return v * (u == "KiB" ? 1024 : u == "MiB" ? 1048576 : u == "GiB" ? 1073741824 : 1) }
+        /^Total downtime:/ { printf " lv_downtime_ms=%d", $3 }
+        /^Time elapsed:/ { printf " lv_elapsed_ms=%d", $3 }
+        /^Data processed:/ { printf " lv_data_bytes=%.0f", bytes($3, $4) }
+        /^Memory processed:/ { printf " lv_mem_bytes=%.0f", bytes($3, $4) }
+        /^Iteration:/ { printf " lv_iterations=%d", $2 }
+        END { print "" }'
+}
+# settle NAME SRC DST: after a failed or killed migrate_to, make sure the guest runs on exactly one
+# host, unpaused, with no migration job and no half-arrived copy left (what Pacemaker's recovery or
+# an operator would have to do); prints what it had to do ("-" if nothing)
+settle() {
+    local name=$1 src=$2 dst=$3 did=() s d i
+    for ((i = 0; i < 50; i++)); do
+        virsh_on "$src" domjobinfo "$name" 2>/dev/null | grep -q '^Job type: *\(Unbounded\|Bounded\)' || break
+        [ "$i" = 0 ] && { virsh_on "$src" domjobabort "$name" >/dev/null 2>&1 || true; did+=(jobabort); }
+        sleep 0.2
+    done
+    s=$(virsh_on "$src" domstate "$name" 2>/dev/null || echo absent)
+    d=$(virsh_on "$dst" domstate "$name" 2>/dev/null || echo absent)
+    case "$s/$d" in
+        running*/absent) ;;
+        running*/*|paused*/paused*) virsh_on "$dst" destroy "$name" >/dev/null 2>&1 || true; did+=("destroy-$dst") ;;
+        absent/running*) did+=(migrated) ;;
+        absent/paused*) virsh_on "$dst" resume "$name" >/dev/null 2>&1 || true; did+=("resume-$dst") ;;
+        *) did+=("state:$s/$d") ;;
+    esac
+    s=$(virsh_on "$src" domstate "$name" 2>/dev/null || echo absent)
+    if [[ $s == paused* ]]; then virsh_on "$src" resume "$name" >/dev/null 2>&1 || true; did+=("resume-$src"); fi
+    local IFS=+
+    echo "${did[*]:--}"
+}
+# migrate_once RAW RUN CFG NAME XML SRC DST TIMEOUT_MS [VAR=value...]
+#   migrate_to on SRC (killed like Pacemaker would at TIMEOUT_MS), then migrate_from on DST and stop
+#   on SRC if it worked; libvirt's job statistics, ferry's own stats line, and the guest's heartbeat
+#   gap; one line appended to RAW.  Prints the host the guest runs on afterwards.
+migrate_once() {
+    local raw=$1 run=$2 cfg=$3 name=$4 xml=$5 src=$6 dst=$7 tmo=$8 since err to from="" stop="" job="" st="" fixed="-" rc gap rep where reason
+    shift 8
+    local mig=(OCF_RESKEY_config="$xml" OCF_RESKEY_CRM_meta_migrate_source="$src" OCF_RESKEY_CRM_meta_migrate_target="$dst" "$@")
+    err=$BENCH_WORK/$PART/migrate_to.err
+    since=$(now_ms)
+    to=$(measure "$src" "$cfg" migrate_to "p_$name" "$tmo" -t "$tmo" -2 "$err" -- "${mig[@]}")
+    rc=$(field rc <<<"$to")
+    if [ "$rc" = 0 ]; then
+        from=$(measure "$dst" "$cfg" migrate_from "p_$name" 60000 -- "${mig[@]}")
+        stop=$(measure "$src" "$cfg" stop "p_$name" 60000 -- "${mig[@]}")
+        job=$(jobinfo "$dst" "$name")
+    else
+        fixed=$(settle "$name" "$src" "$dst")
+    fi
+    st=$(grep -o 'domain=[^ ]* from=.*' "$err" | tail -n 1 | sed 's/ \([a-z_]*\)=/ f_\1=/g; s/^domain=[^ ]* //' || true)
+    where=$(where_is "$name")
+    ticks_wait "$name" 10 20000 "$(now_ms)" || true
+    rep=$(ticks_report "$name" "$since" || true)
+    gap=$(field max_gap_ms <<<"$(tr '\n' ' ' <<<"$rep")")
+    reason=$(sed -n 's/^ocf-exit-reason://p' "$err" | tail -n 1 | cut -c1-100 | tr -c 'A-Za-z0-9.,:()/_\n-' '_')
+    printf 'kind=mig run=%s cfg=%s from=%s to=%s rc=%s where=%s fixed=%s reason=%s %s %s %s gap_ms=%s resets=%s bad=%s %s %s\n' \
+        "$run" "$cfg" "$src" "$dst" "$rc" "$where" "$fixed" "${reason:--}" \
+        "$(sed 's/\([a-z_]*\)=/to_\1=/g' <<<"$to")" \
+        "$(sed 's/\([a-z_]*\)=/from_\1=/g' <<<"$from")" \
+        "$(sed 's/\([a-z_]*\)=/stop_\1=/g' <<<"$stop")" \
+        "${gap:--}" "$(sed -n 's/^resets=//p' <<<"$rep")" "$(sed -n 's/^bad=//p' <<<"$rep")" "$job" "$st" | tr -s ' ' >>"$raw"
+    echo "$where"
+}

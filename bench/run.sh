@@ -78,8 +78,8 @@ if ! command -v gnuplot >/dev/null; then
     DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 install -y -q gnuplot-nox >/dev/null ||
         die "apt-get install gnuplot-nox failed"
 fi
-gnuplot -e 'set terminal pngcairo' 2>/dev/null || gnuplot -e 'set terminal png' 2>/dev/null ||
-    die "gnuplot has no PNG terminal"
+gnuplot -e 'set terminal pngcairo' 2>/dev/null ||
+    die "gnuplot has no pngcairo terminal (apt-get install gnuplot-nox)"
 
 # ------------------------------------------------------------------ work dir, cleanup
 if [ -e "$WORK" ]; then
