@@ -11,11 +11,12 @@ set -euo pipefail
 PART=convergence
 . "$(dirname "$0")/lib.sh"
 RUNS=${BENCH_RUNS_CONV:-10}
-RUNS_NC=${BENCH_RUNS_CONV_NC:-5}
+RUNS_NC=${BENCH_RUNS_CONV_NC:-3}
 CAP=${BENCH_CONV_CAP:-32}
 TMO=${BENCH_CONV_TIMEOUT:-120}
 MEM=256
 WS=${BENCH_CONV_WS:-64}
+[ "$WS" -le $((256 - 6)) ] || die "BENCH_CONV_WS=$WS does not fit the 256 MiB guest"
 OUT=$BENCH_WORK/$PART
 mkdir -p "$OUT"
 RAW=$OUT/raw.txt

@@ -10,17 +10,22 @@
 #             migrate   3. idle 256 MiB guest: downtime, pause outage, total time, link B, bytes V
 #             convergence 4. dirtying guest at 0.25 / 0.5 / 1.5 B: every ferry policy and VirtualDomain
 #             evacuate  5. crm node standby of a node with 4 VMs, migration-limit 1 and 2
-#   --smoke   one iteration of everything, short windows (a check that the bench works, ~10 min);
+#   --smoke   one iteration of everything, 10 domains in part 2, 20 s windows, a 30 s migrate_to
+#             timeout in part 4 (a check that the bench works, about 12 min);
 #             the report goes to bench/smoke/ unless --out is given, never over bench/REPORT.md
-#   --out DIR where REPORT.md, the PNGs and data/ (raw measurements) go (default: bench/)
+#   --out DIR where REPORT.md, the PNGs and data/ (raw measurements) go (default: bench/);
+#             "-": print the report on stdout and keep no files
 #   --keep-work  keep /var/tmp/ferry-bench-run (raw files, logs) instead of deleting it
 #
-# Run counts (defaults; --smoke sets them all to 1 and the scale window to 20 s):
-#   BENCH_RUNS_LAT=30 (part 1, per action and agent)      BENCH_SCALE_N=50 BENCH_SCALE_WINDOW=60
-#   BENCH_SCALE_ROUNDS=2 (windows per agent)              BENCH_RUNS_MIG=10 (part 3, per mode)
-#   BENCH_RUNS_CONV=10 (part 4, converging rates)         BENCH_RUNS_CONV_NC=5 (part 4, rate 1.5 B)
-#   BENCH_CONV_CAP=32 (MiB/s, both agents) BENCH_CONV_TIMEOUT=30 (s, migrate_to op timeout)
-#   BENCH_RUNS_EVAC=10 (part 5, per agent and migration-limit)
+# Settings (environment; the defaults make the full run, about 55 min on 2 cores):
+#   BENCH_RUNS_LAT=30      part 1, runs per action and agent
+#   BENCH_SCALE_N=50 BENCH_SCALE_WINDOW=60 BENCH_SCALE_ROUNDS=2   part 2: domains, seconds, windows per agent
+#   BENCH_RUNS_MIG=10      part 3, migrations per agent/mode
+#   BENCH_RUNS_CONV=10 BENCH_RUNS_CONV_NC=3   part 4, runs per cell at 0.25 B and 0.5 B / at 1.5 B
+#   BENCH_CONV_CAP=32 BENCH_CONV_WS=64 BENCH_CONV_TIMEOUT=120 BENCH_CONV_FACTORS="0.25 0.5 1.5"
+#                          part 4: bandwidth cap MiB/s (both agents), working set MiB, migrate_to
+#                          operation timeout s (both), dirty rates as multiples of the cap
+#   BENCH_RUNS_EVAC=10     part 5, evacuations per agent and migration-limit
 #
 # Each part brings up its own lab in /var/tmp/ferry-bench-PART (tests/lab/lab.sh) and brings it
 # down on exit, failure or Ctrl-C; nothing is left behind but the report.  Only the lab networks
@@ -59,9 +64,15 @@ fi
 if [ -z "$out" ]; then
     if [ "$smoke" = 1 ]; then out=$BENCH/smoke; else out=$BENCH; fi
 fi
-mkdir -p "$out" || die "cannot create $out"
-out=$(cd "$out" && pwd)
-if [ "$smoke" = 1 ] && [ "$out" = "$BENCH" ]; then die "--smoke never writes bench/REPORT.md: give another --out"; fi
+to_stdout=0
+if [ "$out" = - ]; then
+    to_stdout=1
+    out=$WORK/report
+else
+    mkdir -p "$out" || die "cannot create $out"
+    out=$(cd "$out" && pwd)
+    if [ "$smoke" = 1 ] && [ "$out" = "$BENCH" ]; then die "--smoke never writes bench/REPORT.md: give another --out"; fi
+fi
 
 # ------------------------------------------------------------------ preconditions
 [ "$(id -u)" = 0 ] || die "must run as root (the lab: namespaces, libvirtd, sshd, Pacemaker)"
@@ -86,7 +97,7 @@ if [ -e "$WORK" ]; then
     [ -f "$WORK/.ferry-bench" ] || die "$WORK exists and is not ours: remove it by hand"
     rm -rf "$WORK"
 fi
-mkdir -p "$WORK/bin"
+mkdir -p "$WORK/bin" "$out"
 echo "bench/run.sh work dir; deleted at the end" >"$WORK/.ferry-bench"
 child=""
 finish() {
@@ -124,8 +135,8 @@ gcc "${cflags[@]}" -o "$WORK/bin/floor" "$BENCH/floor.c" $(pkg-config --cflags -
 # ------------------------------------------------------------------ parts
 export BENCH_WORK=$WORK BENCH_SMOKE=$smoke
 if [ "$smoke" = 1 ]; then
-    export BENCH_RUNS_LAT=1 BENCH_SCALE_WINDOW=20 BENCH_SCALE_ROUNDS=1 BENCH_RUNS_MIG=1
-    export BENCH_RUNS_CONV=1 BENCH_RUNS_CONV_NC=1 BENCH_RUNS_EVAC=1
+    export BENCH_RUNS_LAT=1 BENCH_SCALE_N=10 BENCH_SCALE_WINDOW=20 BENCH_SCALE_ROUNDS=1 BENCH_RUNS_MIG=1
+    export BENCH_RUNS_CONV=1 BENCH_RUNS_CONV_NC=1 BENCH_CONV_TIMEOUT=30 BENCH_RUNS_EVAC=1
 fi
 t_start=$(date +%s)
 load_start=$(cut -d' ' -f1-3 /proc/loadavg)
@@ -199,7 +210,14 @@ rep=$out/REPORT.md
         [ -f "$WORK/$p/raw.txt" ] && cp "$WORK/$p/raw.txt" "$out/data/$p.txt"
         for png in "$WORK/$p"/*.png; do [ -e "$png" ] && cp "$png" "$out/"; done
     done
-    if [ -s "$BENCH/method.md" ]; then cat "$BENCH/method.md"; fi
+    echo "## Reproduce"
+    echo
+    echo "As root, in a built tree (\`autoreconf -fi && ./configure && make\`): \`bench/run.sh\` (all parts, this"
+    echo "report in bench/), \`bench/run.sh --smoke\` (one iteration each, report in bench/smoke/),"
+    echo "\`bench/run.sh --only PART\` for one part; \`bench/run.sh --help\` lists the settings. The measuring"
+    echo "tools are \`bench/runstat.c\` (wall time, rusage of the process tree, daemons' CPU, Pacemaker-like"
+    echo "recurring monitors, operation timeouts with a process-group SIGKILL), \`bench/floor.c\`,"
+    echo "\`bench/tcpbench.c\` and the test guests' heartbeat collector \`ferry-ticks\`."
 } >"$rep"
-note "report: $rep ($(( (t_end - t_start) / 60 )) min $(( (t_end - t_start) % 60 )) s)"
+if [ "$to_stdout" = 1 ]; then cat "$rep"; else note "report: $rep ($(( (t_end - t_start) / 60 )) min $(( (t_end - t_start) % 60 )) s)"; fi
 for p in "${parts[@]}"; do [ "${part_rc[$p]}" = 0 ] || exit 1; done

@@ -1,5 +1,5 @@
 /* tcpbench.c — measures a TCP link's bandwidth between two lab hosts, for
- * bench/migrate.sh: "tcpbench listen PORT" sinks one connection and exits;
+ * bench/run.sh (part 3): "tcpbench listen PORT" sinks one connection and exits;
  * "tcpbench send HOST PORT MIB" writes MIB MiB and prints MiB/s. */
 #define _GNU_SOURCE
 #include <netdb.h>
