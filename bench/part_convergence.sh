@@ -87,16 +87,18 @@ okcol() { col "$RAW" "$1" kind=mig factor="$2" cfg="$3" rc=0; }
     echo "VirtualDomain; the outcome is the same run after run, see the outcome column); the five"
     echo "configurations alternate, and the direction alternates after every completed migration."
     echo
-    echo "| dirty rate | agent | outcomes | migrate_to s (all runs) | libvirt downtime ms (completed) | pause ms (ferry) | guest-visible outage ms (all runs) | dirty rate QEMU saw, MiB/s |"
-    echo "|---|---|---|---|---|---|---|---|"
+    echo "| dirty rate | agent | outcomes | migrate_to s (all runs) | libvirt downtime ms (completed) | pause ms (ferry) | guest-visible outage ms (all runs) | dirty rate QEMU saw, MiB/s | bench had to clean up |"
+    echo "|---|---|---|---|---|---|---|---|---|"
     for f in "${FACTORS[@]}"; do
         for c in "${CFGS[@]}"; do
             pause=$(col "$RAW" f_pause_ms kind=mig factor=$f cfg=$c | awk '$1 >= 0' | mmm 1 0)
             dr=$(col "$RAW" f_dirty_rate_bps kind=mig factor=$f cfg=$c | awk '$1 > 0' | mmm 1048576 1)
-            printf '| %s B | %s | %s | %s | %s | %s | %s | %s |\n' "$f" "$(cfg_label "$c")" "$(outcomes "$f" "$c")" \
+            fx=$(grep "kind=mig factor=$f .*cfg=$c " "$RAW" | tr ' ' '\n' | sed -n 's/^fixed=//p' | grep -vx -- - |
+                sort | uniq -c | awk '{ printf "%s%s ×%d", (NR > 1 ? ", " : ""), $2, $1 }')
+            printf '| %s B | %s | %s | %s | %s | %s | %s | %s | %s |\n' "$f" "$(cfg_label "$c")" "$(outcomes "$f" "$c")" \
                 "$(cell "$(col "$RAW" to_wall_us kind=mig factor=$f cfg=$c | mmm 1000000 1)")" \
                 "$(cell "$(okcol lv_downtime_ms "$f" "$c" | mmm 1 0)")" "$(cell "$pause")" \
-                "$(cell "$(col "$RAW" gap_ms kind=mig factor=$f cfg=$c | mmm 1 0)")" "$(cell "$dr")"
+                "$(cell "$(col "$RAW" gap_ms kind=mig factor=$f cfg=$c | mmm 1 0)")" "$(cell "$dr")" "${fx:-–}"
         done
     done
     echo
@@ -104,7 +106,12 @@ okcol() { col "$RAW" "$1" kind=mig factor="$2" cfg="$3" rc=0; }
     echo "*completed-postcopy* (ferry switched to post-copy), *aborted* (ferry gave up, the guest runs on"
     echo "the source), *killed-at-timeout* (the agent was still waiting when the operation timed out)."
     echo "The guest-visible outage of an aborted or killed migration is the guest's hiccup on the source;"
-    echo "the restart Pacemaker would then do is not in it."
+    echo "the restart Pacemaker would then do is not in it. *bench had to clean up*: after a failed or"
+    echo "killed migrate_to, what the bench found and undid so the next run starts clean (*jobabort*: the"
+    echo "migration was still running in libvirtd after the agent was killed; *destroy-nodeN*: a"
+    echo "half-arrived copy on the target). *dirty rate QEMU saw*: ferry's statistics line (VirtualDomain"
+    echo "reports none; \"–\" also when QEMU finished before measuring one); QEMU counts a page once per"
+    echo "pass over memory, so this cannot exceed the working set divided by the pass time, about B."
     echo
     echo "![downtime against dirty rate](convergence-downtime.png)"
     echo "![total time against dirty rate](convergence-total.png)"
@@ -133,7 +140,7 @@ plot() {   # METRIC YLABEL TITLE PNG LOGSCALE
     done
     [ -n "$s" ] || return 0
     gnuplot <<GP
-set terminal pngcairo size 900,560 font ",10"
+set terminal pngcairo size 900,560 font ",10" noenhanced
 set output '$OUT/$4'
 set title "$3"
 set xlabel "dirty rate / migration bandwidth B (B = $CAP MiB/s)"
@@ -154,10 +161,17 @@ plot total "migrate_to wall time, s (median, min-max)" \
     "Total time of migrate_to, all runs (aborted and killed ones too; timeout $TMO s)" convergence-total.png ""
 rm -f "$OUT"/plot-*.dat
 
-nc() { grep "kind=mig factor=1.5 .*cfg=$1 " "$RAW" | outcome | sort | uniq -c | sort -rn | awk 'NR == 1 { print $2 }'; }
+hf=${FACTORS[-1]}
+nc() {   # CFG: "outcome (most frequent) after T s, outage G ms"
+    local o t g
+    o=$(grep "kind=mig factor=$hf .*cfg=$1 " "$RAW" | outcome | sort | uniq -c | sort -rn | awk 'NR == 1 { print $2 }')
+    t=$(col "$RAW" to_wall_us kind=mig factor="$hf" cfg="$1" | mmm 1000000 0 | cut -d' ' -f2)
+    g=$(col "$RAW" gap_ms kind=mig factor="$hf" cfg="$1" | mmm 1 0 | cut -d' ' -f2)
+    echo "$o after $t s (outage $g ms)"
+}
 {
-    echo "- **convergence** (guest dirtying 1.5× the $CAP MiB/s migration bandwidth): ferry policy=pause → $(nc ferry-pausepol),"
-    echo "  auto-converge → $(nc ferry-autoconv), postcopy → $(nc ferry-postcopy), abort → $(nc ferry-abort);"
-    echo "  VirtualDomain → $(nc vd) (most frequent outcome; details in part 4)."
+    echo "- **convergence**, guest dirtying ${hf}× the $CAP MiB/s migration bandwidth (most frequent outcome, medians):"
+    echo "  ferry policy=pause (its default) → $(nc ferry-pausepol); auto-converge → $(nc ferry-autoconv);"
+    echo "  postcopy → $(nc ferry-postcopy); abort → $(nc ferry-abort); VirtualDomain → $(nc vd)."
 } >"$OUT/headline.md"
 note "done"

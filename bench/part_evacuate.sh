@@ -152,7 +152,7 @@ done
 } >"$OUT/section.md"
 e() { med "$RAW" secs kind=evac agent="$1" limit="$2" | awk '{ printf "%.1f", $1 }'; }
 {
-    echo "- **evacuation** of 4 VMs by \`crm node standby\` (median): migration-limit 1: ferry $(e ferry 1) s, VirtualDomain $(e vd 1) s;"
-    echo "  migration-limit 2: ferry $(e ferry 2) s, VirtualDomain $(e vd 2) s."
+    echo "- **evacuation** of 4 VMs by \`crm node standby\` (medians): migration-limit 1: ferry $(e ferry 1) s, VirtualDomain $(e vd 1) s"
+    echo "  (ferry/VirtualDomain = $(ratio "$(e ferry 1)" "$(e vd 1)")×); migration-limit 2: ferry $(e ferry 2) s, VirtualDomain $(e vd 2) s ($(ratio "$(e ferry 2)" "$(e vd 2)")×)."
 } >"$OUT/headline.md"
 note "done"

@@ -92,7 +92,9 @@ sum() {   # CFG KEY1 KEY2 SCALE: per run KEY1+KEY2
     echo "  guest's untouched (zero) pages as markers, so V is far below the $MEM MiB of RAM;"
     echo "- so **V / B = $(awk -v v="$Vmed" -v b="$Bmed" 'BEGIN { printf "%.1f", 1000 * v / b }') ms** is the floor of the total time and of the pause outage, and"
     echo "  sending all $MEM MiB would take $(awk -v b="$Bmed" -v m="$MEM" 'BEGIN { printf "%.0f", 1000 * m / b }') ms. Everything above that is fixed cost: ssh to the target,"
-    echo "  libvirt's and QEMU's set-up on both sides, the agents' own checks."
+    echo "  libvirt's and QEMU's set-up on both sides, the agents' own checks. ferry's migrate_to opens two"
+    echo "  qemu+ssh connections to the target (its own, for the pre-flight checks and statistics, and"
+    echo "  libvirtd's, because it migrates peer-to-peer), \`virsh migrate\` under VirtualDomain one."
     echo "- *libvirt downtime*: \"Total downtime\" of the completed job on the target (for \`migrate=pause\` it"
     echo "  covers only QEMU's final switch, not the time ferry kept the guest paused: see the next column)."
     echo "  *pause outage*: ferry's own measure, from suspending the guest to it running on the target."
@@ -102,8 +104,9 @@ sum() {   # CFG KEY1 KEY2 SCALE: per run KEY1+KEY2
 } >"$OUT/section.md"
 m() { col "$RAW" "$2" kind=mig cfg="$1" rc=0 | mmm "${3:-1}" 0 | cut -d' ' -f2; }
 {
-    echo "- **live migration** of an idle $MEM MiB guest (median): guest-visible outage ferry $(m ferry-live gap_ms) ms vs VirtualDomain"
-    echo "  $(m vd gap_ms) ms (libvirt downtime $(m ferry-live lv_downtime_ms) vs $(m vd lv_downtime_ms) ms); migrate_to ferry $(m ferry-live to_wall_us 1000) ms vs"
-    echo "  VirtualDomain $(m vd to_wall_us 1000) ms; ferry \`migrate=pause\` outage $(m ferry-pause f_pause_ms) ms; link B = $Bmed MiB/s, V = $Vmed MiB."
+    echo "- **live migration** of an idle $MEM MiB guest (medians): guest-visible outage ferry $(m ferry-live gap_ms) ms, VirtualDomain"
+    echo "  $(m vd gap_ms) ms (ferry/VirtualDomain = $(ratio "$(m ferry-live gap_ms)" "$(m vd gap_ms)")×; libvirt downtime $(m ferry-live lv_downtime_ms) vs $(m vd lv_downtime_ms) ms);"
+    echo "  migrate_to ferry $(m ferry-live to_wall_us 1000) ms, VirtualDomain $(m vd to_wall_us 1000) ms ($(ratio "$(m ferry-live to_wall_us)" "$(m vd to_wall_us)")×);"
+    echo "  ferry \`migrate=pause\`: outage $(m ferry-pause f_pause_ms) ms. Link B = $Bmed MiB/s, bytes moved V = $Vmed MiB (V/B = $(awk -v v="$Vmed" -v b="$Bmed" 'BEGIN { printf "%.1f", 1000 * v / b }') ms)."
 } >"$OUT/headline.md"
 note "done"

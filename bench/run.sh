@@ -140,9 +140,13 @@ if [ "$smoke" = 1 ]; then
 fi
 t_start=$(date +%s)
 load_start=$(cut -d' ' -f1-3 /proc/loadavg)
-labs_start=$(ls -d /var/tmp/ferry-lab* 2>/dev/null | xargs -r -n1 basename | tr '\n' ' ' || true)
 declare -A part_rc part_secs
+samples=()
+sample() {   # what else runs on the machine: load average and the test suite's labs
+    samples+=("$(date +%T) $1: load $(cut -d' ' -f1-3 /proc/loadavg), other labs: $(ls -d /var/tmp/ferry-lab* 2>/dev/null | xargs -r -n1 basename | paste -sd, - || true)")
+}
 for p in "${parts[@]}"; do
+    sample "before $p"
     note "part $p"
     t0=$(date +%s)
     rc=0
@@ -154,9 +158,9 @@ for p in "${parts[@]}"; do
     part_secs[$p]=$(( $(date +%s) - t0 ))
     [ "$rc" = 0 ] || note "part $p FAILED (exit $rc); going on with the others"
 done
+sample "end"
 t_end=$(date +%s)
 load_end=$(cut -d' ' -f1-3 /proc/loadavg)
-labs_end=$(ls -d /var/tmp/ferry-lab* 2>/dev/null | xargs -r -n1 basename | tr '\n' ' ' || true)
 
 # ------------------------------------------------------------------ report
 note "writing $out/REPORT.md"
@@ -187,14 +191,16 @@ rep=$out/REPORT.md
     echo "  guests under $(if [ -c /dev/kvm ] && [ -w /dev/kvm ]; then echo "KVM ($(basename "$(readlink -f /sys/module/kvm_*/ 2>/dev/null | head -n 1)" 2>/dev/null || echo kvm))"; else echo "TCG (no /dev/kvm)"; fi);"
     echo "  kernel $(uname -r); libvirt $(dpkg-query -W -f '${Version}' libvirt-daemon 2>/dev/null), QEMU $(dpkg-query -W -f '${Version}' qemu-system-x86 2>/dev/null), Pacemaker $(dpkg-query -W -f '${Version}' pacemaker 2>/dev/null)."
     echo "- load average (1, 5, 15 min) at the start: $load_start; at the end: $load_end."
-    if [ -n "$labs_start$labs_end" ]; then
-        echo "- **The machine was shared**: other labs (the test suite's) existed at the start (${labs_start:-none})"
-        echo "  and at the end (${labs_end:-none}) of this run; their guests and daemons compete for the same"
-        echo "  $(nproc) cores. The A/B alternation spreads that load over both agents, but absolute times are"
-        echo "  higher and noisier than on an idle machine."
+    if printf '%s\n' "${samples[@]}" | grep -q 'other labs: [^ ]'; then
+        echo "- **The machine was shared**: labs of the test suite (/var/tmp/ferry-lab-*) ran during parts of"
+        echo "  this run; their guests and daemons competed for the same $(nproc) cores. The A/B alternation spreads"
+        echo "  that load over both agents, but absolute times are higher and noisier than on an idle machine."
     else
-        echo "- No other lab was running at the start or the end of this run (the load average above is the rest)."
+        echo "- No other lab was seen at the part boundaries (the load average is the bench's own and the rest)."
     fi
+    echo "- At each part's start and at the end:"
+    printf '  - %s\n' "${samples[@]}" | sed 's/other labs: $/other labs: none/'
+
     echo "- The lab: namespaced fake KVM hosts (tests/lab/lab.sh), each with its own libvirtd and sshd,"
     echo "  linked by veth pairs and a bridge (no physical network); migrations go over qemu+ssh."
     echo
