@@ -7,6 +7,7 @@
 # operation timeout of BENCH_CONV_TIMEOUT s for both (VirtualDomain is killed
 # then, as pacemaker-execd would).  Outcome, total time, libvirt's downtime and
 # the guest-visible outage; two plots against the dirty rate.
+# BENCH_REPORT_ONLY=1 rebuilds the tables and plots from an existing raw.txt (debugging).
 set -euo pipefail
 PART=convergence
 . "$(dirname "$0")/lib.sh"
@@ -20,10 +21,13 @@ WS=${BENCH_CONV_WS:-64}
 OUT=$BENCH_WORK/$PART
 mkdir -p "$OUT"
 RAW=$OUT/raw.txt
-: >"$RAW"
+[ "${BENCH_REPORT_ONLY:-0}" = 1 ] || : >"$RAW"
 read -r -a FACTORS <<<"${BENCH_CONV_FACTORS:-0.25 0.5 1.5}"
 CFGS=(ferry-abort ferry-pausepol ferry-autoconv ferry-postcopy vd)
 
+if [ "${BENCH_REPORT_ONLY:-0}" = 1 ]; then
+    note "tables from $RAW only"
+else
 lab_start 2 --ticks
 XML=$FERRY_LAB_SHARED/conv.xml
 host=node1
@@ -52,6 +56,7 @@ for f in "${FACTORS[@]}"; do
     done
 done
 virsh_on "$host" destroy conv >/dev/null 2>&1 || true
+fi
 
 # ------------------------------------------------------------------ tables
 outcome() {   # the outcome words of one raw line
@@ -63,7 +68,7 @@ outcome() {   # the outcome words of one raw line
         print o }'
 }
 outcomes() {   # FACTOR CFG: "completed 3, aborted 2"
-    grep "kind=mig factor=$1 .*cfg=$2 " "$RAW" | outcome | sort | uniq -c | awk '{ printf "%s%s ×%d", (NR > 1 ? ", " : ""), $2, $1 }'
+    { grep "kind=mig factor=$1 .*cfg=$2 " "$RAW" || true; } | outcome | sort | uniq -c | awk '{ printf "%s%s ×%d", (NR > 1 ? ", " : ""), $2, $1 }'
 }
 okcol() { col "$RAW" "$1" kind=mig factor="$2" cfg="$3" rc=0; }
 {
@@ -93,7 +98,7 @@ okcol() { col "$RAW" "$1" kind=mig factor="$2" cfg="$3" rc=0; }
         for c in "${CFGS[@]}"; do
             pause=$(col "$RAW" f_pause_ms kind=mig factor=$f cfg=$c | awk '$1 >= 0' | mmm 1 0)
             dr=$(col "$RAW" f_dirty_rate_bps kind=mig factor=$f cfg=$c | awk '$1 > 0' | mmm 1048576 1)
-            fx=$(grep "kind=mig factor=$f .*cfg=$c " "$RAW" | tr ' ' '\n' | sed -n 's/^fixed=//p' | grep -vx -- - |
+            fx=$(grep "kind=mig factor=$f .*cfg=$c " "$RAW" | tr ' ' '\n' | sed -n 's/^fixed=//p' | { grep -vx -- - || true; } |
                 sort | uniq -c | awk '{ printf "%s%s ×%d", (NR > 1 ? ", " : ""), $2, $1 }')
             printf '| %s B | %s | %s | %s | %s | %s | %s | %s | %s |\n' "$f" "$(cfg_label "$c")" "$(outcomes "$f" "$c")" \
                 "$(cell "$(col "$RAW" to_wall_us kind=mig factor=$f cfg=$c | mmm 1000000 1)")" \
@@ -164,7 +169,7 @@ rm -f "$OUT"/plot-*.dat
 hf=${FACTORS[-1]}
 nc() {   # CFG: "outcome (most frequent) after T s, outage G ms"
     local o t g
-    o=$(grep "kind=mig factor=$hf .*cfg=$1 " "$RAW" | outcome | sort | uniq -c | sort -rn | awk 'NR == 1 { print $2 }')
+    o=$({ grep "kind=mig factor=$hf .*cfg=$1 " "$RAW" || true; } | outcome | sort | uniq -c | sort -rn | awk 'NR == 1 { print $2 }')
     t=$(col "$RAW" to_wall_us kind=mig factor="$hf" cfg="$1" | mmm 1000000 0 | cut -d' ' -f2)
     g=$(col "$RAW" gap_ms kind=mig factor="$hf" cfg="$1" | mmm 1 0 | cut -d' ' -f2)
     echo "$o after $t s (outage $g ms)"
