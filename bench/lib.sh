@@ -124,6 +124,8 @@ VD_UTIL_OFF=(OCF_RESKEY_autoset_utilization_cpu=false OCF_RESKEY_autoset_utiliza
 cfg_words() {
     case $1 in
         ferry) printf '%s\n' OCF_RESOURCE_TYPE=vm OCF_RESOURCE_PROVIDER=ferry "$AGENT" ;;
+        ferry-off) printf '%s\n' OCF_RESOURCE_TYPE=vm OCF_RESOURCE_PROVIDER=ferry OCF_RESKEY_autoset_utilization_cpu=false \
+            OCF_RESKEY_autoset_utilization_hv_memory=false "$AGENT" ;;
         ferry-live) printf '%s\n' OCF_RESOURCE_TYPE=vm OCF_RESOURCE_PROVIDER=ferry OCF_RESKEY_migrate=live "$AGENT" ;;
         ferry-pause) printf '%s\n' OCF_RESOURCE_TYPE=vm OCF_RESOURCE_PROVIDER=ferry OCF_RESKEY_migrate=pause "$AGENT" ;;
         ferry-abort|ferry-pausepol|ferry-autoconv|ferry-postcopy)
@@ -140,6 +142,7 @@ cfg_label() {
     case $1 in
         floor) echo "floor (bench/floor.c)" ;;
         ferry) echo "ferry" ;;
+        ferry-off) echo "ferry utilization off" ;;
         ferry-live) echo "ferry migrate=live" ;;
         ferry-pause) echo "ferry migrate=pause" ;;
         ferry-abort) echo "ferry policy=abort" ;;

@@ -2,11 +2,11 @@
 # bench/part_actions.sh — part 1 of bench/run.sh: what one action costs.
 #
 # monitor of a running domain, meta-data, validate-all, stop (force_stop=true:
-# destroy) and start, for ferry, VirtualDomain with its defaults and
-# VirtualDomain with utilization updates off; monitor also for the floor
-# (bench/floor.c).  Run inside one lab host whose Pacemaker cluster is in
-# maintenance mode and holds a VirtualDomain primitive p_bench, so that
-# VirtualDomain's crm_resource calls reach a real CIB as they do in production.
+# destroy) and start, for ferry and VirtualDomain, each with its defaults and
+# with utilization updates off; monitor also for the floor (bench/floor.c).
+# Run inside one lab host whose Pacemaker cluster is in maintenance mode and
+# holds a primitive p_bench, so that the agents' crm_resource calls (utilization)
+# reach a real CIB as they do in production.
 # Configurations alternate run by run.  Wall and CPU time come from runstat
 # (wait4's rusage covers every descendant), processes from one separate
 # strace -f run per action and configuration.
@@ -76,8 +76,8 @@ straced() {
         END { printf "kind=procs action=%s cfg=%s forks=%d execs=%d threads=%d\n", a, c, p, (e > 0 ? e - 1 : 0), t }' "$st" >>"$RAW"
 }
 
-MON=(floor ferry vd-off vd-def)
-AGENTS=(ferry vd-off vd-def)
+MON=(floor ferry ferry-off vd-off vd-def)
+AGENTS=(ferry ferry-off vd-off vd-def)
 note "warm-up (not measured)"
 for c in "${MON[@]}"; do one monitor "$c" 0; done
 sed -i '/run=0 /d' "$RAW"
@@ -109,9 +109,10 @@ run_agent node1 ferry stop p_bench 60000 OCF_RESKEY_config="$XML" OCF_RESKEY_for
 {
     echo "### 1. Action cost"
     echo
-    echo "One lab host (its own libvirtd; Pacemaker running in maintenance mode with a VirtualDomain"
-    echo "primitive \`p_bench\`, so VirtualDomain's \`crm_resource\` calls reach a real CIB), an idle 64 MiB"
-    echo "SeaBIOS domain. $RUNS runs per row, the configurations of an action alternating run by run, after"
+    echo "One lab host (its own libvirtd; Pacemaker running in maintenance mode with a primitive"
+    echo "\`p_bench\`, so the agents' \`crm_resource\` calls for utilization reach a real CIB), an idle 64 MiB"
+    echo "SeaBIOS domain. *utilization off*: \`autoset_utilization_cpu=false autoset_utilization_hv_memory=false\`"
+    echo "(both agents have these parameters, both default to true). $RUNS runs per row, the configurations of an action alternating run by run, after"
     echo "one unmeasured warm-up run each. *wall*: fork to exit of the agent. *CPU*: user+sys of the agent"
     echo "and every process it waited for (\`wait4\` rusage). *daemons*: CPU that libvirtd and"
     echo "pacemaker-based spent meanwhile (their threads' \`schedstat\` run time; for start and stop,"
