@@ -83,11 +83,15 @@ pcmk_based_pid() {   # HOST: the CIB daemon, which serves crm_resource
 
 # ------------------------------------------------------------------ guests
 guest_type() { if [ -c /dev/kvm ] && [ -r /dev/kvm ] && [ -w /dev/kvm ]; then echo kvm; else echo qemu; fi; }
-# idle_xml NAME MIB: SeaBIOS with nothing to boot; it halts its vCPU (about 1 % of a core)
+# idle_xml NAME MIB: SeaBIOS with nothing to boot; it halts its vCPU (about 1 % of a core).
+# A fixed UUID (from the name), as a defined VM has: every start gives the same domain.
 idle_xml() {
+    local u
+    u=$(printf 'ferry-bench-%s' "$1" | md5sum | sed 's/^\(.\{8\}\)\(.\{4\}\)\(.\{4\}\)\(.\{4\}\)\(.\{12\}\).*/\1-\2-\3-\4-\5/')
     cat <<EOF
 <domain type='$(guest_type)'>
   <name>$1</name>
+  <uuid>$u</uuid>
   <memory unit='MiB'>$2</memory>
   <vcpu>1</vcpu>
   <os><type arch='x86_64' machine='pc'>hvm</type></os>

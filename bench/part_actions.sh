@@ -86,6 +86,8 @@ note "monitor of the running domain: $RUNS runs x ${#MON[@]} configurations, alt
 for ((i = 1; i <= RUNS; i++)); do
     for c in "${MON[@]}"; do one monitor "$c" "$i"; done
 done
+note "process counts of monitor (strace -f, one run each, same state as the timed runs)"
+for c in "${MON[@]}"; do straced monitor "$c"; done
 note "meta-data and validate-all: $RUNS runs x ${#AGENTS[@]}"
 for ((i = 1; i <= RUNS; i++)); do
     for c in "${AGENTS[@]}"; do one meta-data "$c" "$i"; one validate-all "$c" "$i"; done
@@ -94,8 +96,7 @@ note "stop (force_stop=true) and start: $RUNS runs x ${#AGENTS[@]}"
 for ((i = 1; i <= RUNS; i++)); do
     for c in "${AGENTS[@]}"; do one stop "$c" "$i"; one start "$c" "$i"; done
 done
-note "process counts (strace -f, one run each)"
-for c in "${MON[@]}"; do straced monitor "$c"; done
+note "process counts of the other actions (strace -f, one run each)"
 for c in "${AGENTS[@]}"; do
     straced meta-data "$c"
     straced validate-all "$c"
