@@ -302,3 +302,35 @@ migrate_once() {
         "${gap:--}" "$(sed -n 's/^resets=//p' <<<"$rep")" "$(sed -n 's/^bad=//p' <<<"$rep")" "$job" "$st" | tr -s ' ' >>"$raw"
     echo "$where"
 }
+
+# ------------------------------------------------------------------ report-only mode
+# BENCH_REPORT_ONLY=1: a part skips its measurements and rebuilds its tables and plots from
+# $BENCH_WORK/PART/raw.txt (bench/run.sh --report-only copies bench/data/PART.txt there).
+REPORT_ONLY=${BENCH_REPORT_ONLY:-0}
+# info KEY DEFAULT: a setting the measurements were taken with (the kind=info line of raw.txt),
+# else BENCH_INFO_<PART>_<KEY> (from data/run.txt), else DEFAULT
+info() {
+    local v n="BENCH_INFO_${PART}_$1"
+    v=$(col "$RAW" "$1" kind=info | tail -n 1)
+    [ -n "$v" ] || v=${!n:-}
+    echo "${v:-$2}"
+}
+# raw_begin KEY=VALUE...: start raw.txt (measuring) or check it is there (report-only)
+raw_begin() {
+    if [ "$REPORT_ONLY" = 1 ]; then
+        [ -s "$RAW" ] || die "report-only: no measurements in $RAW"
+        note "tables from $RAW (no measurements)"
+    else
+        echo "kind=info $*" >"$RAW"
+    fi
+}
+# lossline LABEL UNIT "FERRY_STATS" "VD_STATS": a bullet if ferry's median is worse (higher)
+#   than VirtualDomain's; stats are "min med max n" as mmm prints them
+lossline() {
+    awk -v l="$1" -v u="$2" -v f="$3" -v v="$4" 'BEGIN {
+        split(f, a, " "); split(v, b, " ")
+        if (a[4] == 0 || b[4] == 0 || a[2] + 0 <= b[2] + 0) exit
+        r = (b[2] + 0 > 0) ? sprintf("%.2f×", a[2] / b[2]) : "more"
+        o = (a[1] + 0 <= b[3] + 0) ? "ranges overlap" : "ferry'\''s best run is slower than VirtualDomain'\''s worst"
+        printf "- %s: ferry %s %s, VirtualDomain %s %s (median, %s; %s)\n", l, a[2], u, b[2], u, r, o }'
+}

@@ -19,8 +19,11 @@ RUNS=${BENCH_RUNS_LAT:-30}
 OUT=$BENCH_WORK/$PART
 mkdir -p "$OUT"
 RAW=$OUT/raw.txt
-: >"$RAW"
+MON=(floor ferry ferry-off vd-off vd-def)
+AGENTS=(ferry ferry-off vd-off vd-def)
+raw_begin runs="$RUNS"
 
+if [ "$REPORT_ONLY" != 1 ]; then
 lab_start 2 --cluster
 XML=$FERRY_LAB_SHARED/bench.xml
 idle_xml bench 64 >"$XML"
@@ -76,8 +79,6 @@ straced() {
         END { printf "kind=procs action=%s cfg=%s forks=%d execs=%d threads=%d\n", a, c, p, (e > 0 ? e - 1 : 0), t }' "$st" >>"$RAW"
 }
 
-MON=(floor ferry ferry-off vd-off vd-def)
-AGENTS=(ferry ferry-off vd-off vd-def)
 note "warm-up (not measured)"
 for c in "${MON[@]}"; do one monitor "$c" 0; done
 sed -i '/run=0 /d' "$RAW"
@@ -105,6 +106,8 @@ for c in "${AGENTS[@]}"; do
 done
 rm -f "$OUT"/strace-*.txt
 run_agent node1 ferry stop p_bench 60000 OCF_RESKEY_config="$XML" OCF_RESKEY_force_stop=true || true
+fi
+RUNS=$(info runs "$RUNS")
 
 # ------------------------------------------------------------------ tables
 {
@@ -164,9 +167,24 @@ ms() { awk -v v="$1" 'BEGIN { printf "%.1f", v / 1000 }'; }
     echo "| spawns nothing | $forks processes, $execs programs | $([ "$forks" = 0 ] && [ "$execs" = 0 ] && echo met || echo '**missed**') | |"
     echo
 } >>"$OUT/section.md"
+g1=$(goal "$r_floor" le 1.3) g2=$(goal "$r_off" ge 2.5) g3=$(goal "$r_def" ge 10)
+g4=$([ "$forks" = 0 ] && [ "$execs" = 0 ] && echo met || echo '**missed**')
 {
-    echo "- **monitor** (median wall time): ferry $(ms "$f") ms, floor $(ms "$fl") ms → ferry = **${r_floor}× the floor**;"
-    echo "  VirtualDomain $(ms "$off") ms with utilization off (**${r_off}×** ferry) and $(ms "$def") ms with its defaults"
-    echo "  (**${r_def}×** ferry); ferry spawns $forks processes, VirtualDomain defaults $(field forks < <(grep 'kind=procs action=monitor cfg=vd-def ' "$RAW" | tail -n 1))."
+    echo "- **monitor** (median wall time): ferry $(ms "$f") ms, floor $(ms "$fl") ms → ferry = **${r_floor}× the floor** (goal ≤ 1.3×: $g1);"
+    echo "  VirtualDomain $(ms "$off") ms with utilization off: **${r_off}×** ferry (goal ≥ 2.5×: $g2); $(ms "$def") ms with its"
+    echo "  defaults: **${r_def}×** ferry (goal ≥ 10×: $g3); ferry spawns $forks processes (goal 0: $g4), VirtualDomain"
+    echo "  $(field forks < <(grep 'kind=procs action=monitor cfg=vd-def ' "$RAW" | tail -n 1)) with its defaults."
 } >"$OUT/headline.md"
+# where ferry does worse than VirtualDomain
+stat() { col "$RAW" wall_us kind=time action="$1" cfg="$2" | mmm 1000 1; }
+{
+    [ "$g1" = met ] || echo "- monitor: ferry is ${r_floor}× the floor, the goal was ≤ 1.3×"
+    [ "$g2" = met ] || echo "- monitor: VirtualDomain (utilization off) is only ${r_off}× slower than ferry, the goal was ≥ 2.5×"
+    [ "$g3" = met ] || echo "- monitor: VirtualDomain (defaults) is ${r_def}× slower than ferry, the goal was ≥ 10× (CPU time: ${c_def}×)"
+    [ "$g4" = met ] || echo "- monitor: ferry spawned $forks processes, the goal was none"
+    for a in monitor meta-data validate-all stop start; do
+        lossline "$a, wall time, defaults" ms "$(stat "$a" ferry)" "$(stat "$a" vd-def)"
+        lossline "$a, wall time, utilization off" ms "$(stat "$a" ferry-off)" "$(stat "$a" vd-off)"
+    done
+} >"$OUT/losses.md"
 note "done"

@@ -12,8 +12,11 @@ MEM=256
 OUT=$BENCH_WORK/$PART
 mkdir -p "$OUT"
 RAW=$OUT/raw.txt
-: >"$RAW"
+raw_begin runs="$RUNS" mem="$MEM" pacemaker="$(dpkg-query -W -f '${Version}' pacemaker 2>/dev/null || echo '?')"
+declare -A SET=([ferry]="f1 f2 f3 f4" [vd]="v1 v2 v3 v4")
+declare -A PAIR=([ferry]="node1 node2" [vd]="node3 node4")
 
+if [ "$REPORT_ONLY" != 1 ]; then
 lab_start 4 --cluster
 # ferry's agent as ocf:ferry:vm inside the hosts (a copy of resource.d, bind-mounted)
 ocf=$FERRY_LAB_DIR/ocf-resource.d
@@ -22,8 +25,6 @@ mkdir -p "$ocf/ferry"
 ln -s "$AGENT" "$ocf/ferry/vm"
 for h in $FERRY_LAB_HOSTS; do on "$h" mount --bind "$ocf" /usr/lib/ocf/resource.d; done
 
-declare -A SET=([ferry]="f1 f2 f3 f4" [vd]="v1 v2 v3 v4")
-declare -A PAIR=([ferry]="node1 node2" [vd]="node3 node4")
 ops="op monitor interval=10s timeout=30s op start timeout=90s interval=0 op stop timeout=90s interval=0 \\
     op migrate_to timeout=120s interval=0 op migrate_from timeout=60s interval=0 meta allow-migrate=true"
 crm=$FERRY_LAB_DIR/evac.crm
@@ -120,12 +121,14 @@ for limit in 1 2; do
         evacuate vd "$limit" "$i"
     done
 done
+fi
+RUNS=$(info runs "$RUNS") MEM=$(info mem "$MEM")
 
 # ------------------------------------------------------------------ tables
 {
     echo "### 5. Evacuation: \`crm node standby\` of a node with 4 VMs"
     echo
-    echo "A 4-node lab cluster (Pacemaker $(dpkg-query -W -f '${Version}' pacemaker 2>/dev/null), corosync knet, token 1000 ms,"
+    echo "A 4-node lab cluster (Pacemaker $(info pacemaker "$(dpkg-query -W -f '${Version}' pacemaker 2>/dev/null)"), corosync knet, token 1000 ms,"
     echo "fencing on). ferry's four VMs (\`ocf:ferry:vm\`, defaults: \`migrate=live\`) may run on node1 and"
     echo "node2 only, VirtualDomain's four (\`hypervisor=qemu:///system migration_transport=ssh\`, defaults"
     echo "otherwise, utilization updates on) on node3 and node4 only, so the two never mix. Idle SeaBIOS"
@@ -136,7 +139,9 @@ done
     echo "(polled every 0.1 s); then the node goes online again (nothing moves back) and the next run"
     echo "evacuates the peer. $RUNS runs per row, ferry and VirtualDomain alternating. How each VM got"
     echo "there comes from Pacemaker's operation history on the target: a successful \`migrate_from\` since"
-    echo "the standby (*migrated live*) or a \`start\` (*stopped and started*)."
+    echo "the standby (*migrated live*) or a \`start\` (*stopped and started*). Both agents publish the VMs'"
+    echo "utilization (cpu, hv_memory) by default: ferry with \`crm_resource\` when a VM starts or arrives"
+    echo "(\`migrate_from\`), VirtualDomain in its monitor whenever the CIB does not hold the value yet."
     echo
     echo "| migration-limit | agent | time until all 4 run on the peer, s | migrated live (of 4) | stopped and started (of 4) |"
     echo "|---:|---|---|---|---|"
@@ -155,4 +160,10 @@ e() { med "$RAW" secs kind=evac agent="$1" limit="$2" | awk '{ printf "%.1f", $1
     echo "- **evacuation** of 4 VMs by \`crm node standby\` (medians): migration-limit 1: ferry $(e ferry 1) s, VirtualDomain $(e vd 1) s"
     echo "  (ferry/VirtualDomain = $(ratio "$(e ferry 1)" "$(e vd 1)")×); migration-limit 2: ferry $(e ferry 2) s, VirtualDomain $(e vd 2) s ($(ratio "$(e ferry 2)" "$(e vd 2)")×)."
 } >"$OUT/headline.md"
+{
+    for limit in 1 2; do
+        lossline "evacuation, migration-limit $limit" s "$(col "$RAW" secs kind=evac agent=ferry limit=$limit | mmm 1 2)" \
+            "$(col "$RAW" secs kind=evac agent=vd limit=$limit | mmm 1 2)"
+    done
+} >"$OUT/losses.md"
 note "done"

@@ -13,8 +13,10 @@ MEM=256
 OUT=$BENCH_WORK/$PART
 mkdir -p "$OUT"
 RAW=$OUT/raw.txt
-: >"$RAW"
+CFGS=(ferry-live ferry-pause vd)
+raw_begin runs="$RUNS" mem="$MEM"
 
+if [ "$REPORT_ONLY" != 1 ]; then
 lab_start 2 --ticks
 
 note "link bandwidth (tcpbench, 1 GiB, management network, both directions)"
@@ -34,7 +36,6 @@ t0=$(now_ms)
 run_agent node1 ferry start p_mig 60000 OCF_RESKEY_config="$XML" || die "ferry start failed"
 ticks_wait mig 50 60000 "$t0" || die "the guest sends no heartbeat"
 
-CFGS=(ferry-live ferry-pause vd)
 host=node1
 for ((i = 0; i <= RUNS; i++)); do   # run 0: warm-up, not in the tables
     for c in "${CFGS[@]}"; do
@@ -46,6 +47,8 @@ for ((i = 0; i <= RUNS; i++)); do   # run 0: warm-up, not in the tables
 done
 run_agent "$host" ferry stop p_mig 60000 OCF_RESKEY_config="$XML" OCF_RESKEY_force_stop=true || true
 sed -i '/^kind=mig run=0 /d' "$RAW"
+fi
+RUNS=$(info runs "$RUNS") MEM=$(info mem "$MEM")
 
 # ------------------------------------------------------------------ tables
 B=$(col "$RAW" mib_s kind=link | mmm 1 0)
@@ -53,7 +56,7 @@ Bmed=$(cut -d' ' -f2 <<<"$B")
 V=$(col "$RAW" lv_data_bytes kind=mig | mmm 1048576 2)
 Vmed=$(cut -d' ' -f2 <<<"$V")
 sum() {   # CFG KEY1 KEY2 SCALE: per run KEY1+KEY2
-    grep "kind=mig .*cfg=$1 " "$RAW" | awk -v a="$2" -v b="$3" '{ for (i = 1; i <= NF; i++) { split($i, kv, "="); v[kv[1]] = kv[2] }
+    { grep "kind=mig .*cfg=$1 " "$RAW" || true; } | awk -v a="$2" -v b="$3" '{ for (i = 1; i <= NF; i++) { split($i, kv, "="); v[kv[1]] = kv[2] }
         if (v["rc"] == 0 && (a in v) && (b in v)) print v[a] + v[b] }' | mmm "$4" 0
 }
 {
@@ -64,7 +67,7 @@ sum() {   # CFG KEY1 KEY2 SCALE: per run KEY1+KEY2
     echo "direction alternates; one unmeasured warm-up round first), each move as Pacemaker runs it: \`migrate_to\` on the source, \`migrate_from\`"
     echo "on the target, \`stop\` on the source. ferry with its defaults (\`migrate=live\`, or \`migrate=pause\`);"
     echo "VirtualDomain with \`hypervisor=qemu:///system migration_transport=ssh\` and otherwise its defaults"
-    echo "(no cluster here: its \`crm_resource\` calls fail at once, which flatters it slightly). Both reach"
+    echo "(no cluster here: both agents' \`crm_resource\` calls for utilization fail at once). Both reach"
     echo "the target's libvirt over qemu+ssh and let libvirt choose the stream's address (the target's"
     echo "management address), no bandwidth limit."
     echo
@@ -109,4 +112,12 @@ m() { col "$RAW" "$2" kind=mig cfg="$1" rc=0 | mmm "${3:-1}" 0 | cut -d' ' -f2; 
     echo "  migrate_to ferry $(m ferry-live to_wall_us 1000) ms, VirtualDomain $(m vd to_wall_us 1000) ms ($(ratio "$(m ferry-live to_wall_us)" "$(m vd to_wall_us)")×);"
     echo "  ferry \`migrate=pause\`: outage $(m ferry-pause f_pause_ms) ms. Link B = $Bmed MiB/s, bytes moved V = $Vmed MiB (V/B = $(awk -v v="$Vmed" -v b="$Bmed" 'BEGIN { printf "%.1f", 1000 * v / b }') ms)."
 } >"$OUT/headline.md"
+{
+    s() { col "$RAW" "$2" kind=mig cfg="$1" rc=0 | mmm "${3:-1}" 0; }
+    lossline "idle live migration, guest-visible outage" ms "$(s ferry-live gap_ms)" "$(s vd gap_ms)"
+    lossline "idle live migration, libvirt downtime" ms "$(s ferry-live lv_downtime_ms)" "$(s vd lv_downtime_ms)"
+    lossline "idle live migration, migrate_to" ms "$(s ferry-live to_wall_us 1000)" "$(s vd to_wall_us 1000)"
+    lossline "idle live migration, migrate_to + migrate_from" ms "$(sum ferry-live to_wall_us from_wall_us 1000)" "$(sum vd to_wall_us from_wall_us 1000)"
+    lossline "idle live migration, CPU of migrate_to" ms "$(sum ferry-live to_user_us to_sys_us 1000)" "$(sum vd to_user_us to_sys_us 1000)"
+} >"$OUT/losses.md"
 note "done"

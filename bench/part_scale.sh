@@ -17,8 +17,10 @@ MEM=32
 OUT=$BENCH_WORK/$PART
 mkdir -p "$OUT"
 RAW=$OUT/raw.txt
-: >"$RAW"
+CFGS=(ferry vd-off vd-def)
+raw_begin n="$N" window="$WINDOW" rounds="$ROUNDS" period="$PERIOD" mem="$MEM"
 
+if [ "$REPORT_ONLY" != 1 ]; then
 lab_start 2 --cluster
 crm=$FERRY_LAB_DIR/scale.crm
 echo "property maintenance-mode=true" >"$crm"
@@ -36,7 +38,7 @@ running=$(virsh_on node1 list --state-running --name | grep -c . || true)
 "$CLUSTER" wait-idle 120 >/dev/null || die "cluster not idle"
 LV=$(daemon_pid node1 libvirtd)
 CIB=$(pcmk_based_pid node1) || die "no pacemaker-based on node1"
-mem_used=$(free -m | awk '/^Mem:/ { print $3 }')
+echo "kind=info mem_used_mib=$(free -m | awk '/^Mem:/ { print $3 }')" >>"$RAW"
 
 window() {   # CFG ROUND
     local cfg=$1 r=$2 words prog envw line
@@ -50,7 +52,6 @@ window() {   # CFG ROUND
     echo "cfg=$cfg round=$r $line" >>"$RAW"
     note "$cfg window $r: $line"
 }
-CFGS=(ferry vd-off vd-def)
 note "warm-up: one monitor of every domain per configuration (not measured)"
 for c in "${CFGS[@]}"; do
     mapfile -t words < <(cfg_words "$c")
@@ -63,12 +64,15 @@ done
 for ((r = 1; r <= ROUNDS; r++)); do
     for c in "${CFGS[@]}"; do window "$c" "$r"; done
 done
+fi
+N=$(info n "$N") WINDOW=$(info window "$WINDOW") ROUNDS=$(info rounds "$ROUNDS") PERIOD=$(info period "$PERIOD")
+MEM=$(info mem "$MEM") mem_used=$(info mem_used_mib "?")
 
 # ------------------------------------------------------------------ tables
 share() {   # CFG KEY...: per window, 100 * sum(KEYS) / window, min med max
     local cfg=$1
     shift
-    grep "^cfg=$cfg " "$RAW" | awk -v keys="$*" '{
+    { grep "^cfg=$cfg " "$RAW" || true; } | awk -v keys="$*" '{
         for (i = 1; i <= NF; i++) { split($i, kv, "="); v[kv[1]] = kv[2] }
         n = split(keys, k, " "); s = 0; for (i = 1; i <= n; i++) s += v[k[i]]
         print 100 * s / v["window_us"] }' | mmm 1 2
@@ -104,4 +108,8 @@ def=$(share vd-def user_us sys_us | cut -d' ' -f2)
     echo "- **scale** ($N running domains, a monitor each every ${PERIOD} s): ferry's monitors take **${f} %** of one core,"
     echo "  VirtualDomain's ${off} % with utilization off ($(ratio "$off" "$f")×) and ${def} % with its defaults ($(ratio "$def" "$f")×)."
 } >"$OUT/headline.md"
+{
+    lossline "scale, CPU share of one core, vs utilization off" % "$(share ferry user_us sys_us)" "$(share vd-off user_us sys_us)"
+    lossline "scale, CPU share of one core, vs defaults" % "$(share ferry user_us sys_us)" "$(share vd-def user_us sys_us)"
+} >"$OUT/losses.md"
 note "done"

@@ -4,6 +4,7 @@
 # plots.  One command runs everything (as root, after the build):
 #
 #   bench/run.sh [--smoke] [--only PART[,PART...]] [--out DIR] [--keep-work]
+#   bench/run.sh --report-only [--only ...] [--out DIR]
 #
 #   PART      actions   1. monitor / meta-data / validate-all / start / stop cost, and the floor
 #             scale     2. 50 domains, a monitor of each every 10 s: CPU share
@@ -16,6 +17,8 @@
 #   --out DIR where REPORT.md, the PNGs and data/ (raw measurements) go (default: bench/);
 #             "-": print the report on stdout and keep no files
 #   --keep-work  keep /var/tmp/ferry-bench-run (raw files, logs) instead of deleting it
+#   --report-only  measure nothing: rebuild REPORT.md and the plots in DIR (default bench/) from
+#             DIR/data/ (each part's raw lines and run.txt, what a run wrote there)
 #
 # Settings (environment; the defaults make the full run, about 55 min on 2 cores):
 #   BENCH_RUNS_LAT=30      part 1, runs per action and agent
@@ -40,13 +43,14 @@ die() { printf 'bench/run.sh: ERROR: %s\n' "$*" >&2; exit 1; }
 note() { printf '%s [run] %s\n' "$(date +%T)" "$*" >&2; }
 usage() { sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit "${1:-0}"; }
 
-smoke=0 only="" out="" keep=0
+smoke=0 only="" out="" keep=0 report_only=0
 while [ $# -gt 0 ]; do
     case $1 in
         --smoke) smoke=1 ;;
         --only) [ $# -ge 2 ] || die "--only needs a value"; only=$2; shift ;;
         --out) [ $# -ge 2 ] || die "--out needs a value"; out=$2; shift ;;
         --keep-work) keep=1 ;;
+        --report-only) report_only=1 ;;
         -h|--help) usage 0 ;;
         *) echo "bench/run.sh: unknown option '$1'" >&2; usage 2 ;;
     esac
@@ -66,6 +70,7 @@ if [ -z "$out" ]; then
 fi
 to_stdout=0
 if [ "$out" = - ]; then
+    [ "$report_only" = 0 ] || die "--report-only needs a directory (--out DIR)"
     to_stdout=1
     out=$WORK/report
 else
@@ -73,18 +78,25 @@ else
     out=$(cd "$out" && pwd)
     if [ "$smoke" = 1 ] && [ "$out" = "$BENCH" ]; then die "--smoke never writes bench/REPORT.md: give another --out"; fi
 fi
+if [ "$report_only" = 1 ]; then
+    [ -s "$out/data/run.txt" ] || die "--report-only: $out/data/run.txt is missing (written by a measuring run)"
+    [ -n "$only" ] || read -r -a parts <<<"$(sed -n 's/^parts=//p' "$out/data/run.txt" | tail -n 1)"
+fi
 
 # ------------------------------------------------------------------ preconditions
-[ "$(id -u)" = 0 ] || die "must run as root (the lab: namespaces, libvirtd, sshd, Pacemaker)"
-[ -x "$TOP/agents/vm" ] || die "$TOP/agents/vm is not built (autoreconf -fi && ./configure && make, or ./bootstrap.sh)"
-case $TOP in /tmp/*|/run/*) die "the tree is under /tmp or /run, which lab hosts cannot see: build elsewhere" ;; esac
-VD=${VIRTUALDOMAIN:-/usr/lib/ocf/resource.d/heartbeat/VirtualDomain}
-[ -x "$VD" ] || die "$VD missing (apt-get install resource-agents)"
-for b in gcc pkg-config strace virsh crm crm_mon xmllint awk sort; do
-    command -v "$b" >/dev/null || die "'$b' not found (./bootstrap.sh installs the dependencies)"
-done
-pkg-config --exists libvirt || die "libvirt development files missing (libvirt-dev)"
+if [ "$report_only" = 0 ]; then
+    [ "$(id -u)" = 0 ] || die "must run as root (the lab: namespaces, libvirtd, sshd, Pacemaker)"
+    [ -x "$TOP/agents/vm" ] || die "$TOP/agents/vm is not built (autoreconf -fi && ./configure && make, or ./bootstrap.sh)"
+    case $TOP in /tmp/*|/run/*) die "the tree is under /tmp or /run, which lab hosts cannot see: build elsewhere" ;; esac
+    VD=${VIRTUALDOMAIN:-/usr/lib/ocf/resource.d/heartbeat/VirtualDomain}
+    [ -x "$VD" ] || die "$VD missing (apt-get install resource-agents)"
+    for b in gcc pkg-config strace virsh crm crm_mon xmllint awk sort; do
+        command -v "$b" >/dev/null || die "'$b' not found (./bootstrap.sh installs the dependencies)"
+    done
+    pkg-config --exists libvirt || die "libvirt development files missing (libvirt-dev)"
+fi
 if ! command -v gnuplot >/dev/null; then
+    [ "$(id -u)" = 0 ] || die "gnuplot is missing (apt-get install gnuplot-nox)"
     note "installing gnuplot-nox (for the plots)"
     DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 install -y -q gnuplot-nox >/dev/null ||
         die "apt-get install gnuplot-nox failed"
@@ -122,62 +134,111 @@ finish() {
 trap finish EXIT
 trap 'note "interrupted"; exit 130' INT TERM HUP
 
-# ------------------------------------------------------------------ build
-note "building the test guests and the bench tools"
-"$TOP/tests/guests/build.sh" "$TOP/tests/guests/out" || die "building the test guests failed"
-cflags=(-std=gnu11 -O2 -Wall -Wextra -Werror)
-gcc "${cflags[@]}" -o "$WORK/bin/runstat" "$BENCH/runstat.c" || die "building runstat failed"
-gcc "${cflags[@]}" -o "$WORK/bin/tcpbench" "$BENCH/tcpbench.c" || die "building tcpbench failed"
-# shellcheck disable=SC2046
-gcc "${cflags[@]}" -o "$WORK/bin/floor" "$BENCH/floor.c" $(pkg-config --cflags --libs libvirt) ||
-    die "building floor failed"
-
-# ------------------------------------------------------------------ parts
 export BENCH_WORK=$WORK BENCH_SMOKE=$smoke
-if [ "$smoke" = 1 ]; then
-    export BENCH_RUNS_LAT=1 BENCH_SCALE_N=10 BENCH_SCALE_WINDOW=20 BENCH_SCALE_ROUNDS=1 BENCH_RUNS_MIG=1
-    export BENCH_RUNS_CONV=1 BENCH_RUNS_CONV_NC=1 BENCH_CONV_TIMEOUT=30 BENCH_RUNS_EVAC=1
-fi
-t_start=$(date +%s)
-load_start=$(cut -d' ' -f1-3 /proc/loadavg)
-declare -A part_rc part_secs
-samples=()
-sample() {   # what else runs on the machine: load average and the test suite's labs
-    samples+=("$(date +%T) $1: load $(cut -d' ' -f1-3 /proc/loadavg), other labs: $(ls -d /var/tmp/ferry-lab* 2>/dev/null | xargs -r -n1 basename | paste -sd, - || true)")
-}
-for p in "${parts[@]}"; do
-    sample "before $p"
-    note "part $p"
-    t0=$(date +%s)
-    rc=0
+META=$WORK/run.txt
+declare -A part_rc
+run_part() {   # PART: the part's script as a child (its own traps bring its lab down)
+    local p=$1 rc=0
     "$BENCH/part_$p.sh" &
     child=$!
     wait "$child" || rc=$?
     child=""
     part_rc[$p]=$rc
-    part_secs[$p]=$(( $(date +%s) - t0 ))
-    [ "$rc" = 0 ] || note "part $p FAILED (exit $rc); going on with the others"
-done
-sample "end"
-t_end=$(date +%s)
-load_end=$(cut -d' ' -f1-3 /proc/loadavg)
+    return 0
+}
+if [ "$report_only" = 0 ]; then
+    # -------------------------------------------------------------- build
+    note "building the test guests and the bench tools"
+    "$TOP/tests/guests/build.sh" "$TOP/tests/guests/out" || die "building the test guests failed"
+    cflags=(-std=gnu11 -O2 -Wall -Wextra -Werror)
+    gcc "${cflags[@]}" -o "$WORK/bin/runstat" "$BENCH/runstat.c" || die "building runstat failed"
+    gcc "${cflags[@]}" -o "$WORK/bin/tcpbench" "$BENCH/tcpbench.c" || die "building tcpbench failed"
+    # shellcheck disable=SC2046
+    gcc "${cflags[@]}" -o "$WORK/bin/floor" "$BENCH/floor.c" $(pkg-config --cflags --libs libvirt) ||
+        die "building floor failed"
+
+    # -------------------------------------------------------------- measure
+    if [ "$smoke" = 1 ]; then
+        export BENCH_RUNS_LAT=1 BENCH_SCALE_N=10 BENCH_SCALE_WINDOW=20 BENCH_SCALE_ROUNDS=1 BENCH_RUNS_MIG=1
+        export BENCH_RUNS_CONV=1 BENCH_RUNS_CONV_NC=1 BENCH_CONV_TIMEOUT=30 BENCH_RUNS_EVAC=1
+    fi
+    sample() {   # what else runs on the machine: load average and the test suite's labs
+        echo "sample=$(date +%T) $1: load $(cut -d' ' -f1-3 /proc/loadavg), other labs: $(ls -d /var/tmp/ferry-lab* 2>/dev/null | xargs -r -n1 basename | paste -sd, - || true)" >>"$META"
+    }
+    {
+        echo "command=bench/run.sh$([ "$smoke" = 1 ] && echo ' --smoke')$([ -n "$only" ] && echo " --only $only")"
+        echo "smoke=$smoke"
+        echo "parts=${parts[*]}"
+        echo "ferry=$(cd "$TOP" && git describe --always --dirty 2>/dev/null || echo '?')"
+        echo "resource_agents=$(dpkg-query -W -f '${Version}' resource-agents 2>/dev/null || echo '?')"
+        echo "cores=$(nproc)"
+        echo "cpu=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1)"
+        echo "memory=$(awk '/MemTotal/ { printf "%.1f GiB", $2 / 1048576 }' /proc/meminfo)"
+        echo "hypervisor=$(if [ -c /dev/kvm ] && [ -w /dev/kvm ]; then echo "KVM ($(basename "$(readlink -f /sys/module/kvm_*/ 2>/dev/null | head -n 1)" 2>/dev/null || echo kvm))"; else echo "TCG (no /dev/kvm)"; fi)"
+        echo "kernel=$(uname -r)"
+        echo "libvirt=$(dpkg-query -W -f '${Version}' libvirt-daemon 2>/dev/null)"
+        echo "qemu=$(dpkg-query -W -f '${Version}' qemu-system-x86 2>/dev/null)"
+        echo "pacemaker=$(dpkg-query -W -f '${Version}' pacemaker 2>/dev/null)"
+        echo "load_start=$(cut -d' ' -f1-3 /proc/loadavg)"
+    } >"$META"
+    t_start=$(date +%s)
+    for p in "${parts[@]}"; do
+        sample "before $p"
+        note "part $p"
+        t0=$(date +%s)
+        run_part "$p"
+        echo "part_secs_$p=$(( $(date +%s) - t0 ))" >>"$META"
+        echo "part_rc_$p=${part_rc[$p]}" >>"$META"
+        [ "${part_rc[$p]}" = 0 ] || note "part $p FAILED (exit ${part_rc[$p]}); going on with the others"
+    done
+    sample "end"
+    {
+        echo "load_end=$(cut -d' ' -f1-3 /proc/loadavg)"
+        echo "secs=$(( $(date +%s) - t_start ))"
+        echo "date=$(date -u '+%Y-%m-%d %H:%M UTC')"
+    } >>"$META"
+    mkdir -p "$out/data"
+    cp "$META" "$out/data/run.txt"
+    for p in "${parts[@]}"; do [ -f "$WORK/$p/raw.txt" ] && cp "$WORK/$p/raw.txt" "$out/data/$p.txt"; done
+else
+    # -------------------------------------------------------------- tables from data/
+    cp "$out/data/run.txt" "$META"
+    # run.txt may carry settings of a part that its raw lines lack: info_PART_KEY=VALUE
+    while IFS='=' read -r k v; do
+        [[ $k =~ ^info_([a-z]+)_([a-z_]+)$ ]] && export "BENCH_INFO_${BASH_REMATCH[1]}_${BASH_REMATCH[2]}=$v"
+    done <"$META"
+    export BENCH_REPORT_ONLY=1
+    for p in "${parts[@]}"; do
+        [ -s "$out/data/$p.txt" ] || die "--report-only: $out/data/$p.txt is missing"
+        mkdir -p "$WORK/$p"
+        cp "$out/data/$p.txt" "$WORK/$p/raw.txt"
+        run_part "$p"
+        [ "${part_rc[$p]}" = 0 ] || note "tables of part $p FAILED (exit ${part_rc[$p]})"
+    done
+fi
 
 # ------------------------------------------------------------------ report
+meta() { sed -n "s/^$1=//p" "$META" | tail -n 1; }
+for p in "${parts[@]}"; do   # a part that failed while measuring stays failed
+    m=$(meta "part_rc_$p")
+    [ -z "$m" ] || [ "$m" = 0 ] || part_rc[$p]=$m
+done
+secs=$(meta secs)
 note "writing $out/REPORT.md"
-mkdir -p "$out/data"
 rep=$out/REPORT.md
 {
     echo "# ferry vs VirtualDomain — benchmark report"
     echo
-    if [ "$smoke" = 1 ]; then
+    if [ "$(meta smoke)" = 1 ]; then
         echo "**SMOKE RUN: one iteration per figure. These numbers only show that the bench works.**"
         echo
     fi
-    echo "Generated by \`bench/run.sh$([ "$smoke" = 1 ] && echo ' --smoke')$([ -n "$only" ] && echo " --only $only")\` on $(date -u '+%Y-%m-%d %H:%M UTC')"
-    echo "in $(( (t_end - t_start) / 60 )) min $(( (t_end - t_start) % 60 )) s ($(for p in "${parts[@]}"; do printf '%s %d s, ' "$p" "${part_secs[$p]}"; done | sed 's/, $//'))."
-    echo "ferry $(cd "$TOP" && git describe --always --dirty 2>/dev/null || echo '?') against VirtualDomain from resource-agents $(dpkg-query -W -f '${Version}' resource-agents 2>/dev/null || echo '?')."
+    echo "Measured by \`$(meta command)\` on $(meta date) in $(( secs / 60 )) min $(( secs % 60 )) s"
+    echo "($(for p in "${parts[@]}"; do printf '%s %s s, ' "$p" "$(meta "part_secs_$p")"; done | sed 's/, $//'))."
+    echo "ferry $(meta ferry) against VirtualDomain from resource-agents $(meta resource_agents)."
     echo "Every figure is min / **median** / max over the runs stated; the agents compared alternate run by run."
-    echo "Raw measurements (one line per run): \`data/\`."
+    echo "Raw measurements (one line per run) are in \`data/\`; the tables and plots are computed from them"
+    echo "(\`bench/run.sh --report-only\` rebuilds this file from \`data/\` without measuring)."
     echo
     echo "## Headline"
     echo
@@ -185,22 +246,45 @@ rep=$out/REPORT.md
         if [ "${part_rc[$p]}" = 0 ] && [ -s "$WORK/$p/headline.md" ]; then cat "$WORK/$p/headline.md"; else echo "- part $p: FAILED (exit ${part_rc[$p]}), no figures"; fi
     done
     echo
+    echo "### Where ferry does worse than VirtualDomain, or misses a goal"
+    echo
+    losses=$(for p in "${parts[@]}"; do [ "${part_rc[$p]}" != 0 ] || cat "$WORK/$p/losses.md" 2>/dev/null || true; done)
+    clear=$(grep -v 'ranges overlap' <<<"$losses" || true)
+    noisy=$(grep 'ranges overlap' <<<"$losses" || true)
+    if [ -n "$losses" ]; then
+        echo "Every figure in which ferry's median is slower or costlier than VirtualDomain's in the same"
+        echo "setting, and every goal ferry misses (computed from the tables below)."
+        echo
+        if [ -n "$clear" ]; then
+            echo "Clearly (a missed goal, or ferry's best run slower than VirtualDomain's worst):"
+            echo
+            printf '%s\n' "$clear" | sed 's/; ferry.s best run is slower than VirtualDomain.s worst)/)/'
+            echo
+        fi
+        if [ -n "$noisy" ]; then
+            echo "By the median only (the two min-max ranges overlap: within this machine's noise):"
+            echo
+            printf '%s\n' "$noisy" | sed 's/; ranges overlap)/)/'
+        fi
+    else
+        echo "None: in no figure is ferry's median worse than VirtualDomain's, and every goal is met."
+    fi
+    echo
     echo "## Machine"
     echo
-    echo "- $(nproc) cores ($(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1)), $(awk '/MemTotal/ { printf "%.1f GiB", $2 / 1048576 }' /proc/meminfo) memory,"
-    echo "  guests under $(if [ -c /dev/kvm ] && [ -w /dev/kvm ]; then echo "KVM ($(basename "$(readlink -f /sys/module/kvm_*/ 2>/dev/null | head -n 1)" 2>/dev/null || echo kvm))"; else echo "TCG (no /dev/kvm)"; fi);"
-    echo "  kernel $(uname -r); libvirt $(dpkg-query -W -f '${Version}' libvirt-daemon 2>/dev/null), QEMU $(dpkg-query -W -f '${Version}' qemu-system-x86 2>/dev/null), Pacemaker $(dpkg-query -W -f '${Version}' pacemaker 2>/dev/null)."
-    echo "- load average (1, 5, 15 min) at the start: $load_start; at the end: $load_end."
-    if printf '%s\n' "${samples[@]}" | grep -q 'other labs: [^ ]'; then
+    echo "- $(meta cores) cores ($(meta cpu)), $(meta memory) memory, guests under $(meta hypervisor);"
+    echo "  kernel $(meta kernel); libvirt $(meta libvirt), QEMU $(meta qemu), Pacemaker $(meta pacemaker)."
+    echo "- load average (1, 5, 15 min) at the start: $(meta load_start); at the end: $(meta load_end)."
+    if sed -n 's/^sample=//p' "$META" | grep -q 'other labs: [^ ]'; then
         echo "- **The machine was shared**: labs of the test suite (/var/tmp/ferry-lab-*) ran during parts of"
-        echo "  this run; their guests and daemons competed for the same $(nproc) cores. The A/B alternation spreads"
-        echo "  that load over both agents, but absolute times are higher and noisier than on an idle machine."
+        echo "  this run; their guests and daemons competed for the same $(meta cores) cores. The A/B alternation"
+        echo "  spreads that load over both agents, but absolute times are higher and noisier than on an idle machine."
     else
-        echo "- No other lab was seen at the part boundaries (the load average is the bench's own and the rest)."
+        echo "- No lab of the test suite was seen at the part boundaries; the machine may still have been shared"
+        echo "  in between (the load averages below are the only other record)."
     fi
     echo "- At each part's start and at the end:"
-    printf '  - %s\n' "${samples[@]}" | sed 's/other labs: $/other labs: none/'
-
+    sed -n 's/^sample=/  - /p' "$META" | sed 's/other labs: $/other labs: none/'
     echo "- The lab: namespaced fake KVM hosts (tests/lab/lab.sh), each with its own libvirtd and sshd,"
     echo "  linked by veth pairs and a bridge (no physical network); migrations go over qemu+ssh."
     echo
@@ -213,7 +297,6 @@ rep=$out/REPORT.md
             echo "### part $p: FAILED (exit ${part_rc[$p]})"
             echo
         fi
-        [ -f "$WORK/$p/raw.txt" ] && cp "$WORK/$p/raw.txt" "$out/data/$p.txt"
         for png in "$WORK/$p"/*.png; do [ -e "$png" ] && cp "$png" "$out/"; done
     done
     echo "## Reproduce"
@@ -225,5 +308,5 @@ rep=$out/REPORT.md
     echo "recurring monitors, operation timeouts with a process-group SIGKILL), \`bench/floor.c\`,"
     echo "\`bench/tcpbench.c\` and the test guests' heartbeat collector \`ferry-ticks\`."
 } >"$rep"
-if [ "$to_stdout" = 1 ]; then cat "$rep"; else note "report: $rep ($(( (t_end - t_start) / 60 )) min $(( (t_end - t_start) % 60 )) s)"; fi
+if [ "$to_stdout" = 1 ]; then cat "$rep"; else note "report: $rep"; fi
 for p in "${parts[@]}"; do [ "${part_rc[$p]}" = 0 ] || exit 1; done
