@@ -170,6 +170,7 @@ if [ "$report_only" = 0 ]; then
         echo "smoke=$smoke"
         echo "parts=${parts[*]}"
         echo "ferry=$(cd "$TOP" && git describe --always --dirty 2>/dev/null || echo '?')"
+        echo "ferry_sources=$(cd "$TOP" && git log -1 --format='%h, %cs' -- agents lib 2>/dev/null || echo '?')"
         echo "resource_agents=$(dpkg-query -W -f '${Version}' resource-agents 2>/dev/null || echo '?')"
         echo "cores=$(nproc)"
         echo "cpu=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1)"
@@ -235,7 +236,8 @@ rep=$out/REPORT.md
     fi
     echo "Measured by \`$(meta command)\` on $(meta date) in $(( secs / 60 )) min $(( secs % 60 )) s"
     echo "($(for p in "${parts[@]}"; do printf '%s %s s, ' "$p" "$(meta "part_secs_$p")"; done | sed 's/, $//'))."
-    echo "ferry $(meta ferry) against VirtualDomain from resource-agents $(meta resource_agents)."
+    echo "ferry $(meta ferry) (its agent's sources: last changed in commit $(meta ferry_sources)) against"
+    echo "VirtualDomain from resource-agents $(meta resource_agents)."
     echo "Every figure is min / **median** / max over the runs stated; the agents compared alternate run by run."
     echo "Raw measurements (one line per run) are in \`data/\`; the tables and plots are computed from them"
     echo "(\`bench/run.sh --report-only\` rebuilds this file from \`data/\` without measuring)."
