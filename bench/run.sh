@@ -127,7 +127,7 @@ finish() {
         fi
     done
     if [ "$keep" = 1 ]; then note "work dir kept: $WORK"; else rm -rf "$WORK"; fi
-    left=$(ls -d /var/tmp/ferry-bench-* 2>/dev/null | grep -vx "$WORK" || true)
+    left=$(find /var/tmp -maxdepth 1 -name 'ferry-bench-*' ! -path "$WORK" 2>/dev/null)
     [ -z "$left" ] || { note "left behind: $left"; rc=1; }
     exit "$rc"
 }
@@ -163,7 +163,7 @@ if [ "$report_only" = 0 ]; then
         export BENCH_RUNS_CONV=1 BENCH_RUNS_CONV_NC=1 BENCH_CONV_TIMEOUT=30 BENCH_RUNS_EVAC=1
     fi
     sample() {   # what else runs on the machine: load average and the test suite's labs
-        echo "sample=$(date +%T) $1: load $(cut -d' ' -f1-3 /proc/loadavg), other labs: $(ls -d /var/tmp/ferry-lab* 2>/dev/null | xargs -r -n1 basename | paste -sd, - || true)" >>"$META"
+        echo "sample=$(date +%T) $1: load $(cut -d' ' -f1-3 /proc/loadavg), other labs: $(find /var/tmp -maxdepth 1 -name 'ferry-lab*' -printf '%f\n' 2>/dev/null | sort | paste -sd, -)" >>"$META"
     }
     {
         echo "command=bench/run.sh$([ "$smoke" = 1 ] && echo ' --smoke')$([ -n "$only" ] && echo " --only $only")"
