@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # bench/lib.sh — sourced by bench/run.sh and bench/part_*.sh.
 #
 # Paths, the OCF environment the agents get (Pacemaker 2.1.5's, as in
@@ -17,7 +18,6 @@ GOUT=$TOP/tests/guests/out
 : "${BENCH_WORK:?BENCH_WORK is not set: run bench/run.sh}"
 BIN=$BENCH_WORK/bin
 TICKS=$GOUT/ferry-ticks
-SMOKE=${BENCH_SMOKE:-0}
 
 die() { printf '%s: ERROR: %s\n' "${PART:-bench}" "$*" >&2; exit 1; }
 note() { printf '%s [%s] %s\n' "$(date +%T)" "${PART:-bench}" "$*" >&2; }

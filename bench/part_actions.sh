@@ -61,7 +61,7 @@ straced() {
     local action=$1 cfg=$2 st=$OUT/strace-$1-$2.txt words envw prog extra=()
     [ "$action" = monitor ] && extra+=(OCF_RESKEY_CRM_meta_interval=10000)
     [ "$action" = stop ] && extra+=(OCF_RESKEY_force_stop=true)
-    local tr=(strace -f -qq -e trace=clone,clone3,fork,vfork,execve -e status=successful -o "$st" --)
+    local tr=(strace -f -qq -e 'trace=clone,clone3,fork,vfork,execve' -e status=successful -o "$st" --)
     if [ "$cfg" = floor ]; then
         on node1 env -i PATH=/usr/bin:/bin "${tr[@]}" "$BIN/floor" qemu:///system bench >/dev/null 2>&1 || true
     else
@@ -133,11 +133,11 @@ RUNS=$(info runs "$RUNS")
     for a in monitor meta-data validate-all stop start; do
         if [ "$a" = monitor ]; then cfgs=("${MON[@]}"); else cfgs=("${AGENTS[@]}"); fi
         for c in "${cfgs[@]}"; do
-            w=$(col "$RAW" wall_us kind=time action=$a cfg=$c | mmm 1000 1)
+            w=$(col "$RAW" wall_us kind=time action="$a" cfg="$c" | mmm 1000 1)
             cpu=$(awk '{ for (i = 1; i <= NF; i++) { split($i, kv, "="); v[kv[1]] = kv[2] } print v["user_us"] + v["sys_us"] }' \
                 < <(grep " action=$a cfg=$c " "$RAW" | grep kind=time) | mmm 1000 1)
-            d=$(col "$RAW" daemon_us kind=time action=$a cfg=$c | mmm 1000 1 | cut -d' ' -f2)
-            bad=$(col "$RAW" rc kind=time action=$a cfg=$c | grep -vcx 0 || true)
+            d=$(col "$RAW" daemon_us kind=time action="$a" cfg="$c" | mmm 1000 1 | cut -d' ' -f2)
+            bad=$(col "$RAW" rc kind=time action="$a" cfg="$c" | grep -vcx 0 || true)
             pr=$(grep "kind=procs action=$a cfg=$c " "$RAW" | tail -n 1)
             printf '| %s | %s | %s | %s | %s | %s | %s | %s | %s |\n' "$a" "$(cfg_label "$c")" "$(cell "$w")" "$(cell "$cpu")" \
                 "$d" "$(field forks <<<"$pr")" "$(field execs <<<"$pr")" "$(field threads <<<"$pr")" "$bad"

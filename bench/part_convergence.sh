@@ -119,14 +119,14 @@ nc_round() {   # seconds one round of all configurations takes at the rates abov
     echo "|---|---|---|---|---|---|---|---|---|"
     for f in "${FACTORS[@]}"; do
         for c in "${CFGS[@]}"; do
-            pause=$(col "$RAW" f_pause_ms kind=mig factor=$f cfg=$c | awk '$1 >= 0' | mmm 1 0)
-            dr=$(col "$RAW" f_dirty_rate_bps kind=mig factor=$f cfg=$c | awk '$1 > 0' | mmm 1048576 1)
+            pause=$(col "$RAW" f_pause_ms kind=mig factor="$f" cfg="$c" | awk '$1 >= 0' | mmm 1 0)
+            dr=$(col "$RAW" f_dirty_rate_bps kind=mig factor="$f" cfg="$c" | awk '$1 > 0' | mmm 1048576 1)
             fx=$(grep "kind=mig factor=$f .*cfg=$c " "$RAW" | tr ' ' '\n' | sed -n 's/^fixed=//p' | { grep -vx -- - || true; } |
                 sort | uniq -c | awk '{ printf "%s%s ×%d", (NR > 1 ? ", " : ""), $2, $1 }')
             printf '| %s B | %s | %s | %s | %s | %s | %s | %s | %s |\n' "$f" "$(cfg_label "$c")" "$(outcomes "$f" "$c")" \
-                "$(cell "$(col "$RAW" to_wall_us kind=mig factor=$f cfg=$c | mmm 1000000 1)")" \
+                "$(cell "$(col "$RAW" to_wall_us kind=mig factor="$f" cfg="$c" | mmm 1000000 1)")" \
                 "$(cell "$(okcol lv_downtime_ms "$f" "$c" | mmm 1 0)")" "$(cell "$pause")" \
-                "$(cell "$(col "$RAW" gap_ms kind=mig factor=$f cfg=$c | mmm 1 0)")" "$(cell "$dr")" "${fx:-–}"
+                "$(cell "$(col "$RAW" gap_ms kind=mig factor="$f" cfg="$c" | mmm 1 0)")" "$(cell "$dr")" "${fx:-–}"
         done
     done
     echo
@@ -151,8 +151,8 @@ k=0
 for c in "${CFGS[@]}"; do
     for f in "${FACTORS[@]}"; do
         x=$(awk -v f="$f" -v k="$k" 'BEGIN { printf "%.3f", f * (1 + (k - 2) * 0.03) }')
-        g=$(col "$RAW" gap_ms kind=mig factor=$f cfg=$c rc=0 | mmm 1 0)
-        t=$(col "$RAW" to_wall_us kind=mig factor=$f cfg=$c | mmm 1000000 2)
+        g=$(col "$RAW" gap_ms kind=mig factor="$f" cfg="$c" rc=0 | mmm 1 0)
+        t=$(col "$RAW" to_wall_us kind=mig factor="$f" cfg="$c" | mmm 1000000 2)
         [ "$(cut -d' ' -f4 <<<"$g")" = 0 ] || echo "$x $(cut -d' ' -f2 <<<"$g") $(cut -d' ' -f1 <<<"$g") $(cut -d' ' -f3 <<<"$g")" >>"$OUT/plot-gap-$c.dat"
         [ "$(cut -d' ' -f4 <<<"$t")" = 0 ] || echo "$x $(cut -d' ' -f2 <<<"$t") $(cut -d' ' -f1 <<<"$t") $(cut -d' ' -f3 <<<"$t")" >>"$OUT/plot-total-$c.dat"
     done

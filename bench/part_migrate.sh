@@ -74,16 +74,16 @@ sum() {   # CFG KEY1 KEY2 SCALE: per run KEY1+KEY2
     echo "| agent | libvirt downtime ms | pause outage ms (ferry's measure) | guest-visible outage ms | migrate_to ms | migrate_to + migrate_from ms | V moved MiB | CPU of migrate_to ms | failed |"
     echo "|---|---|---|---|---|---|---|---|---:|"
     for c in "${CFGS[@]}"; do
-        pause=$(col "$RAW" f_pause_ms kind=mig cfg=$c rc=0 | awk '$1 >= 0' | mmm 1 0)
+        pause=$(col "$RAW" f_pause_ms kind=mig cfg="$c" rc=0 | awk '$1 >= 0' | mmm 1 0)
         [ "$c" = ferry-pause ] || pause="- - - 0"
-        failed=$(col "$RAW" rc kind=mig cfg=$c | grep -vcx 0 || true)
+        failed=$(col "$RAW" rc kind=mig cfg="$c" | grep -vcx 0 || true)
         printf '| %s | %s | %s | %s | %s | %s | %s | %s | %s |\n' "$(cfg_label "$c")" \
-            "$(cell "$(col "$RAW" lv_downtime_ms kind=mig cfg=$c rc=0 | mmm 1 0)")" \
+            "$(cell "$(col "$RAW" lv_downtime_ms kind=mig cfg="$c" rc=0 | mmm 1 0)")" \
             "$(cell "$pause")" \
-            "$(cell "$(col "$RAW" gap_ms kind=mig cfg=$c | mmm 1 0)")" \
-            "$(cell "$(col "$RAW" to_wall_us kind=mig cfg=$c rc=0 | mmm 1000 0)")" \
+            "$(cell "$(col "$RAW" gap_ms kind=mig cfg="$c" | mmm 1 0)")" \
+            "$(cell "$(col "$RAW" to_wall_us kind=mig cfg="$c" rc=0 | mmm 1000 0)")" \
             "$(cell "$(sum "$c" to_wall_us from_wall_us 1000)")" \
-            "$(cell "$(col "$RAW" lv_data_bytes kind=mig cfg=$c rc=0 | mmm 1048576 2)")" \
+            "$(cell "$(col "$RAW" lv_data_bytes kind=mig cfg="$c" rc=0 | mmm 1048576 2)")" \
             "$(cell "$(sum "$c" to_user_us to_sys_us 1000)")" "$failed"
     done
     echo

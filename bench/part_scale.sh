@@ -93,11 +93,11 @@ share() {   # CFG KEY...: per window, 100 * sum(KEYS) / window, min med max
     echo "| agent | monitors per window | failed | CPU share of one core, % | daemons, % of one core | mean monitor wall ms |"
     echo "|---|---:|---:|---|---|---|"
     for c in "${CFGS[@]}"; do
-        runs=$(col "$RAW" runs cfg=$c | mmm 1 0 | cut -d' ' -f2)
-        failed=$(col "$RAW" failed cfg=$c | awk '{ s += $1 } END { print s + 0 }')
+        runs=$(col "$RAW" runs cfg="$c" | mmm 1 0 | cut -d' ' -f2)
+        failed=$(col "$RAW" failed cfg="$c" | awk '{ s += $1 } END { print s + 0 }')
         printf '| %s | %s | %s | %s | %s | %s |\n' "$(cfg_label "$c")" "$runs" "$failed" \
             "$(cell "$(share "$c" user_us sys_us)")" "$(cell "$(share "$c" daemon_us)")" \
-            "$(cell "$(col "$RAW" act_mean_us cfg=$c | mmm 1000 1)")"
+            "$(cell "$(col "$RAW" act_mean_us cfg="$c" | mmm 1000 1)")"
     done
     echo
 } >"$OUT/section.md"

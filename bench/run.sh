@@ -127,7 +127,7 @@ finish() {
         fi
     done
     if [ "$keep" = 1 ]; then note "work dir kept: $WORK"; else rm -rf "$WORK"; fi
-    left=$(ls -d /var/tmp/ferry-bench-* 2>/dev/null | grep -vx "$WORK" || true)
+    left=$(find /var/tmp -maxdepth 1 -name 'ferry-bench-*' ! -path "$WORK" 2>/dev/null)
     [ -z "$left" ] || { note "left behind: $left"; rc=1; }
     exit "$rc"
 }
@@ -163,13 +163,14 @@ if [ "$report_only" = 0 ]; then
         export BENCH_RUNS_CONV=1 BENCH_RUNS_CONV_NC=1 BENCH_CONV_TIMEOUT=30 BENCH_RUNS_EVAC=1
     fi
     sample() {   # what else runs on the machine: load average and the test suite's labs
-        echo "sample=$(date +%T) $1: load $(cut -d' ' -f1-3 /proc/loadavg), other labs: $(ls -d /var/tmp/ferry-lab* 2>/dev/null | xargs -r -n1 basename | paste -sd, - || true)" >>"$META"
+        echo "sample=$(date +%T) $1: load $(cut -d' ' -f1-3 /proc/loadavg), other labs: $(find /var/tmp -maxdepth 1 -name 'ferry-lab*' -printf '%f\n' 2>/dev/null | sort | paste -sd, -)" >>"$META"
     }
     {
         echo "command=bench/run.sh$([ "$smoke" = 1 ] && echo ' --smoke')$([ -n "$only" ] && echo " --only $only")"
         echo "smoke=$smoke"
         echo "parts=${parts[*]}"
         echo "ferry=$(cd "$TOP" && git describe --always --dirty 2>/dev/null || echo '?')"
+        echo "ferry_sources=$(cd "$TOP" && git log -1 --format='%h, %cs' -- agents lib 2>/dev/null || echo '?')"
         echo "resource_agents=$(dpkg-query -W -f '${Version}' resource-agents 2>/dev/null || echo '?')"
         echo "cores=$(nproc)"
         echo "cpu=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1)"
@@ -235,7 +236,8 @@ rep=$out/REPORT.md
     fi
     echo "Measured by \`$(meta command)\` on $(meta date) in $(( secs / 60 )) min $(( secs % 60 )) s"
     echo "($(for p in "${parts[@]}"; do printf '%s %s s, ' "$p" "$(meta "part_secs_$p")"; done | sed 's/, $//'))."
-    echo "ferry $(meta ferry) against VirtualDomain from resource-agents $(meta resource_agents)."
+    echo "ferry $(meta ferry) (its agent's sources: last changed in commit $(meta ferry_sources)) against"
+    echo "VirtualDomain from resource-agents $(meta resource_agents)."
     echo "Every figure is min / **median** / max over the runs stated; the agents compared alternate run by run."
     echo "Raw measurements (one line per run) are in \`data/\`; the tables and plots are computed from them"
     echo "(\`bench/run.sh --report-only\` rebuilds this file from \`data/\` without measuring)."
