@@ -344,6 +344,7 @@ migrate_watch_init(struct migrate_watch *w, const struct ferry_params *p, uint64
     w->stall_timeout_ms = p->migration_stall_timeout_ms;
     w->completion_at_ms = now_ms + (int64_t)((uint64_t)p->migration_timeout_per_gib_ms * gib_x1000 / 1000);
     w->hard_at_ms = dl->end_ms - reserve_ms;
+    w->giveup_at_ms = w->hard_at_ms + reserve_ms / 2;
     if (w->completion_at_ms > w->hard_at_ms)
         w->completion_at_ms = w->hard_at_ms;
     w->best_remaining = UINT64_MAX;
@@ -359,6 +360,13 @@ migrate_watch_progress(struct migrate_watch *w, uint64_t data_remaining, int64_t
     }
 }
 
+void
+migrate_watch_suspended(struct migrate_watch *w, int64_t now_ms)
+{
+    w->suspended = true;
+    w->best_at_ms = now_ms;
+}
+
 enum migrate_action
 migrate_watch_decide(const struct migrate_watch *w, int64_t now_ms, const char **ret_why)
 {
@@ -372,8 +380,13 @@ migrate_watch_decide(const struct migrate_watch *w, int64_t now_ms, const char *
     if (w->aborted || w->postcopy)
         return MIGRATE_ACT_NONE;     /* nothing more can be done safely */
     if (!w->live || w->suspended) {
-        /* the guest is already paused: only giving up is left */
-        return hard || stalled ? MIGRATE_ACT_ABORT : MIGRATE_ACT_NONE;
+        /* the guest is already paused: only giving up is left, and not before the
+         * paused copy has had its share of the reserve */
+        bool giveup = now_ms >= w->giveup_at_ms;
+
+        if (ret_why)
+            *ret_why = giveup ? "deadline" : stalled ? "stalled" : "";
+        return giveup || stalled ? MIGRATE_ACT_ABORT : MIGRATE_ACT_NONE;
     }
     if (!(hard || stalled || overtime))
         return MIGRATE_ACT_NONE;
@@ -435,7 +448,7 @@ migrate_watcher_act(struct migrate_watcher *mw, enum migrate_action act, const c
 
     switch (act) {
     case MIGRATE_ACT_PAUSE:
-        mw->w->suspended = true;
+        migrate_watch_suspended(mw->w, deadline_now_ms());
         if (virt_domain_suspend(mw->conn, mw->id, &err) == 0 && mw->paused_at_ms < 0)
             mw->paused_at_ms = deadline_now_ms();
         break;

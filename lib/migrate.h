@@ -76,6 +76,8 @@ struct migrate_watch {
     int64_t stall_timeout_ms;
     int64_t completion_at_ms;    /* start + per-GiB budget */
     int64_t hard_at_ms;          /* the last moment to act before the action's deadline */
+    int64_t giveup_at_ms;        /* paused and still copying: abort here, half-way into the
+                                  * reserve, leaving the rest to resume on the source */
     uint64_t best_remaining;     /* lowest data_remaining seen; UINT64_MAX before any */
     int64_t best_at_ms;
     bool suspended;              /* we paused the guest */
@@ -89,6 +91,10 @@ void migrate_watch_init(struct migrate_watch *w, const struct ferry_params *para
 
 /* Records the data left to copy at now_ms (a new low is progress). */
 void migrate_watch_progress(struct migrate_watch *w, uint64_t data_remaining, int64_t now_ms);
+
+/* We paused the guest at now_ms: the paused copy gets a stall timeout of its
+ * own and the reserve up to giveup_at_ms. */
+void migrate_watch_suspended(struct migrate_watch *w, int64_t now_ms);
 
 /* What the policy says to do now; *ret_why names the trigger. */
 enum migrate_action migrate_watch_decide(const struct migrate_watch *w, int64_t now_ms,

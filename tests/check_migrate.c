@@ -280,6 +280,8 @@ START_TEST(test_watch_init)
     ck_assert_int_eq(w.completion_at_ms, 40000);
     /* 20 % of the time left is kept back */
     ck_assert_int_eq(w.hard_at_ms, 80000);
+    /* a paused copy may go on half-way into that reserve */
+    ck_assert_int_eq(w.giveup_at_ms, 90000);
     w = watch_for("abort", false);
     ck_assert(!w.live);
     ck_assert_int_eq(w.policy, MIGRATE_POLICY_ABORT);
@@ -301,11 +303,31 @@ START_TEST(test_policy_decisions)
     ck_assert_int_eq(migrate_watch_decide(&w, 19000, &why), MIGRATE_ACT_PAUSE);
     ck_assert_str_eq(why, "stalled");
     /* once paused, only giving up is left, and only when stalled or out of time */
-    w.suspended = true;
-    w.best_at_ms = 19000;
+    migrate_watch_suspended(&w, 19000);
     ck_assert_int_eq(migrate_watch_decide(&w, 20000, &why), MIGRATE_ACT_NONE);
-    ck_assert_int_eq(migrate_watch_decide(&w, 80000, &why), MIGRATE_ACT_ABORT);
+    /* still copying while paused: not aborted at the hard deadline, the paused
+     * copy may use half the reserve */
+    migrate_watch_progress(&w, 800, 75000);
+    ck_assert_int_eq(migrate_watch_decide(&w, 80000, &why), MIGRATE_ACT_NONE);
+    ck_assert_int_eq(migrate_watch_decide(&w, 90000, &why), MIGRATE_ACT_ABORT);
     ck_assert_str_eq(why, "deadline");
+
+    /* paused because the hard deadline came: the next poll does not abort at once
+     * (it did: the pause never got to finish the copy) */
+    w = watch_for("pause", true);
+    migrate_watch_progress(&w, 100, 79000);
+    ck_assert_int_eq(migrate_watch_decide(&w, 80000, &why), MIGRATE_ACT_PAUSE);
+    ck_assert_str_eq(why, "deadline");
+    migrate_watch_suspended(&w, 80000);
+    ck_assert_int_eq(migrate_watch_decide(&w, 80200, &why), MIGRATE_ACT_NONE);
+    ck_assert_int_eq(migrate_watch_decide(&w, 89999, &why), MIGRATE_ACT_NONE);
+    ck_assert_int_eq(migrate_watch_decide(&w, 90000, &why), MIGRATE_ACT_ABORT);
+    /* paused because it stalled: the stall clock starts again */
+    w = watch_for("pause", true);
+    migrate_watch_progress(&w, 100, 1000);
+    ck_assert_int_eq(migrate_watch_decide(&w, 31000, &why), MIGRATE_ACT_PAUSE);
+    migrate_watch_suspended(&w, 31000);
+    ck_assert_int_eq(migrate_watch_decide(&w, 31200, &why), MIGRATE_ACT_NONE);
 
     /* the per-GiB budget */
     w = watch_for("abort", true);
