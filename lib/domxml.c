@@ -42,9 +42,7 @@ static int
 domxml_read_all(int fd, const char *path, char **ret_text, size_t *ret_len, ferry_error **err)
 {
     struct stat st;
-    char *buf = NULL;
-    size_t len = 0;
-    ssize_t n;
+    char origin[4200];
     int ret = 0;
 
     if (fstat(fd, &st) < 0) {
@@ -61,35 +59,9 @@ domxml_read_all(int fd, const char *path, char **ret_text, size_t *ret_len, ferr
                         "%d bytes is refused", path, (long long)st.st_size, DOMXML_MAX_BYTES);
         goto cleanup;
     }
-    buf = malloc(DOMXML_MAX_BYTES + 1);
-    if (buf == NULL) {
-        ret = error_set(err, -ENOMEM, "out of memory");
-        goto cleanup;
-    }
-    for (;;) {
-        n = read(fd, buf + len, DOMXML_MAX_BYTES + 1 - len);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0) {
-            ret = -errno;
-            error_set(err, ret, "config '%s': %s", path, strerror(errno));
-            goto cleanup;
-        }
-        if (n == 0)
-            break;
-        len += (size_t)n;
-        if (len > DOMXML_MAX_BYTES) {
-            ret = error_set(err, -EFBIG, "config '%s' is larger than %d bytes; refused",
-                            path, DOMXML_MAX_BYTES);
-            goto cleanup;
-        }
-    }
-    buf[len] = '\0';
-    *ret_text = buf;
-    *ret_len = len;
-    buf = NULL;
+    snprintf(origin, sizeof(origin), "config '%s'", path);
+    ret = xmlnode_read_fd(fd, origin, DOMXML_MAX_BYTES, ret_text, ret_len, err);
 cleanup:
-    free(buf);
     return ret;
 }
 

@@ -1256,32 +1256,11 @@ import_load_fd(int fd, const char *origin, import_conf **ret_conf, ferry_error *
 {
     char *buf = NULL;
     size_t len = 0;
-    ssize_t n;
     int ret = 0;
 
-    buf = malloc(IMPORT_MAX_BYTES + 1);
-    if (buf == NULL) {
-        ret = error_set(err, -ENOMEM, "out of memory");
+    ret = xmlnode_read_fd(fd, origin, IMPORT_MAX_BYTES, &buf, &len, err);
+    if (ret < 0)
         goto cleanup;
-    }
-    for (;;) {
-        n = read(fd, buf + len, IMPORT_MAX_BYTES + 1 - len);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0) {
-            ret = -errno;
-            error_set(err, ret, "%s: %s", origin, strerror(errno));
-            goto cleanup;
-        }
-        if (n == 0)
-            break;
-        len += (size_t)n;
-        if (len > IMPORT_MAX_BYTES) {
-            ret = error_set(err, -EFBIG, "%s: larger than %d bytes; refused", origin,
-                            IMPORT_MAX_BYTES);
-            goto cleanup;
-        }
-    }
     ret = import_parse(buf, len, origin, ret_conf, err);
 cleanup:
     free(buf);

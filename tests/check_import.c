@@ -741,6 +741,21 @@ START_TEST(test_bad_too_big)
     text[len] = '\0';
     ck_assert_int_eq(import_parse(text, len, "cluster.conf", &conf, &err), -EFBIG);
     ck_assert_ptr_null(conf);
+    err = error_free(err);
+    /* the same from a file descriptor: refused while reading */
+    {
+        char path[] = "/tmp/check_import.XXXXXX";
+        int fd = mkstemp(path);
+
+        ck_assert_int_ge(fd, 0);
+        unlink(path);
+        ck_assert_int_eq(write(fd, text, len), (ssize_t)len);
+        ck_assert_int_eq(lseek(fd, 0, SEEK_SET), 0);
+        ck_assert_int_eq(import_load_fd(fd, "big.conf", &conf, &err), -EFBIG);
+        ck_assert_ptr_null(conf);
+        ck_assert_ptr_nonnull(strstr(error_message(err), "big.conf is larger than"));
+        close(fd);
+    }
     error_free(err);
     free(text);
 }
