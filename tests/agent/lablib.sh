@@ -43,7 +43,8 @@ lab_exit() {
 lab_setup() {
     local n=$1 out
     lab_require
-    export FERRY_LAB_DIR=/var/tmp/ferry-lab-$T_NAME
+    # FERRY_LAB_PREFIX keeps two checkouts' labs apart (each its own state dir and namespaces)
+    export FERRY_LAB_DIR=${FERRY_LAB_PREFIX:-/var/tmp/ferry-lab}-$T_NAME
     out=$("$GUESTS/build.sh" "$GUESTS_OUT" 2>&1) ||
         t_cannot_run "building the test guests failed: $(printf '%s' "$out" | tail -n 5)"
     if [ -e "$FERRY_LAB_DIR" ]; then
