@@ -3,6 +3,7 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <stdbool.h>
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
@@ -90,6 +91,18 @@ cleanup:
         close(fd);
     free(text);
     return ret;
+}
+
+/* True if node's text is exactly name (nothing trimmed) and has no line
+ * break: libvirt takes a domain's name as written. */
+static bool
+domxml_name_as_written(const xmlNode *node, const char *name)
+{
+    xmlChar *content = xmlNodeGetContent(node);
+    bool same = content && strcmp((const char *)content, name) == 0 && !strchr(name, '\n');
+
+    xmlFree(content);
+    return same;
 }
 
 /* The trimmed text content of node, newly allocated (NULL if none). */
@@ -265,6 +278,12 @@ domxml_parse(const char *text, size_t len, const char *origin, domxml **ret_dom,
     if (dom->name == NULL) {
         ret = error_set(err, FERRY_E_XML, "%s has no <name>: the domain cannot be identified",
                         origin);
+        goto cleanup;
+    }
+    if (!domxml_name_as_written(xmlnode_child(root, "name"), dom->name)) {
+        ret = error_set(err, FERRY_E_XML, "%s: <name> '%s' has white space around it or a line "
+                        "break in it: libvirt would keep it as written, so the domain could not "
+                        "be found by its name", origin, dom->name);
         goto cleanup;
     }
     if (strchr(dom->name, '/') || strlen(dom->name) > 255) {

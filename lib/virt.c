@@ -2,15 +2,11 @@
 #include "config.h"
 
 #include <errno.h>
-#include <dirent.h>
-#include <fcntl.h>
 #include <pthread.h>
-#include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -18,8 +14,6 @@
 #include <libvirt/virterror.h>
 
 #include "virt.h"
-
-#define VIRT_QEMU_SYSTEM_RUN_DIR "/run/libvirt/qemu"
 
 struct virt_conn {
     virConnectPtr conn;
@@ -165,7 +159,7 @@ virt_paused_text(int reason)
 /* Finds the domain: by UUID when known (and checks the name), else by name. */
 static int
 virt_domain_find(virt_conn *c, const struct virt_identity *id, virDomainPtr *ret_dom,
-                 bool *ret_mismatch, ferry_error **err)
+                 enum virt_namesake *ret_mismatch, ferry_error **err)
 {
     virDomainPtr dom = NULL;
     char what[512];
@@ -173,7 +167,7 @@ virt_domain_find(virt_conn *c, const struct virt_identity *id, virDomainPtr *ret
 
     *ret_dom = NULL;
     if (ret_mismatch)
-        *ret_mismatch = false;
+        *ret_mismatch = VIRT_NAMESAKE_NONE;
     if (id->uuid) {
         dom = virDomainLookupByUUIDString(c->conn, id->uuid);
         if (dom == NULL && !virt_error_is(VIR_ERR_NO_DOMAIN)) {
@@ -198,7 +192,7 @@ virt_domain_find(virt_conn *c, const struct virt_identity *id, virDomainPtr *ret
     if (id->uuid && virDomainGetUUIDString(dom, uuid) == 0 && strcasecmp(uuid, id->uuid) != 0) {
         /* Someone else's domain under our name: not ours. */
         if (ret_mismatch)
-            *ret_mismatch = true;
+            *ret_mismatch = virDomainIsActive(dom) == 1 ? VIRT_NAMESAKE_RUNNING : VIRT_NAMESAKE_INACTIVE;
         virDomainFree(dom);
         return 0;
     }
@@ -270,7 +264,7 @@ virt_domain_query(virt_conn *c, const struct virt_identity *id,
 {
     virDomainPtr dom = NULL;
     struct virt_domain_info info;
-    bool mismatch = false;
+    enum virt_namesake mismatch = VIRT_NAMESAKE_NONE;
     int ret = 0;
 
     memset(&info, 0, sizeof(info));
@@ -279,7 +273,8 @@ virt_domain_query(virt_conn *c, const struct virt_identity *id,
         goto cleanup;
     if (dom == NULL) {
         info.state = VIRT_STATE_ABSENT;
-        info.uuid_mismatch = mismatch;
+        info.uuid_mismatch = mismatch != VIRT_NAMESAKE_NONE;
+        info.namesake_running = mismatch == VIRT_NAMESAKE_RUNNING;
         snprintf(info.state_text, sizeof(info.state_text), "%s", "absent");
     } else {
         ret = virt_domain_info_fill(dom, id->name, &info, err);
@@ -293,12 +288,24 @@ cleanup:
     return ret;
 }
 
+/* The UUID of dom into buf (VIR_UUID_STRING_BUFLEN), or "" */
+static void
+virt_domain_uuid(virDomainPtr dom, char *buf)
+{
+    if (virDomainGetUUIDString(dom, buf) < 0) {
+        buf[0] = '\0';
+        virResetLastError();
+    }
+}
+
 int
-virt_domain_create_xml(virt_conn *c, const char *xml, bool persistent, ferry_error **err)
+virt_domain_create_xml(virt_conn *c, const char *xml, bool persistent, char ret_uuid[40],
+                       ferry_error **err)
 {
     virDomainPtr dom = NULL;
     int ret = 0;
 
+    ret_uuid[0] = '\0';
     if (persistent) {
         dom = virDomainDefineXML(c->conn, xml);
         if (dom == NULL) {
@@ -316,6 +323,8 @@ virt_domain_create_xml(virt_conn *c, const char *xml, bool persistent, ferry_err
             goto cleanup;
         }
     }
+    /* the domain libvirt made, whatever name lookups would find later */
+    virt_domain_uuid(dom, ret_uuid);
 cleanup:
     if (dom)
         virDomainFree(dom);
@@ -412,183 +421,6 @@ virt_domain_wait_inactive(virt_conn *c, const struct virt_identity *id, const de
             return error_set(err, FERRY_E_TIMEOUT, "domain '%s' is still %s", id->name,
                              info.state_text);
     }
-}
-
-/* Field 22 of /proc/PID/stat: the process's start time in clock ticks. */
-static int
-virt_process_start_ticks(pid_t pid, unsigned long long *ret_ticks, char *ret_state)
-{
-    char path[64];
-    char buf[1024];
-    char *p = NULL;
-    ssize_t n;
-    int fd = -1;
-    int field;
-
-    snprintf(path, sizeof(path), "/proc/%ld/stat", (long)pid);
-    fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return -errno;
-    n = read(fd, buf, sizeof(buf) - 1);
-    close(fd);
-    if (n <= 0)
-        return -EIO;
-    buf[n] = '\0';
-    p = strrchr(buf, ')');
-    if (p == NULL)
-        return -EIO;
-    /* after ") " comes field 3 (state); skip to field 22 */
-    p++;
-    if (ret_state && p[0] == ' ')
-        *ret_state = p[1];
-    for (field = 2; field < 22 && p; field++) {
-        p = strchr(p + 1, ' ');
-    }
-    if (p == NULL || sscanf(p, " %llu", ret_ticks) != 1)
-        return -EIO;
-    return 0;
-}
-
-/* True if PID's command line is a QEMU running domain NAME ("-name guest=NAME,..."). */
-static bool
-virt_process_is_domain(pid_t pid, const char *name)
-{
-    char path[64];
-    char buf[8192];
-    char want[300];
-    size_t len = 0;
-    size_t off = 0;
-    ssize_t n;
-    int fd = -1;
-    bool qemu = false;
-    bool named = false;
-
-    snprintf(path, sizeof(path), "/proc/%ld/cmdline", (long)pid);
-    fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return false;
-    while (len < sizeof(buf) - 1 && (n = read(fd, buf + len, sizeof(buf) - 1 - len)) > 0)
-        len += (size_t)n;
-    close(fd);
-    buf[len] = '\0';
-    snprintf(want, sizeof(want), "guest=%s,", name);
-    qemu = len > 0 && strstr(buf, "qemu") != NULL;
-    for (off = 0; off < len; off += strlen(buf + off) + 1) {
-        if (strncmp(buf + off, want, strlen(want)) == 0 ||
-            strcmp(buf + off, want + strlen("guest=")) == 0)
-            named = true;
-    }
-    return qemu && named;
-}
-
-/* True if pid lives in our network namespace (always so on a real host; in a
- * lab of namespaces it keeps one "host" from touching another's processes). */
-static bool
-virt_process_same_netns(pid_t pid)
-{
-    char path[64];
-    struct stat mine;
-    struct stat theirs;
-
-    snprintf(path, sizeof(path), "/proc/%ld/ns/net", (long)pid);
-    if (stat("/proc/self/ns/net", &mine) < 0 || stat(path, &theirs) < 0)
-        return false;
-    return mine.st_ino == theirs.st_ino && mine.st_dev == theirs.st_dev;
-}
-
-/* Scans /proc for the QEMU process of domain name (when its pid file is gone). */
-static pid_t
-virt_process_scan(const char *name)
-{
-    DIR *d = opendir("/proc");
-    struct dirent *e = NULL;
-    pid_t found = 0;
-
-    if (d == NULL)
-        return 0;
-    while (found == 0 && (e = readdir(d)) != NULL) {
-        char *end = NULL;
-        long pid = strtol(e->d_name, &end, 10);
-
-        if (*end != '\0' || pid <= 1)
-            continue;
-        if (virt_process_is_domain((pid_t)pid, name) && virt_process_same_netns((pid_t)pid))
-            found = (pid_t)pid;
-    }
-    closedir(d);
-    return found;
-}
-
-int
-virt_domain_process(const char *uri, const char *name, struct virt_process *ret_proc)
-{
-    char path[512];
-    char buf[32];
-    ssize_t n;
-    long pid = 0;
-    int fd = -1;
-    struct virt_process proc = { 0, 0 };
-
-    if (strcmp(uri, "qemu:///system") != 0)
-        return -ENOTSUP;
-    snprintf(path, sizeof(path), VIRT_QEMU_SYSTEM_RUN_DIR "/%s.pid", name);
-    fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd >= 0) {
-        n = read(fd, buf, sizeof(buf) - 1);
-        close(fd);
-        buf[n > 0 ? n : 0] = '\0';
-        if (sscanf(buf, "%ld", &pid) != 1)
-            pid = 0;
-    }
-    if (pid <= 1 || !virt_process_is_domain((pid_t)pid, name) ||
-        !virt_process_same_netns((pid_t)pid))
-        pid = virt_process_scan(name);
-    if (pid <= 1)
-        return -ENOENT;
-    proc.pid = (pid_t)pid;
-    if (virt_process_start_ticks(proc.pid, &proc.start_ticks, NULL) < 0)
-        return -ENOENT;
-    *ret_proc = proc;
-    return 0;
-}
-
-bool
-virt_process_alive(const struct virt_process *proc)
-{
-    unsigned long long ticks = 0;
-    char state = '?';
-
-    if (proc->pid <= 0)
-        return false;
-    if (virt_process_start_ticks(proc->pid, &ticks, &state) < 0)
-        return false;
-    /* a zombie has exited; only its parent has not collected it yet */
-    return ticks == proc->start_ticks && state != 'Z' && state != 'X';
-}
-
-int
-virt_process_kill(const struct virt_process *proc, const deadline *dl)
-{
-    deadline term = deadline_sub(dl, deadline_remaining_ms(dl) / 2);
-
-    if (!virt_process_alive(proc))
-        return 0;
-    kill(proc->pid, SIGTERM);
-    if (virt_process_wait_gone(proc, &term, 100) == 0)
-        return 0;
-    if (virt_process_alive(proc))
-        kill(proc->pid, SIGKILL);
-    return virt_process_wait_gone(proc, dl, 50);
-}
-
-int
-virt_process_wait_gone(const struct virt_process *proc, const deadline *dl, int64_t poll_ms)
-{
-    while (virt_process_alive(proc)) {
-        if (!deadline_wait_ms(dl, poll_ms))
-            return virt_process_alive(proc) ? FERRY_E_TIMEOUT : 0;
-    }
-    return 0;
 }
 
 /* ---- migration primitives ---- */

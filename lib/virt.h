@@ -39,6 +39,13 @@ enum virt_paused_why {
     VIRT_PAUSED_OTHER,           /* save, snapshot, crash, watchdog, ... */
 };
 
+/* A domain under our name with another UUID. */
+enum virt_namesake {
+    VIRT_NAMESAKE_NONE = 0,
+    VIRT_NAMESAKE_INACTIVE,
+    VIRT_NAMESAKE_RUNNING,
+};
+
 struct virt_identity {
     const char *name;        /* required */
     const char *uuid;        /* canonical UUID, or NULL */
@@ -50,6 +57,7 @@ struct virt_domain_info {
     int reason;              /* libvirt's state reason code */
     bool persistent;
     bool uuid_mismatch;      /* a domain with our name but another UUID exists */
+    bool namesake_running;   /* ... and it is active */
     char uuid[40];
     char state_text[64];     /* e.g. "paused (I/O error)" */
 };
@@ -67,8 +75,9 @@ int virt_domain_query(virt_conn *conn, const struct virt_identity *id,
                       struct virt_domain_info *ret_info, ferry_error **err);
 
 /* Starts a domain from XML: persistent defines it first, then starts the definition;
- * otherwise creates it transient. */
-int virt_domain_create_xml(virt_conn *conn, const char *xml, bool persistent, ferry_error **err);
+ * otherwise creates it transient. ret_uuid: the UUID of the domain made. */
+int virt_domain_create_xml(virt_conn *conn, const char *xml, bool persistent, char ret_uuid[40],
+                           ferry_error **err);
 
 /* Starts a domain that is defined in libvirt. */
 int virt_domain_start_defined(virt_conn *conn, const struct virt_identity *id, ferry_error **err);
@@ -86,26 +95,6 @@ int virt_domain_destroy(virt_conn *conn, const struct virt_identity *id, ferry_e
  * Returns 0 when inactive, FERRY_E_TIMEOUT when dl passed first. */
 int virt_domain_wait_inactive(virt_conn *conn, const struct virt_identity *id,
                               const deadline *dl, int64_t poll_ms, ferry_error **err);
-
-/* The hypervisor process of a running domain of a local qemu:///system
- * connection (works while libvirtd is down), from libvirt's pid file or a scan
- * of /proc (only processes in our network namespace), with its start time
- * (to guard against PID reuse). Returns -ENOENT if not known. */
-struct virt_process {
-    pid_t pid;
-    unsigned long long start_ticks;
-};
-int virt_domain_process(const char *uri, const char *name, struct virt_process *ret_proc);
-
-/* True while that process (same PID and start time) exists. */
-bool virt_process_alive(const struct virt_process *proc);
-
-/* Ends the process without libvirt: SIGTERM, then SIGKILL at half of what is
- * left of dl; waits until it is gone. 0, or FERRY_E_TIMEOUT. */
-int virt_process_kill(const struct virt_process *proc, const deadline *dl);
-
-/* Waits until the process is gone, until dl. 0, or FERRY_E_TIMEOUT. */
-int virt_process_wait_gone(const struct virt_process *proc, const deadline *dl, int64_t poll_ms);
 
 const char *virt_state_name(enum virt_state state);
 

@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,6 +16,7 @@
 #include "exec.h"
 #include "log.h"
 #include "migrate.h"
+#include "proc.h"
 #include "state.h"
 #include "utilization.h"
 #include "virt.h"
@@ -93,15 +95,49 @@ vm_config_search(const char *path, const char *name, char *buf, size_t size)
     return NULL;
 }
 
+/* How an action works out which domain it means. */
+enum vm_resolve {
+    /* start, validate-all, migrate_to: the config decides; a config that
+     * contradicts 'name' is an error (6) */
+    VM_RESOLVE_STRICT,
+    /* migrate_from: the config decides, but a contradiction only means "look
+     * by name" (the guest has arrived: never ban it) */
+    VM_RESOLVE_LENIENT,
+    /* monitor, stop: the identity this node recorded when it last started or
+     * received the domain comes first, so a stalled share holding the config
+     * never blocks them; otherwise as lenient */
+    VM_RESOLVE_RECORD,
+};
+
+/* The identity recorded in this node's state file, if it names a domain with
+ * a UUID and agrees with 'name'. No I/O on the config file. */
+static bool
+vm_ident_from_record(const struct ferry_params *p, const struct ferry_state *st,
+                     struct vm_ident *id, ferry_error **err, int *ret)
+{
+    if (st->name[0] == '\0' || st->uuid[0] == '\0' || (p->name && strcmp(p->name, st->name) != 0))
+        return false;
+    id->source = "this node's record";
+    *ret = 0;
+    if (vm_strdup(&id->name, st->name, err) < 0 || vm_strdup(&id->uuid, st->uuid, err) < 0 ||
+        vm_strdup(&id->config_path, p->config, err) < 0)
+        *ret = -ENOMEM;
+    return true;
+}
+
 /* Works out which domain is meant. A config that cannot be read is not fatal
  * as long as the name is known some other way. */
 static int
-vm_ident_resolve(const struct ferry_params *p, struct vm_ident *id, ferry_error **err)
+vm_ident_resolve(const struct ferry_params *p, enum vm_resolve how, struct vm_ident *id,
+                 ferry_error **err)
 {
     struct ferry_state st;
     int ret = 0;
 
     memset(id, 0, sizeof(*id));
+    state_load(p, &st);
+    if (how == VM_RESOLVE_RECORD && vm_ident_from_record(p, &st, id, err, &ret))
+        return ret;
     if (p->config || (p->path && p->name)) {
         char found[4096];
         const char *config = p->config;
@@ -118,22 +154,24 @@ vm_ident_resolve(const struct ferry_params *p, struct vm_ident *id, ferry_error 
         if (vm_strdup(&id->config_path, config, err) < 0)
             return -ENOMEM;
         id->config_rc = domxml_load_file(config, &id->xml, &id->config_err);
+        if (id->config_rc == 0 && p->name && strcmp(p->name, domxml_name(id->xml)) != 0) {
+            id->config_rc = error_set(&id->config_err, FERRY_E_CONFIG,
+                                      "parameter 'name' is '%s' but config '%s' names the "
+                                      "domain '%s'", p->name, config, domxml_name(id->xml));
+            id->xml = domxml_free(id->xml);
+            if (how == VM_RESOLVE_STRICT)
+                return error_set(err, FERRY_E_CONFIG, "%s", error_message(id->config_err));
+            log_warning("%s; looking for the domain by its name", error_message(id->config_err));
+        }
         if (id->config_rc == 0) {
-            const char *xml_name = domxml_name(id->xml);
-
-            if (p->name && strcmp(p->name, xml_name) != 0)
-                return error_set(err, FERRY_E_CONFIG,
-                                 "parameter 'name' is '%s' but config '%s' names the domain '%s'",
-                                 p->name, config, xml_name);
             id->source = "config";
-            if (vm_strdup(&id->name, xml_name, err) < 0 ||
+            if (vm_strdup(&id->name, domxml_name(id->xml), err) < 0 ||
                 vm_strdup(&id->uuid, domxml_uuid(id->xml), err) < 0)
                 return -ENOMEM;
             return 0;
         }
     }
 by_name:
-    state_load(p, &st);
     if (p->name) {
         id->source = "name";
         if (vm_strdup(&id->name, p->name, err) < 0)
@@ -163,7 +201,8 @@ cleanup:
 static int
 vm_config_error(const struct vm_ident *id, ferry_error **err)
 {
-    return error_set(err, FERRY_E_INSTALLED, "%s", error_message(id->config_err));
+    return error_set(err, id->config_rc == FERRY_E_CONFIG ? FERRY_E_CONFIG : FERRY_E_INSTALLED,
+                     "%s", error_message(id->config_err));
 }
 
 int
@@ -177,7 +216,7 @@ vm_validate(const struct ferry_params *p, ferry_error **err)
         return ret;
     if (p->config == NULL && p->path == NULL)
         return 0;
-    ret = vm_ident_resolve(p, &id, err);
+    ret = vm_ident_resolve(p, VM_RESOLVE_STRICT, &id, err);
     if (ret == 0 && id.xml == NULL)
         ret = vm_config_error(&id, err);
     vm_ident_clear(&id);
@@ -204,13 +243,14 @@ vm_uuid_mismatch_error(const struct vm_ident *id, ferry_error **err)
 }
 
 /* The common start of an action: which domain, a connection to the local
- * libvirt, and the domain's state there. A namesake with another UUID is an error. */
+ * libvirt, and the domain's state there. A namesake with another UUID is left
+ * to the caller (ret_info->uuid_mismatch): it is not ours. */
 static int
-vm_open(const struct ferry_params *p, struct vm_ident *id, virt_conn **ret_conn,
-        struct virt_domain_info *ret_info, ferry_error **err)
+vm_open(const struct ferry_params *p, enum vm_resolve how, struct vm_ident *id,
+        virt_conn **ret_conn, struct virt_domain_info *ret_info, ferry_error **err)
 {
     struct virt_identity vid;
-    int ret = vm_ident_resolve(p, id, err);
+    int ret = vm_ident_resolve(p, how, id, err);
 
     if (ret < 0)
         return ret;
@@ -220,12 +260,17 @@ vm_open(const struct ferry_params *p, struct vm_ident *id, virt_conn **ret_conn,
         return ret;
     }
     vid = vm_ident_virt(id);
-    ret = virt_domain_query(*ret_conn, &vid, ret_info, err);
-    if (ret < 0)
-        return ret;
-    if (ret_info->uuid_mismatch)
-        return vm_uuid_mismatch_error(id, err);
-    return 0;
+    return virt_domain_query(*ret_conn, &vid, ret_info, err);
+}
+
+/* "a domain named 'x' with another UUID is ..." for notes and warnings */
+static void
+vm_namesake_note(const struct vm_ident *id, const struct virt_domain_info *info, char *buf,
+                 size_t size)
+{
+    snprintf(buf, size, "a domain named '%s' with another UUID is %s here; it is not this "
+             "resource's (UUID %s, from %s) and was left alone", id->name,
+             info->namesake_running ? "running" : "defined", id->uuid, id->source);
 }
 
 /* --------------------------------------------------------- snapshot (rgmanager) */
@@ -402,13 +447,113 @@ vm_status_program_wait(const struct ferry_params *p, const char *name, const dea
 
 /* ------------------------------------------------ what this node keeps in sync */
 
+/* A config write-back in a thread of its own: the config usually lives on
+ * shared storage, and a stalled share must never hold an action past its
+ * deadline. A write still running at the deadline is abandoned (it finishes,
+ * or dies with the process); the caller goes on. */
+struct vm_write_job {
+    pthread_mutex_t lock;
+    pthread_cond_t cond;
+    bool done;
+    bool abandoned;
+    int ret;
+    ferry_error *err;
+    char *path;
+    char *xml;
+    char *name;
+    char *uuid;
+};
+
+static void
+vm_write_job_free(struct vm_write_job *j)
+{
+    if (j == NULL)
+        return;
+    pthread_cond_destroy(&j->cond);
+    pthread_mutex_destroy(&j->lock);
+    error_free(j->err);
+    free(j->path);
+    free(j->xml);
+    free(j->name);
+    free(j->uuid);
+    free(j);
+}
+
+static void *
+vm_write_job_main(void *arg)
+{
+    struct vm_write_job *j = arg;
+    bool abandoned = false;
+
+    j->ret = domxml_write_file(j->path, j->xml, j->name, j->uuid, &j->err);
+    pthread_mutex_lock(&j->lock);
+    j->done = true;
+    abandoned = j->abandoned;
+    pthread_cond_signal(&j->cond);
+    pthread_mutex_unlock(&j->lock);
+    if (abandoned)
+        vm_write_job_free(j);
+    return NULL;
+}
+
+static int
+vm_config_write_bounded(const char *path, const char *xml, const char *name, const char *uuid,
+                        const deadline *dl, ferry_error **err)
+{
+    struct vm_write_job *j = calloc(1, sizeof(*j));
+    pthread_condattr_t attr;
+    pthread_attr_t tattr;
+    pthread_t thread;
+    struct timespec ts;
+    int64_t end_ms = deadline_now_ms() + deadline_remaining_ms(dl);
+    int ret = 0;
+
+    if (j == NULL)
+        return error_set(err, -ENOMEM, "out of memory");
+    pthread_mutex_init(&j->lock, NULL);
+    pthread_condattr_init(&attr);
+    pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+    pthread_cond_init(&j->cond, &attr);
+    pthread_condattr_destroy(&attr);
+    if (vm_strdup(&j->path, path, err) < 0 || vm_strdup(&j->xml, xml, err) < 0 ||
+        vm_strdup(&j->name, name, err) < 0 || vm_strdup(&j->uuid, uuid, err) < 0) {
+        vm_write_job_free(j);
+        return -ENOMEM;
+    }
+    pthread_attr_init(&tattr);
+    pthread_attr_setdetachstate(&tattr, PTHREAD_CREATE_DETACHED);
+    ret = pthread_create(&thread, &tattr, vm_write_job_main, j);
+    pthread_attr_destroy(&tattr);
+    if (ret != 0) {
+        vm_write_job_free(j);
+        return error_set(err, -ret, "cannot start a thread to write '%s'", path);
+    }
+    ts.tv_sec = (time_t)(end_ms / 1000);
+    ts.tv_nsec = (long)(end_ms % 1000) * 1000000L;
+    pthread_mutex_lock(&j->lock);
+    while (!j->done && pthread_cond_timedwait(&j->cond, &j->lock, &ts) != ETIMEDOUT)
+        ;
+    if (!j->done) {
+        j->abandoned = true;
+        pthread_mutex_unlock(&j->lock);
+        return error_set(err, FERRY_E_TIMEOUT, "writing '%s' did not finish in time (a stalled "
+                         "share?); left to finish in the background", path);
+    }
+    pthread_mutex_unlock(&j->lock);
+    ret = j->ret;
+    if (ret < 0)
+        error_set(err, ret, "%s", error_message(j->err));
+    vm_write_job_free(j);
+    return ret;
+}
+
 /* The definition: when the running domain's persistent definition differs
  * from the one last seen here, write it to the config file. With baseline,
  * only record what it is now (after start or an arrival). A domain known to
  * be transient has none (and costs no libvirt call). */
 static bool
 vm_definition_sync(const struct ferry_params *p, virt_conn *conn, const struct vm_ident *id,
-                   struct ferry_state *st, bool baseline, bool transient)
+                   struct ferry_state *st, bool baseline, bool transient, const deadline *dl)
 {
     struct virt_identity vid = vm_ident_virt(id);
     char *xml = NULL;
@@ -429,7 +574,7 @@ vm_definition_sync(const struct ferry_params *p, virt_conn *conn, const struct v
         st->def_known = true;
         goto cleanup;
     }
-    if (domxml_write_file(id->config_path, xml, id->name, id->uuid, &e) < 0) {
+    if (vm_config_write_bounded(id->config_path, xml, id->name, id->uuid, dl, &e) < 0) {
         log_warning("the definition of '%s' changed, but it could not be saved to '%s': %s",
                     id->name, id->config_path, error_message(e));
         goto cleanup;
@@ -446,7 +591,8 @@ cleanup:
 /* Before the domain leaves this node (stop, migrate_to): a last look at its
  * definition. True if the config file was rewritten. */
 static bool
-vm_definition_check(const struct ferry_params *p, virt_conn *conn, const struct vm_ident *id)
+vm_definition_check(const struct ferry_params *p, virt_conn *conn, const struct vm_ident *id,
+                    const deadline *dl)
 {
     struct ferry_state st;
     struct ferry_state before;
@@ -458,7 +604,7 @@ vm_definition_check(const struct ferry_params *p, virt_conn *conn, const struct 
     if (strcmp(st.name, id->name) != 0)
         return false;   /* not started here by us: no baseline to compare with */
     before = st;
-    written = vm_definition_sync(p, conn, id, &st, false, false);
+    written = vm_definition_sync(p, conn, id, &st, false, false, dl);
     if (memcmp(&before, &st, sizeof(st)) != 0)
         state_save(p, &st);
     return written;
@@ -519,17 +665,24 @@ vm_keep(const struct ferry_params *p, virt_conn *conn, const struct vm_ident *id
         st.util_retry_after_s = 0;
     }
     before = st;
-    vm_definition_sync(p, conn, id, &st, arrived, !info->persistent);
+    vm_definition_sync(p, conn, id, &st, arrived, !info->persistent, dl);
     vm_utilization_sync(p, conn, id, &st, dl);
     if (memcmp(&before, &st, sizeof(st)) != 0 || arrived)
         state_save(p, &st);
 }
 
-/* Without libvirt: is a QEMU process for this domain alive (qemu:///system only)? */
-static bool
-vm_process_fallback(const struct ferry_params *p, const char *name, struct virt_process *proc)
+/* Without libvirt: does a QEMU process of this domain live here? Only a local
+ * qemu:///system can tell (-ENOTSUP otherwise): 1 and *proc, or 0 for none. */
+static int
+vm_process_fallback(const struct ferry_params *p, const char *name, struct proc_ref *proc)
 {
-    return virt_domain_process(p->hypervisor, name, proc) == 0 && virt_process_alive(proc);
+    int ret = proc_qemu_find(p->hypervisor, name, proc);
+
+    if (ret == -ENOENT)
+        return 0;
+    if (ret < 0)
+        return ret;
+    return proc_alive(proc) ? 1 : 0;
 }
 
 /* True if the domain's current job is its outgoing migration (the source side). */
@@ -552,13 +705,13 @@ vm_monitor(const struct ferry_params *p, const deadline *dl,
     struct virt_identity vid;
     struct virt_domain_info info;
     struct vm_monitor_result r;
-    struct virt_process proc;
+    struct proc_ref proc;
     virt_conn *conn = NULL;
     ferry_error *conn_err = NULL;
     int ret = 0;
 
     memset(&r, 0, sizeof(r));
-    ret = vm_ident_resolve(p, &id, err);
+    ret = vm_ident_resolve(p, VM_RESOLVE_RECORD, &id, err);
     if (ret < 0)
         goto cleanup;
     snprintf(r.name, sizeof(r.name), "%s", id.name);
@@ -566,25 +719,45 @@ vm_monitor(const struct ferry_params *p, const deadline *dl,
 
     ret = vm_connect(p, &conn, &conn_err);
     if (ret < 0) {
-        if (vm_process_fallback(p, id.name, &proc)) {
-            /* libvirtd is down but the guest is not: it runs. */
+        /* libvirtd is down: the QEMU process decides, the same evidence stop uses */
+        switch (vm_process_fallback(p, id.name, &proc)) {
+        case 1:
             r.status = VM_STATUS_RUNNING;
             snprintf(r.detail, sizeof(r.detail),
                      "running according to its QEMU process %ld (libvirt unreachable: %s)",
                      (long)proc.pid, error_message(conn_err));
-            ret = 0;
-            *ret_result = r;
+            break;
+        case 0:
+            r.status = VM_STATUS_STOPPED;
+            snprintf(r.detail, sizeof(r.detail), "not running: no QEMU process of it exists "
+                     "here (libvirt unreachable: %s)", error_message(conn_err));
+            break;
+        default:
+            ret = error_set(err, ret, "%s; cannot tell whether domain '%s' runs",
+                            error_message(conn_err), id.name);
             goto cleanup;
         }
-        ret = error_set(err, ret, "%s; cannot tell whether domain '%s' runs",
-                        error_message(conn_err), id.name);
+        ret = 0;
+        *ret_result = r;
         goto cleanup;
     }
     ret = virt_domain_query(conn, &vid, &info, err);
     if (ret < 0)
         goto cleanup;
+    if (info.namesake_running) {
+        ret = error_set(err, FERRY_E_STATE, "libvirt runs a domain named '%s' whose UUID is not "
+                        "%s (from %s): something else holds this resource's name here",
+                        id.name, id.uuid, id.source);
+        goto cleanup;
+    }
     if (info.uuid_mismatch) {
-        ret = vm_uuid_mismatch_error(&id, err);
+        char note[512];
+
+        vm_namesake_note(&id, &info, note, sizeof(note));
+        log_warning("%s", note);
+        snprintf(r.detail, sizeof(r.detail), "absent (%.240s)", note);
+        r.status = VM_STATUS_STOPPED;
+        *ret_result = r;
         goto cleanup;
     }
     snprintf(r.detail, sizeof(r.detail), "%s", info.state_text);
@@ -651,7 +824,8 @@ cleanup:
 /* Brings a domain that libvirt knows into the running state. */
 static int
 vm_start_existing(virt_conn *conn, const struct vm_ident *id, const struct virt_domain_info *info,
-                  const struct ferry_params *p, struct vm_start_result *r, ferry_error **err)
+                  const struct ferry_params *p, struct vm_start_result *r, char ret_uuid[40],
+                  ferry_error **err)
 {
     struct virt_identity vid = vm_ident_virt(id);
 
@@ -681,7 +855,7 @@ vm_start_existing(virt_conn *conn, const struct vm_ident *id, const struct virt_
     if (id->xml) {
         snprintf(r->how, sizeof(r->how), p->persistent ? "defined and started" :
                  "created (transient)");
-        return virt_domain_create_xml(conn, domxml_text(id->xml), p->persistent, err);
+        return virt_domain_create_xml(conn, domxml_text(id->xml), p->persistent, ret_uuid, err);
     }
     if (info->state == VIRT_STATE_SHUTOFF || info->state == VIRT_STATE_CRASHED) {
         snprintf(r->how, sizeof(r->how), "started its libvirt definition");
@@ -704,12 +878,17 @@ vm_start(const struct ferry_params *p, const deadline *dl, struct vm_start_resul
     struct vm_start_result r;
     virt_conn *conn = NULL;
     char image[4096];
+    char uuid[40] = "";
     int ret = 0;
 
     memset(&r, 0, sizeof(r));
-    ret = vm_open(p, &id, &conn, &info, err);
+    ret = vm_open(p, VM_RESOLVE_STRICT, &id, &conn, &info, err);
     if (ret < 0)
         goto cleanup;
+    if (info.uuid_mismatch) {
+        ret = vm_uuid_mismatch_error(&id, err);
+        goto cleanup;
+    }
     snprintf(r.name, sizeof(r.name), "%s", id.name);
     vid = vm_ident_virt(&id);
     if (p->snapshot && (info.state == VIRT_STATE_ABSENT || info.state == VIRT_STATE_SHUTOFF) &&
@@ -717,20 +896,24 @@ vm_start(const struct ferry_params *p, const deadline *dl, struct vm_start_resul
         access(image, F_OK) == 0)
         ret = vm_snapshot_restore(conn, &id, p, image, &r, err);
     else
-        ret = vm_start_existing(conn, &id, &info, p, &r, err);
+        ret = vm_start_existing(conn, &id, &info, p, &r, uuid, err);
     if (ret < 0)
         goto cleanup;
 
     /* Succeed only when libvirt says it runs. */
     if (id.uuid == NULL) {
-        /* learn the UUID libvirt gave it, so we never confuse it with a namesake */
-        ret = virt_domain_query(conn, &vid, &info, err);
+        /* the UUID libvirt gave the domain it made (or, for a restored or
+         * defined one, the one its name finds now), so we never confuse it
+         * with a namesake */
+        if (uuid[0] == '\0') {
+            ret = virt_domain_query(conn, &vid, &info, err);
+            if (ret < 0)
+                goto cleanup;
+            snprintf(uuid, sizeof(uuid), "%s", info.uuid);
+        }
+        ret = vm_strdup(&id.uuid, uuid[0] ? uuid : NULL, err);
         if (ret < 0)
             goto cleanup;
-        if (info.uuid[0] && (id.uuid = strdup(info.uuid)) == NULL) {
-            ret = error_set(err, -ENOMEM, "out of memory");
-            goto cleanup;
-        }
         vid = vm_ident_virt(&id);
     }
     ret = virt_domain_query(conn, &vid, &info, err);
@@ -766,6 +949,38 @@ vm_stop_graceful_budget_ms(int64_t shutdown_timeout_ms, int64_t remaining_ms)
     return budget_ms > 0 ? budget_ms : 0;
 }
 
+/* stop while libvirt is unreachable: 0 once no QEMU process of the domain
+ * is left here (each one found is ended, SIGTERM then SIGKILL); the error of
+ * the connection stays in *err otherwise. */
+static int
+vm_stop_without_libvirt(const struct ferry_params *p, const char *name, const deadline *dl,
+                        struct vm_stop_result *r, ferry_error **err)
+{
+    struct proc_ref proc = { 0, 0 };
+    long ended = 0;
+    int found = 0;
+    int rounds = 0;
+
+    /* more than one only if another appeared meanwhile; a few rounds at most */
+    while (rounds++ < 4 && (found = vm_process_fallback(p, name, &proc)) == 1) {
+        if (proc_kill(&proc, dl) < 0)
+            return error_code(*err);
+        ended = (long)proc.pid;
+    }
+    if (found != 0)
+        return error_code(*err);
+    r->how = ended ? VM_STOP_DESTROYED : VM_STOP_WAS_STOPPED;
+    if (ended)
+        snprintf(r->note, sizeof(r->note), "libvirt unreachable (%.300s); ended its QEMU process "
+                 "%ld directly", error_message(*err), ended);
+    else
+        snprintf(r->note, sizeof(r->note), "libvirt unreachable (%.300s); no QEMU process of the "
+                 "domain runs here", error_message(*err));
+    *err = error_free(*err);
+    r->elapsed_ms = deadline_elapsed_ms(dl);
+    return 0;
+}
+
 int
 vm_stop(const struct ferry_params *p, const deadline *dl, struct vm_stop_result *ret_result,
         ferry_error **err)
@@ -774,51 +989,46 @@ vm_stop(const struct ferry_params *p, const deadline *dl, struct vm_stop_result 
     struct virt_identity vid;
     struct virt_domain_info info;
     struct vm_stop_result r;
-    struct virt_process proc = { 0, 0 };
+    struct proc_ref proc = { 0, 0 };
     deadline graceful;
     virt_conn *conn = NULL;
     ferry_error *shutdown_err = NULL;
     bool have_proc = false;
+    bool persistent = false;
     int ret = 0;
 
     memset(&r, 0, sizeof(r));
-    ret = vm_open(p, &id, &conn, &info, err);
+    ret = vm_open(p, VM_RESOLVE_RECORD, &id, &conn, &info, err);
     if (ret == FERRY_E_LIBVIRT && conn == NULL && id.name) {
         /* libvirt is unreachable (resource-agents #546): the QEMU process
          * decides. None here: stopped. One: end it, so the node need not be
          * fenced for a failed stop. */
         snprintf(r.name, sizeof(r.name), "%s", id.name);
-        if (virt_domain_process(p->hypervisor, id.name, &proc) == -ENOTSUP)
-            goto cleanup;
-        if (!virt_process_alive(&proc)) {
-            r.how = VM_STOP_WAS_STOPPED;
-            snprintf(r.note, sizeof(r.note), "libvirt unreachable (%s); no QEMU process of the "
-                     "domain runs here", error_message(*err));
-        } else if (virt_process_kill(&proc, dl) == 0) {
-            r.how = VM_STOP_DESTROYED;
-            snprintf(r.note, sizeof(r.note), "libvirt unreachable (%s); ended its QEMU process "
-                     "%ld directly", error_message(*err), (long)proc.pid);
-        } else {
-            goto cleanup;
-        }
-        *err = error_free(*err);
-        ret = 0;
-        r.elapsed_ms = deadline_elapsed_ms(dl);
-        *ret_result = r;
+        ret = vm_stop_without_libvirt(p, id.name, dl, &r, err);
+        if (ret == 0)
+            *ret_result = r;
         goto cleanup;
     }
     if (ret < 0)
         goto cleanup;
     snprintf(r.name, sizeof(r.name), "%s", id.name);
     vid = vm_ident_virt(&id);
+    if (info.uuid_mismatch) {
+        /* our UUID is not here: stopped, whatever the namesake does */
+        vm_namesake_note(&id, &info, r.note, sizeof(r.note));
+        r.how = VM_STOP_WAS_STOPPED;
+        r.elapsed_ms = deadline_elapsed_ms(dl);
+        *ret_result = r;
+        goto cleanup;
+    }
     if (info.state == VIRT_STATE_ABSENT || info.state == VIRT_STATE_SHUTOFF) {
         r.how = VM_STOP_WAS_STOPPED;
         r.elapsed_ms = deadline_elapsed_ms(dl);
         *ret_result = r;
         goto cleanup;
     }
-    have_proc = virt_domain_process(p->hypervisor, id.name, &proc) == 0;
-    vm_definition_check(p, conn, &id);
+    persistent = info.persistent;
+    have_proc = proc_qemu_find(p->hypervisor, id.name, &proc) == 0;
 
     r.how = VM_STOP_DESTROYED;
     if (p->snapshot && (info.state == VIRT_STATE_RUNNING || info.state == VIRT_STATE_PAUSED)) {
@@ -866,12 +1076,16 @@ verify:
     ret = virt_domain_wait_inactive(conn, &vid, dl, VM_POLL_MS, err);
     if (ret < 0)
         goto cleanup;
-    if (have_proc && virt_process_wait_gone(&proc, dl, VM_POLL_MS) < 0) {
+    if (have_proc && proc_wait_gone(&proc, dl, VM_POLL_MS) < 0) {
         ret = error_set(err, FERRY_E_TIMEOUT,
                         "domain '%s' is shut off in libvirt but its QEMU process %ld still exists",
                         id.name, (long)proc.pid);
         goto cleanup;
     }
+    /* the guest is down: now, and only now, keep the config current (a
+     * stalled share must never delay or fail a stop) */
+    if (persistent)
+        vm_definition_check(p, conn, &id, dl);
     r.elapsed_ms = deadline_elapsed_ms(dl);
     *ret_result = r;
 cleanup:
@@ -1004,14 +1218,20 @@ vm_migrate_to(const struct ferry_params *p, const deadline *dl, struct vm_migrat
     uint64_t mem_kib = 0;
     int probe_port = 0;
     bool on_target = false;
+    deadline preflight_dl;
     int ret = 0;
 
     memset(&r, 0, sizeof(r));
+    memset(ret_result, 0, sizeof(*ret_result));
     memset(&t, 0, sizeof(t));
     memset(&mr, 0, sizeof(mr));
-    ret = vm_open(p, &id, &src, &info, err);
+    ret = vm_open(p, VM_RESOLVE_STRICT, &id, &src, &info, err);
     if (ret < 0)
         goto cleanup;
+    if (info.uuid_mismatch) {
+        ret = vm_uuid_mismatch_error(&id, err);
+        goto cleanup;
+    }
     snprintf(r.name, sizeof(r.name), "%s", id.name);
     vid = vm_ident_virt(&id);
     local = vm_local_node(p, nodebuf, sizeof(nodebuf));
@@ -1068,7 +1288,8 @@ vm_migrate_to(const struct ferry_params *p, const deadline *dl, struct vm_migrat
         log_warning("removed a stale %s copy of '%s' from %s before migrating", dinfo.state_text,
                     id.name, t.node);
     }
-    if (vm_definition_check(p, src, &id) && p->persistent) {
+    preflight_dl = deadline_sub(dl, deadline_remaining_ms(dl) / 10);
+    if (vm_definition_check(p, src, &id, &preflight_dl) && p->persistent) {
         /* the target is defined from the config file: take the new one */
         domxml *fresh = NULL;
 
@@ -1189,7 +1410,7 @@ vm_migrate_from(const struct ferry_params *p, const deadline *dl, enum vm_status
     virt_conn *conn = NULL;
     int ret = 0;
 
-    ret = vm_ident_resolve(p, &id, err);
+    ret = vm_ident_resolve(p, VM_RESOLVE_LENIENT, &id, err);
     if (ret < 0)
         goto cleanup;
     vid = vm_ident_virt(&id);

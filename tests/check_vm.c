@@ -295,17 +295,25 @@ START_TEST(test_name_and_config_must_agree)
     struct fixture f;
     struct ferry_params *p = NULL;
     struct vm_monitor_result r;
+    struct vm_stop_result s;
+    struct vm_start_result st;
     ferry_error *err = NULL;
     deadline dl;
 
     fixture_setup(&f);
     p = params_with_config(&f, "OCF_RESKEY_name=other");
     deadline_init(&dl, 20000);
-    ck_assert_int_eq(vm_monitor(p, &dl, &r, &err), FERRY_E_CONFIG);
+    ck_assert_int_eq(vm_validate(p, &err), FERRY_E_CONFIG);
     ck_assert_ptr_nonnull(strstr(error_message(err), "parameter 'name' is 'other' but config"));
     err = error_free(err);
-    ck_assert_int_eq(vm_validate(p, &err), FERRY_E_CONFIG);
+    ck_assert_int_eq(vm_start(p, &dl, &st, &err), FERRY_E_CONFIG);
     err = error_free(err);
+    /* monitor and stop never say "inherently wrong" (6 bans the VM and a
+     * failed stop fences): they look for the domain by name */
+    ck_assert_msg(vm_monitor(p, &dl, &r, &err) == 0, "probe: %s", error_message(err));
+    ck_assert_int_eq(r.status, VM_STATUS_STOPPED);
+    ck_assert_msg(vm_stop(p, &dl, &s, &err) == 0, "stop: %s", error_message(err));
+    ck_assert_int_eq(s.how, VM_STOP_WAS_STOPPED);
     params_free(p);
     fixture_teardown(&f);
 }
@@ -335,12 +343,18 @@ START_TEST(test_paused_is_degraded_and_start_resumes)
 }
 END_TEST
 
+/* A domain with our name but another UUID is not ours. Defined and shut off
+ * (an old definition left by persistent=true): our UUID is certainly not
+ * running here, so a probe says stopped and a stop succeeds, touching nothing.
+ * Running: the probe is an error (something holds our name), but a stop of our
+ * resource still succeeds and leaves the namesake alone. */
 START_TEST(test_namesake_is_not_ours)
 {
     struct fixture f;
     struct ferry_params *p = NULL;
     struct vm_monitor_result r;
     struct vm_stop_result s;
+    struct vm_start_result st;
     ferry_error *err = NULL;
     virDomainPtr d = NULL;
     deadline dl;
@@ -350,19 +364,126 @@ START_TEST(test_namesake_is_not_ours)
         "<memory>8192</memory><os><type>hvm</type></os></domain>";
 
     fixture_setup(&f);
-    d = virDomainCreateXML(f.keep, xml_other, 0);
+    d = virDomainDefineXML(f.keep, xml_other);
     ck_assert_ptr_nonnull(d);
     p = params_with_config(&f, NULL);
     deadline_init(&dl, 20000);
+    /* shut off */
+    ck_assert_msg(vm_monitor(p, &dl, &r, &err) == 0, "probe: %s", error_message(err));
+    ck_assert_int_eq(r.status, VM_STATUS_STOPPED);
+    ck_assert_ptr_nonnull(strstr(r.detail, "another UUID"));
+    ck_assert_msg(vm_stop(p, &dl, &s, &err) == 0, "stop: %s", error_message(err));
+    ck_assert_int_eq(s.how, VM_STOP_WAS_STOPPED);
+    ck_assert_int_eq(vm_start(p, &dl, &st, &err), FERRY_E_STATE);
+    ck_assert_ptr_nonnull(strstr(error_message(err), "whose UUID is not " UUID1));
+    err = error_free(err);
+    /* running */
+    ck_assert_int_eq(virDomainCreate(d), 0);
     ck_assert_int_eq(vm_monitor(p, &dl, &r, &err), FERRY_E_STATE);
     ck_assert_ptr_nonnull(strstr(error_message(err), "whose UUID is not " UUID1));
     err = error_free(err);
-    ck_assert_int_eq(vm_stop(p, &dl, &s, &err), FERRY_E_STATE);
-    err = error_free(err);
+    ck_assert_msg(vm_stop(p, &dl, &s, &err) == 0, "stop: %s", error_message(err));
+    ck_assert_int_eq(s.how, VM_STOP_WAS_STOPPED);
+    ck_assert_ptr_nonnull(strstr(s.note, "another UUID"));
     /* and it was left alone */
     ck_assert_int_eq(virDomainIsActive(d), 1);
     virDomainDestroy(d);
+    virDomainUndefine(d);
     virDomainFree(d);
+    params_free(p);
+    fixture_teardown(&f);
+}
+END_TEST
+
+/* A config whose <name> has spaces around it: libvirt keeps them, so the
+ * domain would be created under a name ferry never looks up. Refused before
+ * anything is created. */
+START_TEST(test_name_with_spaces_refused)
+{
+    struct fixture f;
+    struct ferry_params *p = NULL;
+    struct vm_start_result st;
+    ferry_error *err = NULL;
+    virDomainPtr d = NULL;
+    FILE *fp = NULL;
+    deadline dl;
+
+    fixture_setup(&f);
+    fp = fopen(f.config, "w");
+    ck_assert_ptr_nonnull(fp);
+    fputs("<domain type='test'><name> vm1 </name><memory>8192</memory>"
+          "<os><type>hvm</type></os></domain>\n", fp);
+    fclose(fp);
+    p = params_with_config(&f, NULL);
+    deadline_init(&dl, 20000);
+    ck_assert_int_lt(vm_validate(p, &err), 0);
+    ck_assert_ptr_nonnull(strstr(error_message(err), "<name>"));
+    err = error_free(err);
+    ck_assert_int_lt(vm_start(p, &dl, &st, &err), 0);
+    err = error_free(err);
+    d = virDomainLookupByName(f.keep, " vm1 ");
+    ck_assert_ptr_null(d);
+    params_free(p);
+    fixture_teardown(&f);
+}
+END_TEST
+
+/* A config without <uuid>: the UUID libvirt gives the domain is recorded, and
+ * a later namesake created under the same name is not mistaken for it. */
+START_TEST(test_uuid_learnt_at_start)
+{
+    struct fixture f;
+    struct ferry_params *p = NULL;
+    struct vm_monitor_result r;
+    ferry_error *err = NULL;
+    virDomainPtr d = NULL;
+    FILE *fp = NULL;
+    deadline dl;
+
+    fixture_setup(&f);
+    fp = fopen(f.config, "w");
+    ck_assert_ptr_nonnull(fp);
+    fputs("<domain type='test'><name>vm1</name><memory>8192</memory>"
+          "<os><type>hvm</type></os></domain>\n", fp);
+    fclose(fp);
+    p = params_with_config(&f, "OCF_RESKEY_name=vm1");
+    start_ok(p, "created (transient)");
+    ck_assert_int_eq(monitor(p), VM_STATUS_RUNNING);
+    /* someone else's vm1 now: ours was destroyed behind our back */
+    d = virDomainLookupByName(f.keep, "vm1");
+    ck_assert_ptr_nonnull(d);
+    virDomainDestroy(d);
+    virDomainFree(d);
+    d = virDomainDefineXML(f.keep, "<domain type='test'><name>vm1</name><memory>8192</memory>"
+                                   "<os><type>hvm</type></os></domain>");
+    ck_assert_ptr_nonnull(d);
+    unlink(f.config);    /* by name and the state file only */
+    deadline_init(&dl, 20000);
+    ck_assert_msg(vm_monitor(p, &dl, &r, &err) == 0, "probe: %s", error_message(err));
+    ck_assert_int_eq(r.status, VM_STATUS_STOPPED);
+    virDomainUndefine(d);
+    virDomainFree(d);
+    params_free(p);
+    fixture_teardown(&f);
+}
+END_TEST
+
+/* A stalled share (the config is a FIFO nobody writes: open() blocks): once
+ * this node recorded the domain's identity at start, monitor and stop answer
+ * without touching the config file. */
+START_TEST(test_stalled_config_does_not_block)
+{
+    struct fixture f;
+    struct ferry_params *p = NULL;
+
+    fixture_setup(&f);
+    p = params_with_config(&f, NULL);
+    start_ok(p, "created (transient)");
+    ck_assert_int_eq(unlink(f.config), 0);
+    ck_assert_int_eq(mkfifo(f.config, 0600), 0);
+    ck_assert_int_eq(monitor(p), VM_STATUS_RUNNING);
+    ck_assert_int_ne(stop_ok(p), VM_STOP_WAS_STOPPED);
+    ck_assert_int_eq(monitor(p), VM_STATUS_STOPPED);
     params_free(p);
     fixture_teardown(&f);
 }
@@ -639,6 +760,9 @@ main(void)
     add_tcase(s, tcase_create("name_config"), test_name_and_config_must_agree, 20);
     add_tcase(s, tcase_create("paused"), test_paused_is_degraded_and_start_resumes, 20);
     add_tcase(s, tcase_create("namesake"), test_namesake_is_not_ours, 20);
+    add_tcase(s, tcase_create("name_with_spaces"), test_name_with_spaces_refused, 20);
+    add_tcase(s, tcase_create("uuid_learnt"), test_uuid_learnt_at_start, 20);
+    add_tcase(s, tcase_create("stalled_config"), test_stalled_config_does_not_block, 10);
     add_tcase(s, tcase_create("unreachable"), test_unreachable_libvirt_is_not_stopped, 20);
     add_tcase(s, tcase_create("validate"), test_validate, 20);
     add_tcase(s, tcase_create("path"), test_path_search, 20);
