@@ -20,6 +20,8 @@ PACKAGES=(
     pacemaker pacemaker-cli-utils corosync crmsh
     # test_placement checks that a monitor starts no process
     strace
+    # test_valgrind: memcheck over the Check suites and the agent
+    valgrind
 )
 
 deps_install() {

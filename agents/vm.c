@@ -206,6 +206,7 @@ agent_migrate_to(struct agent *a)
     ferry_error *err = NULL;
     int rc = OCF_SUCCESS;
 
+    memset(&r, 0, sizeof(r));
     /* Every failure is an ordinary error (1): Pacemaker then stops the
      * resource on both nodes and starts it once; 2, 5 or 6 would also ban it. */
     if (vm_migrate_to(a->params, &a->dl, &r, &err) < 0)
@@ -262,6 +263,10 @@ main(int argc, char **argv)
     int rc = OCF_ERR_GENERIC;
 
     memset(&a, 0, sizeof(a));
+    /* A peer that goes away (the target's libvirtd dying mid-migration) is an
+     * error to report, not a signal that kills the agent without a word
+     * (libvirt's advice for clients; children get the default back, exec.c). */
+    signal(SIGPIPE, SIG_IGN);
     a.reason_prefix = getenv("OCF_EXIT_REASON_PREFIX");
     if (a.reason_prefix == NULL || *a.reason_prefix == '\0')
         a.reason_prefix = "ocf-exit-reason:";

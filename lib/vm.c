@@ -14,6 +14,7 @@
 
 #include "domxml.h"
 #include "exec.h"
+#include "flight.h"
 #include "log.h"
 #include "migrate.h"
 #include "proc.h"
@@ -685,6 +686,122 @@ vm_process_fallback(const struct ferry_params *p, const char *name, struct proc_
     return proc_alive(proc) ? 1 : 0;
 }
 
+/* ------------------------------------------ a migrate_to that was killed */
+
+/* How long the next action waits for an aborted migration job to end. */
+#define VM_ORPHAN_WAIT_MAX_MS 30000
+
+/* Waits until the domain has no job running, polling, until dl. */
+static bool
+vm_job_wait_ended(virt_conn *conn, const struct virt_identity *vid, const deadline *dl)
+{
+    for (;;) {
+        struct virt_job_stats s;
+        ferry_error *e = NULL;
+        bool active = virt_domain_job_stats(conn, vid, false, &s, &e) == 0 && s.active;
+
+        error_free(e);
+        if (!active)
+            return true;
+        if (!deadline_wait_ms(dl, 100))
+            return false;
+    }
+}
+
+/* Pacemaker SIGKILLs migrate_to at its timeout; libvirtd's job goes on. The
+ * next stop, start or probe here ends it before judging the state: an
+ * outgoing migration whose migrate_to is dead (its flight record's process is
+ * gone), or, for stop and start, one nobody recorded, is aborted and waited
+ * for. A guest the migration had paused is resumed. Returns 1 (and *ret_f)
+ * when a dead migrate_to's record remains: if the guest has left, the caller
+ * must deal with the copy on f->target; 0 otherwise. *info is re-read. */
+static int
+vm_orphan_settle(const struct ferry_params *p, virt_conn *conn, const struct vm_ident *id,
+                 bool any_job, struct virt_domain_info *info, const deadline *dl,
+                 struct flight *ret_f)
+{
+    struct virt_identity vid = vm_ident_virt(id);
+    struct virt_job_stats s;
+    ferry_error *e = NULL;
+    bool have_record = flight_load(p, ret_f) == 0 && strcmp(ret_f->name, id->name) == 0;
+    bool active = info->state != VIRT_STATE_ABSENT && info->state != VIRT_STATE_SHUTOFF;
+    deadline wait;
+
+    if (have_record && flight_owner_alive(ret_f))
+        return 0;       /* its migrate_to is running: the migration is watched */
+    if (!have_record && !any_job)
+        return 0;
+    if (active && virt_domain_job_stats(conn, &vid, false, &s, &e) == 0 && s.migrating_out) {
+        log_warning("domain '%s' is migrating%s%s, but no migrate_to watches it (killed at its "
+                    "timeout?): aborting the migration", id->name, have_record ? " to " : "",
+                    have_record ? ret_f->target : "");
+        e = error_free(e);
+        if (virt_domain_abort_job(conn, &vid, &e) < 0)
+            log_warning("aborting the migration of '%s': %s", id->name, error_message(e));
+        wait = deadline_sub(dl, VM_ORPHAN_WAIT_MAX_MS);
+        if (!vm_job_wait_ended(conn, &vid, &wait))
+            log_warning("the migration job of '%s' has not ended", id->name);
+    }
+    e = error_free(e);
+    if (virt_domain_query(conn, &vid, info, &e) < 0) {
+        error_free(e);
+        return have_record ? 1 : 0;
+    }
+    if (!have_record)
+        return 0;
+    if (info->state != VIRT_STATE_ABSENT && info->state != VIRT_STATE_SHUTOFF) {
+        /* the guest stayed here; libvirt removed the target's half */
+        if (info->state == VIRT_STATE_PAUSED && ret_f->was_running &&
+            (info->paused_why == VIRT_PAUSED_MIGRATION || info->paused_why == VIRT_PAUSED_USER)) {
+            if (virt_domain_resume(conn, &vid, &e) == 0)
+                log_warning("resumed '%s', paused by the interrupted migration", id->name);
+            e = error_free(e);
+            virt_domain_query(conn, &vid, info, &e);
+            e = error_free(e);
+        }
+        flight_end(p);
+        return 0;
+    }
+    return 1;
+}
+
+/* The guest left for f->target by a migration whose migrate_to never
+ * answered, so Pacemaker does not know it runs there (it may even have
+ * stopped it there already, before the copy existed). Destroys our domain
+ * there: 0 once it does not run there. */
+static int
+vm_orphan_remove_copy(const struct vm_ident *id, const struct flight *f, const deadline *dl,
+                      char *note, size_t note_size, ferry_error **err)
+{
+    struct virt_identity vid = { f->name, f->uuid[0] ? f->uuid : id->uuid };
+    struct virt_domain_info d;
+    virt_conn *dst = NULL;
+    int ret = 0;
+
+    ret = virt_conn_open(f->dest_uri, &dst, err);
+    if (ret < 0) {
+        error_prefix(*err, "domain '%s' left for %s by a migration whose migrate_to was killed; "
+                     "cannot reach %s to stop it there: ", id->name, f->target, f->target);
+        goto cleanup;
+    }
+    ret = virt_domain_query(dst, &vid, &d, err);
+    if (ret < 0)
+        goto cleanup;
+    if (d.state != VIRT_STATE_ABSENT && d.state != VIRT_STATE_SHUTOFF) {
+        ret = virt_domain_destroy(dst, &vid, err);
+        if (ret == 0)
+            ret = virt_domain_wait_inactive(dst, &vid, dl, VM_POLL_MS, err);
+        if (ret < 0)
+            goto cleanup;
+        snprintf(note, note_size, "the guest had left for %s by a migration whose migrate_to "
+                 "was killed (Pacemaker does not know it runs there): destroyed it there",
+                 f->target);
+    }
+cleanup:
+    virt_conn_close(dst);
+    return ret;
+}
+
 /* True if the domain's current job is its outgoing migration (the source side). */
 static bool
 vm_migrating_out(virt_conn *conn, const struct virt_identity *vid)
@@ -706,6 +823,7 @@ vm_monitor(const struct ferry_params *p, const deadline *dl,
     struct virt_domain_info info;
     struct vm_monitor_result r;
     struct proc_ref proc;
+    struct flight flight;
     virt_conn *conn = NULL;
     ferry_error *conn_err = NULL;
     int ret = 0;
@@ -750,6 +868,9 @@ vm_monitor(const struct ferry_params *p, const deadline *dl,
                         id.name, id.uuid, id.source);
         goto cleanup;
     }
+    if (!info.uuid_mismatch && vm_orphan_settle(p, conn, &id, false, &info, dl, &flight) == 1)
+        log_warning("domain '%s' left for %s by a migration whose migrate_to was killed; the "
+                    "next stop here removes it there", id.name, flight.target);
     if (info.uuid_mismatch) {
         char note[512];
 
@@ -876,6 +997,7 @@ vm_start(const struct ferry_params *p, const deadline *dl, struct vm_start_resul
     struct virt_identity vid;
     struct virt_domain_info info;
     struct vm_start_result r;
+    struct flight flight;
     virt_conn *conn = NULL;
     char image[4096];
     char uuid[40] = "";
@@ -891,6 +1013,18 @@ vm_start(const struct ferry_params *p, const deadline *dl, struct vm_start_resul
     }
     snprintf(r.name, sizeof(r.name), "%s", id.name);
     vid = vm_ident_virt(&id);
+    if (vm_orphan_settle(p, conn, &id, true, &info, dl, &flight) == 1) {
+        /* Pacemaker starts it here believing it runs nowhere: a copy left
+         * on the target by a killed migrate_to would be the second */
+        char note[512] = "";
+
+        ret = vm_orphan_remove_copy(&id, &flight, dl, note, sizeof(note), err);
+        if (ret < 0)
+            goto cleanup;
+        if (note[0])
+            log_warning("start: %s", note);
+        flight_end(p);
+    }
     if (p->snapshot && (info.state == VIRT_STATE_ABSENT || info.state == VIRT_STATE_SHUTOFF) &&
         vm_snapshot_path(p, id.name, "", "", image, sizeof(image)) == 0 &&
         access(image, F_OK) == 0)
@@ -990,6 +1124,7 @@ vm_stop(const struct ferry_params *p, const deadline *dl, struct vm_stop_result 
     struct virt_domain_info info;
     struct vm_stop_result r;
     struct proc_ref proc = { 0, 0 };
+    struct flight flight;
     deadline graceful;
     virt_conn *conn = NULL;
     ferry_error *shutdown_err = NULL;
@@ -1020,6 +1155,13 @@ vm_stop(const struct ferry_params *p, const deadline *dl, struct vm_stop_result 
         r.elapsed_ms = deadline_elapsed_ms(dl);
         *ret_result = r;
         goto cleanup;
+    }
+    if (vm_orphan_settle(p, conn, &id, true, &info, dl, &flight) == 1) {
+        /* never "stopped" while the guest runs where Pacemaker does not know */
+        ret = vm_orphan_remove_copy(&id, &flight, dl, r.note, sizeof(r.note), err);
+        if (ret < 0)
+            goto cleanup;
+        flight_end(p);
     }
     if (info.state == VIRT_STATE_ABSENT || info.state == VIRT_STATE_SHUTOFF) {
         r.how = VM_STOP_WAS_STOPPED;
@@ -1139,7 +1281,7 @@ vm_local_node(const struct ferry_params *p, char *buf, size_t size)
  * nothing of it may be left on the target unless it runs there and not here. */
 static int
 vm_migrate_recover(virt_conn *src, virt_conn *dst, const struct virt_identity *vid,
-                   bool *ret_on_target, char *note, size_t note_size)
+                   bool was_running, bool *ret_on_target, char *note, size_t note_size)
 {
     struct virt_domain_info s;
     struct virt_domain_info d;
@@ -1160,7 +1302,12 @@ vm_migrate_recover(virt_conn *src, virt_conn *dst, const struct virt_identity *v
                  "it is left paused on the source for inspection");
         return -EIO;
     }
-    if (s.state == VIRT_STATE_PAUSED) {
+    if (s.state == VIRT_STATE_PAUSED && !was_running) {
+        /* paused before the migration (by the operator, or an I/O error):
+         * not ours to resume */
+        snprintf(note, note_size, "; the guest stays %s on the source, as it was before the "
+                 "migration", s.state_text);
+    } else if (s.state == VIRT_STATE_PAUSED) {
         if (virt_domain_resume(src, vid, &e) < 0) {
             snprintf(note, note_size, "; could not resume the guest on the source: %s",
                      error_message(e));
@@ -1218,7 +1365,10 @@ vm_migrate_to(const struct ferry_params *p, const deadline *dl, struct vm_migrat
     uint64_t mem_kib = 0;
     int probe_port = 0;
     bool on_target = false;
+    bool orphan = false;
+    struct flight fl;
     deadline preflight_dl;
+    int rc = 0;
     int ret = 0;
 
     memset(&r, 0, sizeof(r));
@@ -1234,6 +1384,8 @@ vm_migrate_to(const struct ferry_params *p, const deadline *dl, struct vm_migrat
     }
     snprintf(r.name, sizeof(r.name), "%s", id.name);
     vid = vm_ident_virt(&id);
+    /* an earlier migrate_to killed here: end its job first */
+    orphan = vm_orphan_settle(p, src, &id, true, &info, dl, &fl) == 1;
     local = vm_local_node(p, nodebuf, sizeof(nodebuf));
     ret = migrate_target_resolve(p, p->migrate_target, local, &t, err);
     if (ret < 0)
@@ -1263,6 +1415,8 @@ vm_migrate_to(const struct ferry_params *p, const deadline *dl, struct vm_migrat
     if (info.state == VIRT_STATE_ABSENT || info.state == VIRT_STATE_SHUTOFF) {
         if (dinfo.state == VIRT_STATE_RUNNING) {
             r.already = true;       /* a repeated migrate_to after success */
+            if (orphan && strcmp(fl.target, t.node) == 0)
+                flight_end(p);      /* the killed one's guest arrived where it should */
             *ret_result = r;
             goto cleanup;
         }
@@ -1340,6 +1494,17 @@ vm_migrate_to(const struct ferry_params *p, const deadline *dl, struct vm_migrat
     spec.bandwidth_mib_s = (uint64_t)p->migration_speed_mib_s;
     spec.parallel = (int)p->migration_parallel;
 
+    /* the record the next action here needs if this process is killed */
+    memset(&fl, 0, sizeof(fl));
+    snprintf(fl.name, sizeof(fl.name), "%s", id.name);
+    snprintf(fl.uuid, sizeof(fl.uuid), "%s", id.uuid ? id.uuid : info.uuid);
+    snprintf(fl.target, sizeof(fl.target), "%s", t.node);
+    snprintf(fl.dest_uri, sizeof(fl.dest_uri), "%s", t.dest_uri);
+    fl.was_running = info.state == VIRT_STATE_RUNNING;
+    rc = flight_begin(p, &fl);
+    if (rc < 0)
+        log_warning("cannot record the migration in flight (%s): if this migrate_to is killed, "
+                    "the next action here cannot tell where the guest went", strerror(-rc));
     migrate_watch_init(&w, p, mem_kib, dl, deadline_now_ms());
     ret = migrate_run(src, dst, &vid, &spec, &w, &mr, err);
     if (ret == 0) {
@@ -1368,7 +1533,7 @@ vm_migrate_to(const struct ferry_params *p, const deadline *dl, struct vm_migrat
             e = error_free(e);
         }
     } else {
-        vm_migrate_recover(src, dst, &vid, &on_target, note, sizeof(note));
+        vm_migrate_recover(src, dst, &vid, fl.was_running, &on_target, note, sizeof(note));
         if (on_target) {
             log_warning("migration of '%s' reported an error after the switch-over (%s); it runs "
                         "on %s", id.name, error_message(*err), t.node);
@@ -1383,6 +1548,8 @@ vm_migrate_to(const struct ferry_params *p, const deadline *dl, struct vm_migrat
             *err = joined;
         }
     }
+    /* answered: whatever happened is Pacemaker's to know now */
+    flight_end(p);
     migrate_result_format(&mr, id.name, local, t.node, p->migrate, p->migration_policy, r.line,
                           sizeof(r.line));
     r.downtime_ms = mr.downtime_ms;

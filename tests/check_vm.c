@@ -4,6 +4,8 @@
 #include "config.h"
 
 #include <errno.h>
+#include <signal.h>
+#include <sys/wait.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,6 +15,7 @@
 #include <libvirt/libvirt.h>
 
 #include "check_common.h"
+#include "proc.h"
 #include "vm.h"
 
 #define TEST_URI "test:///default"
@@ -489,6 +492,73 @@ START_TEST(test_stalled_config_does_not_block)
 }
 END_TEST
 
+/* A migrate_to killed after libvirtd's job had carried the guest to the
+ * target: its flight record (whose process is dead) names the target. Here
+ * "this node" is an empty test driver and "the target" test:///default. The
+ * next stop must not say "stopped" while the guest runs there behind
+ * Pacemaker's back: it removes that copy; the record is then gone. */
+START_TEST(test_killed_migrate_to_guest_left)
+{
+    struct fixture f;
+    struct ferry_params *p = NULL;
+    struct vm_stop_result s;
+    ferry_error *err = NULL;
+    virDomainPtr d = NULL;
+    char node[192];
+    char hyper[256];
+    char record[256];
+    char config[192];
+    const char *extra[] = { hyper, config, NULL };
+    unsigned long long ticks = 0;
+    FILE *fp = NULL;
+    deadline dl;
+    pid_t pid;
+
+    fixture_setup(&f);
+    snprintf(node, sizeof(node), "%s/empty-node.xml", f.dir);
+    fp = fopen(node, "w");
+    ck_assert_ptr_nonnull(fp);
+    fputs("<node/>\n", fp);
+    fclose(fp);
+    snprintf(hyper, sizeof(hyper), "OCF_RESKEY_hypervisor=test://%s", node);
+    snprintf(config, sizeof(config), "OCF_RESKEY_config=%s", f.config);
+    p = params_make(&f, extra);
+    d = virDomainCreateXML(f.keep, xml_vm1, 0);       /* it runs on "the target" */
+    ck_assert_ptr_nonnull(d);
+    /* the killed migrate_to: a process that is gone */
+    pid = fork();
+    ck_assert_int_ge(pid, 0);
+    if (pid == 0) {
+        pause();
+        _exit(0);
+    }
+    ck_assert_int_eq(proc_stat_read(pid, NULL, &ticks), 0);
+    kill(pid, SIGKILL);
+    waitpid(pid, NULL, 0);
+    mkdir(f.state_dir, 0755);
+    snprintf(record, sizeof(record), "%s/ferry-vm-p_vm1.flight", f.state_dir);
+    fp = fopen(record, "w");
+    ck_assert_ptr_nonnull(fp);
+    fprintf(fp, "pid=%ld\nstart_ticks=%llu\nname=vm1\nuuid=" UUID1 "\ntarget=node2\n"
+            "dest_uri=" TEST_URI "\nwas_running=1\n", (long)pid, ticks);
+    fclose(fp);
+
+    deadline_init(&dl, 20000);
+    ck_assert_msg(vm_stop(p, &dl, &s, &err) == 0, "stop: %s", error_message(err));
+    ck_assert_int_eq(s.how, VM_STOP_WAS_STOPPED);
+    ck_assert_ptr_nonnull(strstr(s.note, "destroyed it there"));
+    ck_assert_int_ne(virDomainIsActive(d), 1);
+    ck_assert_int_eq(access(record, F_OK), -1);
+    /* and a second stop has nothing left to do */
+    ck_assert_msg(vm_stop(p, &dl, &s, &err) == 0, "stop: %s", error_message(err));
+    ck_assert_str_eq(s.note, "");
+    virDomainFree(d);
+    unlink(node);
+    params_free(p);
+    fixture_teardown(&f);
+}
+END_TEST
+
 START_TEST(test_unreachable_libvirt_is_not_stopped)
 {
     struct fixture f;
@@ -763,6 +833,7 @@ main(void)
     add_tcase(s, tcase_create("name_with_spaces"), test_name_with_spaces_refused, 20);
     add_tcase(s, tcase_create("uuid_learnt"), test_uuid_learnt_at_start, 20);
     add_tcase(s, tcase_create("stalled_config"), test_stalled_config_does_not_block, 10);
+    add_tcase(s, tcase_create("killed_migrate_to"), test_killed_migrate_to_guest_left, 20);
     add_tcase(s, tcase_create("unreachable"), test_unreachable_libvirt_is_not_stopped, 20);
     add_tcase(s, tcase_create("validate"), test_validate, 20);
     add_tcase(s, tcase_create("path"), test_path_search, 20);
