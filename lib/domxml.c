@@ -4,6 +4,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -118,26 +119,54 @@ domxml_text_of(const xmlNode *node)
     return out;
 }
 
-/* libvirt's <memory unit=...> scaling; returns 0 on an unknown unit. */
+/* libvirt's <memory unit=...> scaling (virScaleInteger): "b", "byte" and
+ * "bytes" are 1; k, m, g, t, p and e alone or followed by "iB" are powers of
+ * 1024, followed by "B" powers of 1000; case does not matter. No unit is KiB.
+ * Returns 0 on an unknown unit. */
 static uint64_t
 domxml_unit_bytes(const char *unit)
 {
-    static const struct {
-        const char *name;
-        uint64_t bytes;
-    } units[] = {
-        { "b", 1 }, { "bytes", 1 }, { "KB", 1000ULL }, { "k", 1024ULL }, { "KiB", 1024ULL },
-        { "MB", 1000000ULL }, { "M", 1ULL << 20 }, { "MiB", 1ULL << 20 },
-        { "GB", 1000000000ULL }, { "G", 1ULL << 30 }, { "GiB", 1ULL << 30 },
-        { "TB", 1000000000000ULL }, { "T", 1ULL << 40 }, { "TiB", 1ULL << 40 },
-    };
-    size_t i;
+    static const char prefixes[] = "kmgtpe";
+    const char *prefix = NULL;
+    uint64_t base = 0;
+    uint64_t bytes = 1;
 
-    if (unit == NULL)
+    if (unit == NULL || *unit == '\0')
         return 1024;
-    for (i = 0; i < sizeof(units) / sizeof(units[0]); i++)
-        if (strcmp(unit, units[i].name) == 0)
-            return units[i].bytes;
+    if (strcasecmp(unit, "b") == 0 || strcasecmp(unit, "byte") == 0 ||
+        strcasecmp(unit, "bytes") == 0)
+        return 1;
+    prefix = strchr(prefixes, tolower((unsigned char)unit[0]));
+    if (prefix == NULL)
+        return 0;
+    if (unit[1] == '\0' || strcasecmp(unit + 1, "iB") == 0)
+        base = 1024;
+    else if (strcasecmp(unit + 1, "B") == 0)
+        base = 1000;
+    else
+        return 0;
+    for (; prefix >= prefixes; prefix--)
+        bytes *= base;
+    return bytes;
+}
+
+/* <memory>'s text and unit as KiB, rounded up as libvirt does; -EINVAL if the
+ * amount is not a plain decimal number, the unit is unknown, or the size is
+ * more than libvirt takes (LLONG_MAX bytes). */
+static int
+domxml_memory_parse(const char *text, const char *unit, uint64_t *ret_kib)
+{
+    uint64_t scale = domxml_unit_bytes(unit);
+    unsigned long long amount = 0;
+    char *end = NULL;
+
+    if (text == NULL || scale == 0 || !isdigit((unsigned char)text[0]))
+        return -EINVAL;     /* strtoull would take "-1", "+1" and blanks */
+    errno = 0;
+    amount = strtoull(text, &end, 10);
+    if (errno || *end || amount > (unsigned long long)LLONG_MAX / scale)
+        return -EINVAL;
+    *ret_kib = (amount * scale + 1023) / 1024;
     return 0;
 }
 
@@ -218,9 +247,6 @@ domxml_parse(const char *text, size_t len, const char *origin, domxml **ret_dom,
     domxml *dom = NULL;
     char uuid[37];
     char *value = NULL;
-    char *end = NULL;
-    uint64_t scale = 0;
-    unsigned long long amount = 0;
     int ret = 0;
 
     if (len > DOMXML_MAX_BYTES) {
@@ -288,16 +314,12 @@ domxml_parse(const char *text, size_t len, const char *origin, domxml **ret_dom,
     node = xmlnode_child(root, "memory");
     if (node) {
         value = domxml_text_of(node);
-        scale = domxml_unit_bytes(domxml_attr(node, "unit"));
-        errno = 0;
-        amount = value ? strtoull(value, &end, 10) : 0;
-        if (value == NULL || errno || *end || scale == 0) {
+        if (domxml_memory_parse(value, domxml_attr(node, "unit"), &dom->memory_kib) < 0) {
             ret = error_set(err, FERRY_E_XML, "%s: <memory> '%s' (unit '%s') is not a size",
                             origin, value ? value : "", domxml_attr(node, "unit") ?
                             domxml_attr(node, "unit") : "KiB");
             goto cleanup;
         }
-        dom->memory_kib = (uint64_t)amount * scale / 1024;
     }
     domxml_read_disks(dom, xmlnode_child(root, "devices"));
     *ret_dom = dom;

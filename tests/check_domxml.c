@@ -106,6 +106,73 @@ START_TEST(test_memory_units)
 }
 END_TEST
 
+static uint64_t
+memory_of(const char *unit, const char *amount)
+{
+    char xml[256];
+    domxml *d = NULL;
+    uint64_t kib = 0;
+
+    snprintf(xml, sizeof(xml), "<domain><name>a</name><memory unit='%s'>%s</memory></domain>",
+             unit, amount);
+    d = parse_ok(xml);
+    kib = domxml_memory_kib(d);
+    domxml_free(d);
+    return kib;
+}
+
+static void
+memory_bad(const char *unit, const char *amount)
+{
+    char xml[256];
+
+    snprintf(xml, sizeof(xml), "<domain><name>a</name><memory unit='%s'>%s</memory></domain>",
+             unit, amount);
+    parse_bad(xml, FERRY_E_XML, "is not a size");
+}
+
+/* libvirt's virScaleInteger: b/byte/bytes; k, m, g, t, p, e alone or with
+ * "iB" are powers of 1024, with "B" powers of 1000; case does not matter.
+ * Memory is rounded up to whole KiB. */
+START_TEST(test_memory_units_libvirt)
+{
+    ck_assert_uint_eq(memory_of("g", "2"), 2ULL << 20);
+    ck_assert_uint_eq(memory_of("mib", "512"), 512ULL << 10);
+    ck_assert_uint_eq(memory_of("MIB", "512"), 512ULL << 10);
+    ck_assert_uint_eq(memory_of("m", "512"), 512ULL << 10);
+    ck_assert_uint_eq(memory_of("KB", "2048"), 2000);
+    ck_assert_uint_eq(memory_of("kb", "2048"), 2000);
+    ck_assert_uint_eq(memory_of("K", "7"), 7);
+    ck_assert_uint_eq(memory_of("KiB", "7"), 7);
+    ck_assert_uint_eq(memory_of("", "7"), 7);          /* no unit: KiB */
+    ck_assert_uint_eq(memory_of("bytes", "2048"), 2);
+    ck_assert_uint_eq(memory_of("Bytes", "2048"), 2);
+    ck_assert_uint_eq(memory_of("byte", "2048"), 2);
+    ck_assert_uint_eq(memory_of("B", "2048"), 2);
+    ck_assert_uint_eq(memory_of("b", "1"), 1);        /* rounded up, as libvirt does */
+    ck_assert_uint_eq(memory_of("MB", "1"), 977);      /* 1000000 / 1024, rounded up */
+    ck_assert_uint_eq(memory_of("GB", "1"), 976563);
+    ck_assert_uint_eq(memory_of("t", "1"), 1ULL << 30);
+    ck_assert_uint_eq(memory_of("TB", "1"), 976562500);
+    ck_assert_uint_eq(memory_of("p", "1"), 1ULL << 40);
+    ck_assert_uint_eq(memory_of("PiB", "1"), 1ULL << 40);
+    ck_assert_uint_eq(memory_of("PB", "1"), 976562500000ULL);
+    ck_assert_uint_eq(memory_of("e", "1"), 1ULL << 50);
+    ck_assert_uint_eq(memory_of("EB", "1"), 976562500000000ULL);
+    /* not sizes: unknown units, negative or signed amounts, overflow */
+    memory_bad("kibibytes", "1");
+    memory_bad("x", "1");
+    memory_bad("KiBB", "1");
+    memory_bad("KiB", "-1");
+    memory_bad("KiB", "+1");
+    memory_bad("KiB", "1 2");
+    memory_bad("KiB", "0x10");
+    memory_bad("KiB", "18446744073709551615");
+    memory_bad("e", "8");
+    memory_bad("TiB", "9000000");
+}
+END_TEST
+
 START_TEST(test_malformed)
 {
     parse_bad("<domain><name>a</name>", FERRY_E_XML, "is not well-formed XML");
@@ -301,6 +368,7 @@ main(void)
     add_tcase(s, tcase_create("good"), test_good, 5);
     add_tcase(s, tcase_create("minimal"), test_minimal, 5);
     add_tcase(s, tcase_create("memory"), test_memory_units, 5);
+    add_tcase(s, tcase_create("memory_libvirt"), test_memory_units_libvirt, 5);
     add_tcase(s, tcase_create("malformed"), test_malformed, 5);
     add_tcase(s, tcase_create("missing"), test_missing_elements, 5);
     add_tcase(s, tcase_create("entities"), test_no_network_no_entities, 5);
