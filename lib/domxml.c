@@ -5,10 +5,12 @@
 #include <errno.h>
 #include <stdbool.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <sys/stat.h>
+#include <sys/xattr.h>
 #include <unistd.h>
 
 #include <libxml/parser.h>
@@ -18,6 +20,7 @@
 #include "xmlnode.h"
 
 #define DOMXML_MAX_DISKS 256
+#define DOMXML_ACL_XATTR "system.posix_acl_access"
 
 struct domxml {
     char *text;
@@ -25,6 +28,7 @@ struct domxml {
     char *uuid;
     char *type;
     uint64_t memory_kib;
+    bool has_secret;
     struct domxml_disk disks[DOMXML_MAX_DISKS];
     size_t n_disks;
     /* storage for the disks' strings */
@@ -131,26 +135,54 @@ domxml_text_of(const xmlNode *node)
     return out;
 }
 
-/* libvirt's <memory unit=...> scaling; returns 0 on an unknown unit. */
+/* libvirt's <memory unit=...> scaling (virScaleInteger): "b", "byte" and
+ * "bytes" are 1; k, m, g, t, p and e alone or followed by "iB" are powers of
+ * 1024, followed by "B" powers of 1000; case does not matter. No unit is KiB.
+ * Returns 0 on an unknown unit. */
 static uint64_t
 domxml_unit_bytes(const char *unit)
 {
-    static const struct {
-        const char *name;
-        uint64_t bytes;
-    } units[] = {
-        { "b", 1 }, { "bytes", 1 }, { "KB", 1000ULL }, { "k", 1024ULL }, { "KiB", 1024ULL },
-        { "MB", 1000000ULL }, { "M", 1ULL << 20 }, { "MiB", 1ULL << 20 },
-        { "GB", 1000000000ULL }, { "G", 1ULL << 30 }, { "GiB", 1ULL << 30 },
-        { "TB", 1000000000000ULL }, { "T", 1ULL << 40 }, { "TiB", 1ULL << 40 },
-    };
-    size_t i;
+    static const char prefixes[] = "kmgtpe";
+    const char *prefix = NULL;
+    uint64_t base = 0;
+    uint64_t bytes = 1;
 
-    if (unit == NULL)
+    if (unit == NULL || *unit == '\0')
         return 1024;
-    for (i = 0; i < sizeof(units) / sizeof(units[0]); i++)
-        if (strcmp(unit, units[i].name) == 0)
-            return units[i].bytes;
+    if (strcasecmp(unit, "b") == 0 || strcasecmp(unit, "byte") == 0 ||
+        strcasecmp(unit, "bytes") == 0)
+        return 1;
+    prefix = strchr(prefixes, tolower((unsigned char)unit[0]));
+    if (prefix == NULL)
+        return 0;
+    if (unit[1] == '\0' || strcasecmp(unit + 1, "iB") == 0)
+        base = 1024;
+    else if (strcasecmp(unit + 1, "B") == 0)
+        base = 1000;
+    else
+        return 0;
+    for (; prefix >= prefixes; prefix--)
+        bytes *= base;
+    return bytes;
+}
+
+/* <memory>'s text and unit as KiB, rounded up as libvirt does; -EINVAL if the
+ * amount is not a plain decimal number, the unit is unknown, or the size is
+ * more than libvirt takes (LLONG_MAX bytes). */
+static int
+domxml_memory_parse(const char *text, const char *unit, uint64_t *ret_kib)
+{
+    uint64_t scale = domxml_unit_bytes(unit);
+    unsigned long long amount = 0;
+    char *end = NULL;
+
+    if (text == NULL || scale == 0 || !isdigit((unsigned char)text[0]))
+        return -EINVAL;     /* strtoull would take "-1", "+1" and blanks */
+    errno = 0;
+    amount = strtoull(text, &end, 10);
+    if (errno || *end || amount > (unsigned long long)LLONG_MAX / scale)
+        return -EINVAL;
+    *ret_kib = (amount * scale + 1023) / 1024;
     return 0;
 }
 
@@ -221,6 +253,19 @@ domxml_read_disks(domxml *dom, const xmlNode *devices)
     }
 }
 
+/* A password in a <graphics> element (what libvirt's VIR_DOMAIN_XML_SECURE
+ * adds to a definition). */
+static bool
+domxml_find_secret(const xmlNode *devices)
+{
+    const xmlNode *d;
+
+    for (d = devices ? devices->children : NULL; d; d = d->next)
+        if (xmlnode_is(d, "graphics") && domxml_attr(d, "passwd"))
+            return true;
+    return false;
+}
+
 int
 domxml_parse(const char *text, size_t len, const char *origin, domxml **ret_dom,
              ferry_error **err)
@@ -231,9 +276,6 @@ domxml_parse(const char *text, size_t len, const char *origin, domxml **ret_dom,
     domxml *dom = NULL;
     char uuid[37];
     char *value = NULL;
-    char *end = NULL;
-    uint64_t scale = 0;
-    unsigned long long amount = 0;
     int ret = 0;
 
     if (len > DOMXML_MAX_BYTES) {
@@ -307,18 +349,15 @@ domxml_parse(const char *text, size_t len, const char *origin, domxml **ret_dom,
     node = xmlnode_child(root, "memory");
     if (node) {
         value = domxml_text_of(node);
-        scale = domxml_unit_bytes(domxml_attr(node, "unit"));
-        errno = 0;
-        amount = value ? strtoull(value, &end, 10) : 0;
-        if (value == NULL || errno || *end || scale == 0) {
+        if (domxml_memory_parse(value, domxml_attr(node, "unit"), &dom->memory_kib) < 0) {
             ret = error_set(err, FERRY_E_XML, "%s: <memory> '%s' (unit '%s') is not a size",
                             origin, value ? value : "", domxml_attr(node, "unit") ?
                             domxml_attr(node, "unit") : "KiB");
             goto cleanup;
         }
-        dom->memory_kib = (uint64_t)amount * scale / 1024;
     }
     domxml_read_disks(dom, xmlnode_child(root, "devices"));
+    dom->has_secret = domxml_find_secret(xmlnode_child(root, "devices"));
     *ret_dom = dom;
     dom = NULL;
 cleanup:
@@ -335,6 +374,7 @@ const char *domxml_type(const domxml *dom) { return dom->type; }
 uint64_t domxml_memory_kib(const domxml *dom) { return dom->memory_kib; }
 const char *domxml_text(const domxml *dom) { return dom->text; }
 size_t domxml_disk_count(const domxml *dom) { return dom->n_disks; }
+bool domxml_has_secret(const domxml *dom) { return dom->has_secret; }
 
 const struct domxml_disk *
 domxml_disk(const domxml *dom, size_t index)
@@ -357,21 +397,70 @@ domxml_free(domxml *dom)
     return NULL;
 }
 
+/* The ACL of path (its system.posix_acl_access attribute), newly allocated;
+ * NULL with *ret_len 0 if it has none or the filesystem keeps none. */
+static void *
+domxml_acl_read(const char *path, size_t *ret_len)
+{
+    ssize_t len = getxattr(path, DOMXML_ACL_XATTR, NULL, 0);
+    void *acl = NULL;
+
+    *ret_len = 0;
+    if (len <= 0 || (acl = malloc((size_t)len)) == NULL)
+        return NULL;
+    len = getxattr(path, DOMXML_ACL_XATTR, acl, (size_t)len);
+    if (len <= 0) {
+        free(acl);
+        return NULL;
+    }
+    *ret_len = (size_t)len;
+    return acl;
+}
+
+/* Gives the new file at fd what the old one had: owner and group (or the
+ * write fails: another owner could lock the old one's users out), its ACL
+ * (best effort; a default ACL of the directory is not left on it either),
+ * and its mode, never wider than the old file's (0600 if there was none). */
+static int
+domxml_copy_attrs(int fd, const char *tmp, const struct stat *old, const void *acl,
+                  size_t acl_len, ferry_error **err)
+{
+    struct stat now;
+    mode_t mode = old ? old->st_mode & 07777 : 0600;
+
+    if (old && fstat(fd, &now) == 0 && (now.st_uid != old->st_uid || now.st_gid != old->st_gid) &&
+        fchown(fd, old->st_uid, old->st_gid) < 0)
+        return error_set(err, -errno, "cannot give '%s' the owner and group of the config "
+                         "(%ld:%ld): %s", tmp, (long)old->st_uid, (long)old->st_gid,
+                         strerror(errno));
+    if (acl)
+        (void)fsetxattr(fd, DOMXML_ACL_XATTR, acl, acl_len, 0);
+    else
+        (void)fremovexattr(fd, DOMXML_ACL_XATTR);
+    if (fchmod(fd, mode) < 0)   /* after fchown, which may clear set-id bits */
+        return error_set(err, -errno, "cannot set the mode of '%s': %s", tmp, strerror(errno));
+    return 0;
+}
+
 int
 domxml_write_file(const char *path, const char *xml, const char *want_name,
                   const char *want_uuid, ferry_error **err)
 {
     domxml *dom = NULL;
+    domxml *old = NULL;
     char *dir = NULL;
     char *slash = NULL;
     char tmp[4200];
     struct stat st;
+    bool have_st = false;
     char *real = NULL;
-    mode_t mode = 0600;
+    void *acl = NULL;
+    size_t acl_len = 0;
     size_t len = strlen(xml);
     size_t done = 0;
     int fd = -1;
     int dfd = -1;
+    int rc = 0;
     int ret = 0;
 
     tmp[0] = '\0';
@@ -391,8 +480,16 @@ domxml_write_file(const char *path, const char *xml, const char *want_name,
     real = realpath(path, NULL);
     if (real)
         path = real;
-    if (stat(path, &st) == 0)
-        mode = st.st_mode & 07777;
+    have_st = stat(path, &st) == 0;
+    /* a password goes only where the operator already keeps one */
+    if (domxml_has_secret(dom) &&
+        (domxml_load_file(path, &old, NULL) < 0 || !domxml_has_secret(old))) {
+        ret = error_set(err, -EPERM, "the definition of '%s' has a graphics password and '%s' "
+                        "has none; not written there (put the password into '%s' by hand to "
+                        "have the definition kept)", want_name, path, path);
+        goto cleanup;
+    }
+    acl = have_st ? domxml_acl_read(path, &acl_len) : NULL;
     if ((dir = strdup(path)) == NULL) {
         ret = error_set(err, -ENOMEM, "out of memory");
         goto cleanup;
@@ -402,14 +499,17 @@ domxml_write_file(const char *path, const char *xml, const char *want_name,
         snprintf(dir, strlen(dir) + 1, "%s", slash == dir ? "/" : ".");
     else
         *slash = '\0';
-    snprintf(tmp, sizeof(tmp), "%s.ferry-%ld.tmp", path, (long)getpid());
-    fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, mode);
+    /* O_CREAT|O_EXCL under an unpredictable name, mode 0600 until it is set */
+    snprintf(tmp, sizeof(tmp), "%s.ferry-XXXXXX", path);
+    fd = mkostemp(tmp, O_CLOEXEC);
     if (fd < 0) {
         ret = error_set(err, -errno, "cannot create '%s': %s", tmp, strerror(errno));
         tmp[0] = '\0';
         goto cleanup;
     }
-    fchmod(fd, mode);   /* not narrowed by the umask */
+    ret = domxml_copy_attrs(fd, tmp, have_st ? &st : NULL, acl, acl_len, err);
+    if (ret < 0)
+        goto cleanup;
     while (done < len) {
         ssize_t n = write(fd, xml + done, len - done);
 
@@ -421,12 +521,16 @@ domxml_write_file(const char *path, const char *xml, const char *want_name,
         }
         done += (size_t)n;
     }
-    if (fsync(fd) < 0 || close(fd) < 0) {
-        fd = -1;
+    if (fsync(fd) < 0) {
         ret = error_set(err, -errno, "cannot write '%s': %s", tmp, strerror(errno));
         goto cleanup;
     }
+    rc = close(fd);
     fd = -1;
+    if (rc < 0) {
+        ret = error_set(err, -errno, "cannot write '%s': %s", tmp, strerror(errno));
+        goto cleanup;
+    }
     if (rename(tmp, path) < 0) {
         ret = error_set(err, -errno, "cannot rename '%s' to '%s': %s", tmp, path, strerror(errno));
         goto cleanup;
@@ -442,8 +546,10 @@ cleanup:
         close(dfd);
     if (tmp[0])
         unlink(tmp);
+    free(acl);
     free(dir);
     free(real);
+    domxml_free(old);
     domxml_free(dom);
     return ret;
 }

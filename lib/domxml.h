@@ -5,6 +5,7 @@
 #ifndef FERRY_DOMXML_H
 #define FERRY_DOMXML_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -29,6 +30,8 @@ const char *domxml_uuid(const domxml *dom);         /* canonical lower-case; NUL
 const char *domxml_type(const domxml *dom);         /* "kvm", "qemu", ... */
 uint64_t domxml_memory_kib(const domxml *dom);      /* <memory>, 0 if absent */
 const char *domxml_text(const domxml *dom);         /* the XML as read, NUL-terminated */
+/* A <graphics> element has a passwd (libvirt writes them with VIR_DOMAIN_XML_SECURE). */
+bool domxml_has_secret(const domxml *dom);
 
 struct domxml_disk {
     const char *device;     /* "disk", "cdrom", ... */
@@ -44,8 +47,12 @@ const struct domxml_disk *domxml_disk(const domxml *dom, size_t index);
 
 /* Replaces the file at path with xml, after checking that xml is a domain
  * XML for want_name (and want_uuid, unless NULL): a temporary file in the same
- * directory, fsync, rename, fsync of the directory; the old file's mode is
- * kept. On any failure the old file is left as it was. */
+ * directory (O_EXCL, unpredictable name), fsync, rename, fsync of the
+ * directory. The old file's owner, group and mode are kept (0600 if there was
+ * none), and its ACL as far as the filesystem allows. A definition with a
+ * graphics password is written only over a file that already has one
+ * (-EPERM otherwise), so the password never lands in a file whose owner did
+ * not put one there. On any failure the old file is left as it was. */
 int domxml_write_file(const char *path, const char *xml, const char *want_name,
                       const char *want_uuid, ferry_error **err);
 

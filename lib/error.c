@@ -13,6 +13,10 @@ struct ferry_error {
     char *message;
 };
 
+/* What *err is set to when there is no memory for an error object: never
+ * changed, never freed, so it is safe in any thread. */
+static ferry_error error_oom = { -ENOMEM, NULL };
+
 int
 error_setv(ferry_error **err, int code, const char *fmt, va_list ap)
 {
@@ -25,7 +29,9 @@ error_setv(ferry_error **err, int code, const char *fmt, va_list ap)
         msg = NULL;
     e = calloc(1, sizeof(*e));
     if (e == NULL) {
+        /* *err must not stay NULL: error_code(*err) would say FERRY_OK */
         free(msg);
+        *err = &error_oom;
         return code;
     }
     e->code = code;
@@ -53,7 +59,7 @@ error_prefix(ferry_error *err, const char *fmt, ...)
     char *joined = NULL;
     int n;
 
-    if (err == NULL)
+    if (err == NULL || err == &error_oom)
         return;
     va_start(ap, fmt);
     n = vasprintf(&prefix, fmt, ap);
@@ -84,7 +90,7 @@ error_message(const ferry_error *err)
 ferry_error *
 error_free(ferry_error *err)
 {
-    if (err) {
+    if (err && err != &error_oom) {
         free(err->message);
         free(err);
     }

@@ -30,19 +30,27 @@ enum ferry_status {
 
 typedef struct ferry_error ferry_error;
 
-/* Sets *err (if err and *err are not NULL: the first error wins) and returns code. */
+/* Sets *err and returns code. err may be NULL: the message is dropped and the
+ * code still returned. If *err is already set, the first error wins (it is
+ * kept, the code is still returned). If there is no memory for the error,
+ * *err is set to a shared "out of memory" error (code -ENOMEM) that the other
+ * helpers accept like any other, so after a call that set it *err is never
+ * NULL. Callers use the returned code: error_code(*err) is FERRY_OK when the
+ * failing function set no error, and needs a non-NULL err. */
 int error_set(ferry_error **err, int code, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 int error_setv(ferry_error **err, int code, const char *fmt, va_list ap)
     __attribute__((format(printf, 3, 0)));
 
-/* Prefixes the existing message with more context ("stopping 'vm1': " + msg). */
+/* Prefixes the existing message with more context ("stopping 'vm1': " + msg).
+ * Accepts NULL (and leaves the shared out-of-memory error as it is). */
 void error_prefix(ferry_error *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
+/* Both accept NULL: FERRY_OK and "no error". */
 int error_code(const ferry_error *err);
 const char *error_message(const ferry_error *err);
 
-/* Accepts NULL; returns NULL. */
+/* Accepts NULL (and the shared out-of-memory error); returns NULL. */
 ferry_error *error_free(ferry_error *err);
 
 /* A short name for a code, for logs ("config", "libvirt", "ENOENT"...). */

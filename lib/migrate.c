@@ -1,7 +1,9 @@
 /* migrate.c — see migrate.h */
 #include "config.h"
 
+#include <ctype.h>
 #include <errno.h>
+#include <limits.h>
 #include <fcntl.h>
 #include <netdb.h>
 #include <poll.h>
@@ -74,6 +76,32 @@ migrate_target_clear(struct migrate_target *t)
     memset(t, 0, sizeof(*t));
 }
 
+/* The target node's name where it becomes (part of) a host name: it must be
+ * one, so it cannot add a user, a port, a path or options to a URI. */
+static int
+migrate_node_check(const char *node, const char *where, ferry_error **err)
+{
+    if (params_host_valid(node))
+        return 0;
+    return error_set(err, FERRY_E_CONFIG,
+                     "the migration target node name '%s' is not a host name (letters, digits, "
+                     "'-', '_' and dots, not starting with '-'), so it cannot go into %s; "
+                     "set migration_mapping", node, where);
+}
+
+/* A URI put together at run time: the same check as the parameters get. */
+static int
+migrate_uri_check(const char *uri, enum params_uri_kind kind, const char *where,
+                  ferry_error **err)
+{
+    char why[512];
+
+    if (params_uri_check(uri, kind, why, sizeof(why)) == 0)
+        return 0;
+    return error_set(err, FERRY_E_CONFIG, "%s for the migration would be '%s': %s", where, uri,
+                     why);
+}
+
 int
 migrate_target_resolve(const struct ferry_params *p, const char *target_node,
                        const char *local_node, struct migrate_target *ret_target,
@@ -103,26 +131,55 @@ migrate_target_resolve(const struct ferry_params *p, const char *target_node,
                             target_node, p->migration_mapping);
             goto fail;
         }
+        if (!params_host_valid(t.host)) {
+            ret = error_set(err, FERRY_E_CONFIG, "parameter 'migration_mapping' maps '%s' to "
+                            "'%s', which is not a host name", target_node, t.host);
+            goto fail;
+        }
     } else if ((t.host = strdup(target_node)) == NULL) {
         goto nomem;
     }
     if (p->remoteuri) {
+        if (strstr(p->remoteuri, "%n") &&
+            (ret = migrate_node_check(target_node, "parameter 'remoteuri' (%n)", err)) < 0)
+            goto fail;
         t.dest_uri = migrate_expand(p->remoteuri, target_node);
-    } else if (asprintf(&t.dest_uri, "qemu+ssh://%s%s%s/system?no_tty=1",
-                        p->migration_user ? p->migration_user : "",
-                        p->migration_user ? "@" : "", t.host) < 0) {
-        t.dest_uri = NULL;
+    } else {
+        if (p->migration_mapping == NULL &&
+            (ret = migrate_node_check(target_node, "the target's libvirt URI", err)) < 0)
+            goto fail;
+        if (asprintf(&t.dest_uri, "qemu+ssh://%s%s%s/system?no_tty=1",
+                     p->migration_user ? p->migration_user : "",
+                     p->migration_user ? "@" : "", t.host) < 0)
+            t.dest_uri = NULL;
     }
     if (t.dest_uri == NULL)
         goto nomem;
+    /* every part is a plain name by now: nothing needs escaping; the check
+     * makes sure of it */
+    ret = migrate_uri_check(t.dest_uri, PARAMS_URI_LIBVIRT, p->remoteuri ?
+                            "parameter 'remoteuri'" : "the target's libvirt URI", err);
+    if (ret < 0)
+        goto fail;
     if (p->migrateuri) {
+        if (strstr(p->migrateuri, "%n") &&
+            (ret = migrate_node_check(target_node, "parameter 'migrateuri' (%n)", err)) < 0)
+            goto fail;
         if ((t.data_uri = migrate_expand(p->migrateuri, target_node)) == NULL)
             goto nomem;
+        ret = migrate_uri_check(t.data_uri, PARAMS_URI_DATA, "parameter 'migrateuri'", err);
     } else if (p->migration_network_suffix) {
+        ret = migrate_node_check(target_node, "parameter 'migration_network_suffix'", err);
+        if (ret < 0)
+            goto fail;
         suffixed = migrate_suffixed(target_node, p->migration_network_suffix);
         if (suffixed == NULL || asprintf(&t.data_uri, "tcp://%s", suffixed) < 0)
             goto nomem;
+        ret = migrate_uri_check(t.data_uri, PARAMS_URI_DATA,
+                                "parameter 'migration_network_suffix'", err);
     }
+    if (ret < 0)
+        goto fail;
     free(suffixed);
     *ret_target = t;
     return 0;
@@ -139,7 +196,9 @@ migrate_uri_endpoint(const char *uri, char **ret_host, int *ret_port)
 {
     const char *scheme_end = strstr(uri, "://");
     const char *host = NULL;
+    const char *end = NULL;
     const char *at = NULL;
+    const char *port_text = NULL;
     size_t len = 0;
     int port = 0;
 
@@ -154,20 +213,39 @@ migrate_uri_endpoint(const char *uri, char **ret_host, int *ret_port)
     else
         return -ENOTSUP;
     host = scheme_end + 3;
-    len = strcspn(host, "/?");
-    at = memchr(host, '@', len);
-    if (at) {
-        len -= (size_t)(at + 1 - host);
+    end = host + strcspn(host, "/?");
+    at = memchr(host, '@', (size_t)(end - host));
+    if (at)
         host = at + 1;
+    if (host == end)
+        return -ENOTSUP;        /* a local URI */
+    if (host[0] == '[') {
+        /* an IPv6 literal: the address without its brackets, the port after ']' */
+        const char *close = memchr(host, ']', (size_t)(end - host));
+
+        if (close == NULL)
+            return -EINVAL;
+        host++;
+        len = (size_t)(close - host);
+        port_text = close + 1 < end ? close + 1 : NULL;
+    } else {
+        port_text = memchr(host, ':', (size_t)(end - host));
+        len = port_text ? (size_t)(port_text - host) : (size_t)(end - host);
+    }
+    if (port_text) {
+        char *stop = NULL;
+        long value = 0;
+
+        if (*port_text != ':' || !isdigit((unsigned char)port_text[1]))
+            return -EINVAL;
+        errno = 0;
+        value = strtol(port_text + 1, &stop, 10);
+        if (errno || stop != end || value < 1 || value > 65535)
+            return -EINVAL;
+        port = (int)value;
     }
     if (len == 0)
-        return -ENOTSUP;        /* a local URI */
-    if (memchr(host, ':', len) && host[0] != '[') {
-        const char *colon = memchr(host, ':', len);
-
-        port = atoi(colon + 1);
-        len = (size_t)(colon - host);
-    }
+        return -EINVAL;
     *ret_host = strndup(host, len);
     *ret_port = port;
     return *ret_host ? 0 : -ENOMEM;
@@ -184,6 +262,8 @@ migrate_probe_tcp(const char *host, int port, int64_t timeout_ms, ferry_error **
     int fd = -1;
     int rc = 0;
     int ret = FERRY_E_LIBVIRT;
+    /* poll() waits for ever on a negative time: a spent budget is no wait */
+    int wait_ms = timeout_ms <= 0 ? 0 : timeout_ms > INT_MAX ? INT_MAX : (int)timeout_ms;
 
     memset(&hints, 0, sizeof(hints));
     hints.ai_socktype = SOCK_STREAM;
@@ -211,7 +291,7 @@ migrate_probe_tcp(const char *host, int port, int64_t timeout_ms, ferry_error **
         }
         pfd.fd = fd;
         pfd.events = POLLOUT;
-        rc = poll(&pfd, 1, (int)timeout_ms);
+        rc = poll(&pfd, 1, wait_ms);
         if (rc == 1 && getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &slen) == 0 && soerr == 0) {
             ret = 0;
             break;

@@ -1,6 +1,7 @@
 /* params.c — see params.h */
 #include "config.h"
 
+#include <arpa/inet.h>
 #include <ctype.h>
 #include <stdarg.h>
 #include <errno.h>
@@ -13,6 +14,9 @@
 
 #define PARAMS_ENV_PREFIX "OCF_RESKEY_"
 #define PARAMS_MAX_TIME_MS (24LL * 3600 * 1000)
+#define PARAMS_MAX_USER_LEN 64
+#define PARAMS_MAX_HOST_LEN 253
+#define PARAMS_MAX_LABEL_LEN 63
 
 /* The single source for parsing, validation and the meta-data text. The order
  * is the order of the meta-data. */
@@ -116,7 +120,8 @@ static const struct params_def params_defs[] = {
             "'node1:node1-mig.example.com,node2:node2-mig.example.com'. The target node "
             "Pacemaker names is looked up exactly (never as a substring); the host is where "
             "the target's libvirt is reached over ssh. A target missing from a set map is an "
-            "error, not a guess.",
+            "error, not a guess. Each host is a host name, an IPv4 address or an IPv6 address "
+            "in brackets ('node2:[fd00::2]'); a name starting with '-' is refused.",
     },
     {
         .name = PARAMS_MIGRATION_NETWORK_SUFFIX,
@@ -136,8 +141,9 @@ static const struct params_def params_defs[] = {
         .shortdesc = "Migration data URI",
         .longdesc =
             "The URI QEMU's memory stream goes to, e.g. 'tcp://%n-mig' (%n is replaced by "
-            "the target node's name). Default: libvirt's choice (the target's host name), or "
-            "the 'migration_network_suffix' name.",
+            "the target node's name, which must then be a host name): tcp://HOST[:PORT] or "
+            "rdma://HOST[:PORT], HOST a host name, IPv4 address or [IPv6] address. Default: "
+            "libvirt's choice (the target's host name), or the 'migration_network_suffix' name.",
     },
     {
         .name = PARAMS_REMOTEURI,
@@ -148,14 +154,21 @@ static const struct params_def params_defs[] = {
             "The libvirt URI migrate_to uses to reach the target (%n is replaced by the "
             "target node's name). Default: qemu+ssh://[migration_user@]HOST/system?no_tty=1 "
             "with HOST from 'migration_mapping' or the node name. ssh checks host keys "
-            "strictly (known_hosts); ferry never turns that off.",
+            "strictly (known_hosts); ferry never turns that off: the URI is "
+            "driver[+tls|tcp|ssh|libssh|libssh2]://[user@]host[:port]/path with plain names "
+            "only (no %-escapes, ';' or '#'), and its only options may be no_tty, no_sanity, "
+            "mode and proxy; no_verify, known_hosts, known_hosts_verify, command, netcat, "
+            "socket, name, keyfile, sshauth, auth, authfile, pkipath, tls_priority and any "
+            "other option are refused. A node name put in for %n must be a host name.",
     },
     {
         .name = PARAMS_MIGRATION_USER,
         .offset = offsetof(struct ferry_params, migration_user),
         .type = PARAMS_TYPE_STRING,
         .shortdesc = "ssh user for migration",
-        .longdesc = "The user libvirt's ssh connection to the target logs in as (default: ssh's own default).",
+        .longdesc =
+            "The user libvirt's ssh connection to the target logs in as (default: ssh's own "
+            "default): letters, digits, '.', '-' and '_', not starting with '-'.",
     },
     {
         .name = PARAMS_MIGRATION_SPEED,
@@ -306,7 +319,9 @@ static const struct params_def params_defs[] = {
             "starts the changed VM: noticed by the next monitor, and checked again before "
             "migrate_to and stop. The new XML is checked first (well-formed, same name and "
             "UUID) and written atomically (temporary file in the same directory, fsync, "
-            "rename, fsync of the directory), keeping the file's mode. An unchanged "
+            "rename, fsync of the directory), keeping the file's owner, group, mode and ACL. "
+            "A definition with a graphics password is written only into a file that already "
+            "holds one. An unchanged "
             "definition is never written, so a hand-written file keeps its comments until "
             "the definition really changes. After a successful migrate_to the source keeps "
             "no definition of the domain (it runs elsewhere; a leftover could be started by "
@@ -999,6 +1014,251 @@ params_one_of(const char *value, ...)
     return found;
 }
 
+static bool
+params_ascii_alnum(char c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+}
+
+/* True if each of the len bytes at text is a letter, a digit or one of extra. */
+static bool
+params_chars_in(const char *text, size_t len, const char *extra)
+{
+    size_t i;
+
+    for (i = 0; i < len; i++)
+        if (!params_ascii_alnum(text[i]) && (text[i] == '\0' || strchr(extra, text[i]) == NULL))
+            return false;
+    return true;
+}
+
+static bool
+params_user_valid_n(const char *user, size_t len)
+{
+    return len > 0 && len <= PARAMS_MAX_USER_LEN && user[0] != '-' &&
+           params_chars_in(user, len, "._-");
+}
+
+bool
+params_user_valid(const char *user)
+{
+    return user && params_user_valid_n(user, strlen(user));
+}
+
+static bool
+params_host_valid_n(const char *host, size_t len)
+{
+    char addr[INET6_ADDRSTRLEN];
+    struct in6_addr a6;
+    size_t label = 0;
+    size_t i;
+
+    if (len == 0)
+        return false;
+    if (host[0] == '[') {
+        if (len < 3 || host[len - 1] != ']' || len - 2 >= sizeof(addr))
+            return false;
+        memcpy(addr, host + 1, len - 2);
+        addr[len - 2] = '\0';
+        return inet_pton(AF_INET6, addr, &a6) == 1;
+    }
+    if (len > PARAMS_MAX_HOST_LEN)
+        return false;
+    for (i = 0; i < len; i++) {
+        if (host[i] == '.') {
+            if (label == 0)
+                return false;
+            label = 0;
+            continue;
+        }
+        if (!params_chars_in(host + i, 1, "-_") || (label == 0 && host[i] == '-') ||
+            ++label > PARAMS_MAX_LABEL_LEN)
+            return false;
+    }
+    return label > 0;
+}
+
+bool
+params_host_valid(const char *host)
+{
+    return host && params_host_valid_n(host, strlen(host));
+}
+
+/* libvirt's remote URI options that change neither who is contacted nor how
+ * the peer is authenticated. Everything else is refused: no_verify,
+ * known_hosts_verify and known_hosts (host key checks), command and netcat
+ * (programs run locally or on the target), socket and name (what is reached
+ * on the target), keyfile, sshauth, auth, authfile, pkipath and tls_priority
+ * (credentials and their checking), and any option libvirt would pass on to
+ * the remote end. */
+static const char *const params_uri_options[] = { "no_tty", "no_sanity", "mode", "proxy" };
+
+static int
+params_uri_query_check(const char *query, char *why, size_t why_size)
+{
+    const char *opt = query;
+
+    while (*opt) {
+        size_t len = strcspn(opt, "&");
+        const char *eq = memchr(opt, '=', len);
+        size_t name_len = eq ? (size_t)(eq - opt) : len;
+        bool known = false;
+        size_t i;
+
+        for (i = 0; i < sizeof(params_uri_options) / sizeof(params_uri_options[0]); i++)
+            known = known || (strlen(params_uri_options[i]) == name_len &&
+                              strncasecmp(opt, params_uri_options[i], name_len) == 0);
+        if (!known) {
+            snprintf(why, why_size, "the libvirt URI option '%.*s' is not accepted: ferry passes "
+                     "on only no_tty, no_sanity, mode and proxy, never one that changes the host, "
+                     "the host key check, the ssh command, key or socket", (int)name_len, opt);
+            return -EINVAL;
+        }
+        if (eq == NULL || !params_chars_in(eq + 1, len - name_len - 1, "._-")) {
+            snprintf(why, why_size, "the libvirt URI option '%.*s' needs a plain value "
+                     "(letters, digits, '.', '-', '_')", (int)name_len, opt);
+            return -EINVAL;
+        }
+        opt += len;
+        if (*opt == '&')
+            opt++;
+    }
+    return 0;
+}
+
+int
+params_uri_check(const char *uri, enum params_uri_kind kind, char *why, size_t why_size)
+{
+    static const char *const transports[] = { "tls", "tcp", "ssh", "libssh", "libssh2" };
+    const char *scheme_end = strstr(uri, "://");
+    const char *plus = NULL;
+    const char *auth = NULL;
+    const char *auth_end = NULL;
+    const char *at = NULL;
+    const char *host_end = NULL;
+    const char *rest = NULL;
+    size_t scheme_len = 0;
+    bool ok = false;
+    size_t i;
+
+    for (i = 0; uri[i]; i++) {
+        if (!params_chars_in(uri + i, 1, "-._~:/?&=@[]+")) {
+            if (uri[i] > ' ' && uri[i] < 127)
+                snprintf(why, why_size, "'%c' is not accepted in it (no %%-escapes, fragments, "
+                         "';' or quoting: only plain names)", uri[i]);
+            else
+                snprintf(why, why_size, "it has a blank, control or non-ASCII character");
+            return -EINVAL;
+        }
+    }
+    if (scheme_end == NULL || scheme_end == uri) {
+        snprintf(why, why_size, "it is not of the form scheme://host...");
+        return -EINVAL;
+    }
+    scheme_len = (size_t)(scheme_end - uri);
+    if (kind == PARAMS_URI_DATA) {
+        ok = (scheme_len == 3 && strncmp(uri, "tcp", 3) == 0) ||
+             (scheme_len == 4 && strncmp(uri, "rdma", 4) == 0);
+        if (!ok) {
+            snprintf(why, why_size, "QEMU's memory stream goes to tcp://HOST[:PORT] or "
+                     "rdma://HOST[:PORT]");
+            return -EINVAL;
+        }
+    } else {
+        plus = memchr(uri, '+', scheme_len);
+        if (plus == NULL) {
+            ok = true;
+        } else {
+            for (i = 0; i < sizeof(transports) / sizeof(transports[0]); i++)
+                ok = ok || (strlen(transports[i]) == (size_t)(scheme_end - plus - 1) &&
+                            strncmp(plus + 1, transports[i], strlen(transports[i])) == 0);
+        }
+        if (!ok || !params_chars_in(uri, plus ? (size_t)(plus - uri) : scheme_len, "")) {
+            snprintf(why, why_size, "the target's libvirt is reached over tls, tcp, ssh, "
+                     "libssh or libssh2 (driver+transport://HOST/...)");
+            return -EINVAL;
+        }
+    }
+    auth = scheme_end + 3;
+    auth_end = auth + strcspn(auth, "/?");
+    at = memchr(auth, '@', (size_t)(auth_end - auth));
+    if (at && kind == PARAMS_URI_DATA) {
+        snprintf(why, why_size, "QEMU's memory stream URI has no user@");
+        return -EINVAL;
+    }
+    if (at && !params_user_valid_n(auth, (size_t)(at - auth))) {
+        snprintf(why, why_size, "the user '%.*s' is not a plain user name (letters, digits, "
+                 "'.', '-', '_'; not starting with '-')", (int)(at - auth), auth);
+        return -EINVAL;
+    }
+    if (at)
+        auth = at + 1;
+    if (auth[0] == '[')
+        host_end = memchr(auth, ']', (size_t)(auth_end - auth));
+    else
+        host_end = memchr(auth, ':', (size_t)(auth_end - auth));
+    host_end = host_end == NULL ? auth_end : host_end + (auth[0] == '[');
+    if (!params_host_valid_n(auth, (size_t)(host_end - auth))) {
+        snprintf(why, why_size, "the host '%.*s' is not a host name, IPv4 address or "
+                 "[IPv6] address (or a name starting with '-')", (int)(host_end - auth), auth);
+        return -EINVAL;
+    }
+    if (host_end < auth_end) {
+        size_t digits = strspn(host_end + 1, "0123456789");
+        long port = strtol(host_end + 1, NULL, 10);
+
+        if (*host_end != ':' || digits == 0 || digits > 5 || host_end + 1 + digits != auth_end ||
+            port < 1 || port > 65535) {
+            bool colon = *host_end == ':';
+
+            snprintf(why, why_size, "the port '%.*s' is not a number from 1 to 65535",
+                     (int)(auth_end - host_end - colon), host_end + colon);
+            return -EINVAL;
+        }
+    }
+    rest = auth_end;
+    if (kind == PARAMS_URI_DATA) {
+        if (strcmp(rest, "") != 0 && strcmp(rest, "/") != 0) {
+            snprintf(why, why_size, "'%s' after the host and port is not accepted", rest);
+            return -EINVAL;
+        }
+        return 0;
+    }
+    if (!params_chars_in(rest, strcspn(rest, "?"), "/._-")) {
+        snprintf(why, why_size, "the path '%.*s' is not a plain path", (int)strcspn(rest, "?"), rest);
+        return -EINVAL;
+    }
+    rest += strcspn(rest, "?");
+    return *rest ? params_uri_query_check(rest + 1, why, why_size) : 0;
+}
+
+/* params_uri_check of a parameter's pattern: %n stands for a node name. */
+static int
+params_uri_param_check(const char *param, const char *pattern, enum params_uri_kind kind,
+                       ferry_error **err)
+{
+    char why[512];
+    char *uri = strdup(pattern);
+    char *o = uri;
+    const char *s = NULL;
+    int ret = 0;
+
+    if (uri == NULL)
+        return error_set(err, -ENOMEM, "out of memory");
+    for (s = pattern; *s; s++) {
+        *o++ = *s;
+        if (s[0] == '%' && s[1] == 'n') {
+            o[-1] = 'n';
+            s++;
+        }
+    }
+    *o = '\0';
+    if (params_uri_check(uri, kind, why, sizeof(why)) < 0)
+        ret = error_set(err, FERRY_E_CONFIG, "parameter '%s' is '%s': %s", param, pattern, why);
+    free(uri);
+    return ret;
+}
+
 static int
 params_mapping_check(const char *mapping, ferry_error **err)
 {
@@ -1007,12 +1267,19 @@ params_mapping_check(const char *mapping, ferry_error **err)
     while (*entry) {
         size_t len = strcspn(entry, ",");
         const char *colon = memchr(entry, ':', len);
+        const char *host = colon ? colon + 1 : NULL;
+        size_t host_len = colon ? (size_t)(entry + len - host) : 0;
 
-        if (colon == NULL || colon == entry || colon == entry + len - 1 ||
-            memchr(colon + 1, ':', (size_t)(entry + len - colon - 1)))
+        if (colon == NULL || colon == entry || host_len == 0 ||
+            (host[0] != '[' && memchr(host, ':', host_len)))
             return error_set(err, FERRY_E_CONFIG,
                              "parameter 'migration_mapping' is '%s': each entry must be "
                              "node:host (the entry '%.*s' is not)", mapping, (int)len, entry);
+        if (!params_host_valid_n(host, host_len))
+            return error_set(err, FERRY_E_CONFIG,
+                             "parameter 'migration_mapping' is '%s': '%.*s' is not a host name, "
+                             "IPv4 address or [IPv6] address (or it starts with '-')", mapping,
+                             (int)host_len, host);
         entry += len;
         if (*entry == ',')
             entry++;
@@ -1044,6 +1311,8 @@ params_mapping_lookup(const char *mapping, const char *node, char **ret_host)
 int
 params_validate(const struct ferry_params *p, ferry_error **err)
 {
+    int rc = 0;
+
     if (p->config == NULL && p->name == NULL)
         return error_set(err, FERRY_E_CONFIG,
                          "neither 'config' nor 'name' is set: one of them must identify the domain");
@@ -1082,6 +1351,23 @@ params_validate(const struct ferry_params *p, ferry_error **err)
                          "must be more than 0");
     if (p->migration_mapping && params_mapping_check(p->migration_mapping, err) < 0)
         return FERRY_E_CONFIG;
+    if (p->migration_user && !params_user_valid(p->migration_user))
+        return error_set(err, FERRY_E_CONFIG,
+                         "parameter 'migration_user' is '%s', which is not a plain user name "
+                         "(letters, digits, '.', '-', '_'; not starting with '-')",
+                         p->migration_user);
+    if (p->migration_network_suffix &&
+        (p->migration_network_suffix[0] == '\0' ||
+         !params_chars_in(p->migration_network_suffix, strlen(p->migration_network_suffix), "._-")))
+        return error_set(err, FERRY_E_CONFIG,
+                         "parameter 'migration_network_suffix' is '%s': a part of a host name "
+                         "(letters, digits, '.', '-', '_') is expected", p->migration_network_suffix);
+    if (p->remoteuri && (rc = params_uri_param_check(PARAMS_REMOTEURI, p->remoteuri,
+                                                     PARAMS_URI_LIBVIRT, err)) < 0)
+        return rc;
+    if (p->migrateuri && (rc = params_uri_param_check(PARAMS_MIGRATEURI, p->migrateuri,
+                                                      PARAMS_URI_DATA, err)) < 0)
+        return rc;
     if (p->hypervisor == NULL || strstr(p->hypervisor, ":/") == NULL)
         return error_set(err, FERRY_E_CONFIG,
                          "parameter 'hypervisor' is '%s', which is not a libvirt URI "

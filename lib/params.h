@@ -148,6 +148,27 @@ int params_parse_time_ms(const char *text, int64_t *ret_ms);
  * -ENOENT if node is not in the map. */
 int params_mapping_lookup(const char *mapping, const char *node, char **ret_host);
 
+/* What goes into the migration target's URIs (libvirt's and QEMU's) must be
+ * plain names, so nothing in them can change the host, the port or the
+ * connection's options. A user name is letters, digits, '.', '-' and '_', not
+ * starting with '-' (ssh would read it as an option). A host is a DNS name
+ * (labels of letters, digits, '-' and '_', none starting with '-'), an IPv4
+ * address, or an IPv6 address in brackets ("[fd00::1]"). */
+bool params_user_valid(const char *user);
+bool params_host_valid(const char *host);
+
+enum params_uri_kind {
+    PARAMS_URI_LIBVIRT,   /* remoteuri: driver[+tls|tcp|ssh|libssh|libssh2]://[user@]host[:port]/path[?opts] */
+    PARAMS_URI_DATA,      /* migrateuri: tcp|rdma://host[:port] */
+};
+
+/* Checks a URI (with any %n already replaced) for kind: every part is a plain
+ * name as above, a port is 1-65535, there is no '%' escape, ';' or fragment,
+ * and a libvirt URI's options are only no_tty, no_sanity, mode and proxy
+ * (none of them changes who is contacted or how the peer is authenticated).
+ * 0, or -EINVAL with the reason (one line) in why. */
+int params_uri_check(const char *uri, enum params_uri_kind kind, char *why, size_t why_size);
+
 /* Splits a command line into words, the way a shell would split a simple
  * command: blanks separate words, '...' and "..." quote, \ escapes. Anything
  * that needs a shell (| & ; < > ( ) $ ` * ? [ ] ~ { }, newlines) unquoted is

@@ -2,6 +2,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -94,35 +95,62 @@ state_load(const struct ferry_params *p, struct ferry_state *st)
     return 0;
 }
 
+bool
+state_equal(const struct ferry_state *a, const struct ferry_state *b)
+{
+    return strcmp(a->name, b->name) == 0 && strcmp(a->uuid, b->uuid) == 0 &&
+           a->def_known == b->def_known && a->def_hash == b->def_hash &&
+           a->util_cpu == b->util_cpu && a->util_hv_memory_mib == b->util_hv_memory_mib &&
+           a->util_retry_after_s == b->util_retry_after_s;
+}
+
 int
 state_save(const struct ferry_params *p, const struct ferry_state *st)
 {
     char path[4096];
     char tmp[4200];
-    FILE *f = NULL;
+    int fd = -1;
+    int n = 0;
     int ret = 0;
 
+    tmp[0] = '\0';
     ret = state_path(p, path, sizeof(path));
     if (ret < 0)
         return ret;
     if (mkdir(p->state_dir, 0755) < 0 && errno != EEXIST)
         return -errno;
-    snprintf(tmp, sizeof(tmp), "%s.%ld", path, (long)getpid());
-    f = fopen(tmp, "we");
-    if (f == NULL)
-        return -errno;
-    fprintf(f, "name=%s\nuuid=%s\n", st->name, st->uuid);
-    if (st->def_known)
-        fprintf(f, "definition=%016" PRIx64 "\n", st->def_hash);
-    if (st->util_cpu >= 0)
-        fprintf(f, "utilization_cpu=%" PRId64 "\n", st->util_cpu);
-    if (st->util_hv_memory_mib >= 0)
-        fprintf(f, "utilization_hv_memory=%" PRId64 "\n", st->util_hv_memory_mib);
-    if (st->util_retry_after_s > 0)
-        fprintf(f, "utilization_retry_after=%" PRId64 "\n", st->util_retry_after_s);
-    if (fclose(f) != 0 || rename(tmp, path) < 0) {
+    /* O_CREAT|O_EXCL (no symlink followed) under an unpredictable name, 0600 */
+    snprintf(tmp, sizeof(tmp), "%s.XXXXXX", path);
+    fd = mkostemp(tmp, O_CLOEXEC);
+    if (fd < 0) {
+        tmp[0] = '\0';
         ret = -errno;
-        unlink(tmp);
+        goto cleanup;
     }
+    n = dprintf(fd, "name=%s\nuuid=%s\n", st->name, st->uuid);
+    if (n >= 0 && st->def_known)
+        n = dprintf(fd, "definition=%016" PRIx64 "\n", st->def_hash);
+    if (n >= 0 && st->util_cpu >= 0)
+        n = dprintf(fd, "utilization_cpu=%" PRId64 "\n", st->util_cpu);
+    if (n >= 0 && st->util_hv_memory_mib >= 0)
+        n = dprintf(fd, "utilization_hv_memory=%" PRId64 "\n", st->util_hv_memory_mib);
+    if (n >= 0 && st->util_retry_after_s > 0)
+        n = dprintf(fd, "utilization_retry_after=%" PRId64 "\n", st->util_retry_after_s);
+    if (n < 0 || fsync(fd) < 0) {
+        ret = n < 0 ? -EIO : -errno;
+        goto cleanup;
+    }
+    n = close(fd);
+    fd = -1;
+    if (n < 0 || rename(tmp, path) < 0) {
+        ret = -errno;
+        goto cleanup;
+    }
+    tmp[0] = '\0';
+cleanup:
+    if (fd >= 0)
+        close(fd);
+    if (tmp[0])
+        unlink(tmp);
     return ret;
 }

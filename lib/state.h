@@ -32,8 +32,14 @@ void state_init(struct ferry_state *st);
 /* Reads the resource's state; a missing file gives an empty state and -ENOENT. */
 int state_load(const struct ferry_params *p, struct ferry_state *st);
 
-/* Writes it atomically; -errno on failure (the caller logs, nothing fails). */
+/* Writes it atomically: a new file (O_EXCL, unpredictable name, mode 0600) in
+ * the state directory, fsync, rename. -errno on failure (the caller logs,
+ * nothing fails). */
 int state_save(const struct ferry_params *p, const struct ferry_state *st);
+
+/* True if a and b hold the same state (field by field: the struct has padding,
+ * and bytes after the strings' NULs, that memcmp would compare). */
+bool state_equal(const struct ferry_state *a, const struct ferry_state *b);
 
 /* The file's path, for messages and tests; -EINVAL without an instance. */
 int state_path(const struct ferry_params *p, char *buf, size_t size);

@@ -606,7 +606,7 @@ vm_definition_check(const struct ferry_params *p, virt_conn *conn, const struct 
         return false;   /* not started here by us: no baseline to compare with */
     before = st;
     written = vm_definition_sync(p, conn, id, &st, false, false, dl);
-    if (memcmp(&before, &st, sizeof(st)) != 0)
+    if (!state_equal(&before, &st))
         state_save(p, &st);
     return written;
 }
@@ -668,7 +668,7 @@ vm_keep(const struct ferry_params *p, virt_conn *conn, const struct vm_ident *id
     before = st;
     vm_definition_sync(p, conn, id, &st, arrived, !info->persistent, dl);
     vm_utilization_sync(p, conn, id, &st, dl);
-    if (memcmp(&before, &st, sizeof(st)) != 0 || arrived)
+    if (!state_equal(&before, &st) || arrived)
         state_save(p, &st);
 }
 

@@ -5,7 +5,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <dirent.h>
+#include <stdbool.h>
+#include <stdint.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/xattr.h>
 #include <unistd.h>
 
 #include "check_common.h"
@@ -27,6 +32,33 @@ static const char good_xml[] =
     "    </disk>\n"
     "  </devices>\n"
     "</domain>\n";
+
+/* fsync() of this program: fails with EIO while fsync_fails is set (the
+ * library is linked in statically, so domxml.c calls this one). */
+static bool fsync_fails;
+
+int
+fsync(int fd)
+{
+    if (fsync_fails) {
+        errno = EIO;
+        return -1;
+    }
+    return (int)syscall(SYS_fsync, fd);
+}
+
+static int
+open_fds(void)
+{
+    DIR *d = opendir("/proc/self/fd");
+    int n = 0;
+
+    ck_assert_ptr_nonnull(d);
+    while (readdir(d))
+        n++;
+    closedir(d);
+    return n;
+}
 
 static domxml *
 parse_ok(const char *xml)
@@ -103,6 +135,73 @@ START_TEST(test_memory_units)
     d = parse_ok("<domain><name>a</name><memory unit='b'>1048576</memory></domain>");
     ck_assert_int_eq(domxml_memory_kib(d), 1024);
     domxml_free(d);
+}
+END_TEST
+
+static uint64_t
+memory_of(const char *unit, const char *amount)
+{
+    char xml[256];
+    domxml *d = NULL;
+    uint64_t kib = 0;
+
+    snprintf(xml, sizeof(xml), "<domain><name>a</name><memory unit='%s'>%s</memory></domain>",
+             unit, amount);
+    d = parse_ok(xml);
+    kib = domxml_memory_kib(d);
+    domxml_free(d);
+    return kib;
+}
+
+static void
+memory_bad(const char *unit, const char *amount)
+{
+    char xml[256];
+
+    snprintf(xml, sizeof(xml), "<domain><name>a</name><memory unit='%s'>%s</memory></domain>",
+             unit, amount);
+    parse_bad(xml, FERRY_E_XML, "is not a size");
+}
+
+/* libvirt's virScaleInteger: b/byte/bytes; k, m, g, t, p, e alone or with
+ * "iB" are powers of 1024, with "B" powers of 1000; case does not matter.
+ * Memory is rounded up to whole KiB. */
+START_TEST(test_memory_units_libvirt)
+{
+    ck_assert_uint_eq(memory_of("g", "2"), 2ULL << 20);
+    ck_assert_uint_eq(memory_of("mib", "512"), 512ULL << 10);
+    ck_assert_uint_eq(memory_of("MIB", "512"), 512ULL << 10);
+    ck_assert_uint_eq(memory_of("m", "512"), 512ULL << 10);
+    ck_assert_uint_eq(memory_of("KB", "2048"), 2000);
+    ck_assert_uint_eq(memory_of("kb", "2048"), 2000);
+    ck_assert_uint_eq(memory_of("K", "7"), 7);
+    ck_assert_uint_eq(memory_of("KiB", "7"), 7);
+    ck_assert_uint_eq(memory_of("", "7"), 7);          /* no unit: KiB */
+    ck_assert_uint_eq(memory_of("bytes", "2048"), 2);
+    ck_assert_uint_eq(memory_of("Bytes", "2048"), 2);
+    ck_assert_uint_eq(memory_of("byte", "2048"), 2);
+    ck_assert_uint_eq(memory_of("B", "2048"), 2);
+    ck_assert_uint_eq(memory_of("b", "1"), 1);        /* rounded up, as libvirt does */
+    ck_assert_uint_eq(memory_of("MB", "1"), 977);      /* 1000000 / 1024, rounded up */
+    ck_assert_uint_eq(memory_of("GB", "1"), 976563);
+    ck_assert_uint_eq(memory_of("t", "1"), 1ULL << 30);
+    ck_assert_uint_eq(memory_of("TB", "1"), 976562500);
+    ck_assert_uint_eq(memory_of("p", "1"), 1ULL << 40);
+    ck_assert_uint_eq(memory_of("PiB", "1"), 1ULL << 40);
+    ck_assert_uint_eq(memory_of("PB", "1"), 976562500000ULL);
+    ck_assert_uint_eq(memory_of("e", "1"), 1ULL << 50);
+    ck_assert_uint_eq(memory_of("EB", "1"), 976562500000000ULL);
+    /* not sizes: unknown units, negative or signed amounts, overflow */
+    memory_bad("kibibytes", "1");
+    memory_bad("x", "1");
+    memory_bad("KiBB", "1");
+    memory_bad("KiB", "-1");
+    memory_bad("KiB", "+1");
+    memory_bad("KiB", "1 2");
+    memory_bad("KiB", "0x10");
+    memory_bad("KiB", "18446744073709551615");
+    memory_bad("e", "8");
+    memory_bad("TiB", "9000000");
 }
 END_TEST
 
@@ -287,6 +386,157 @@ START_TEST(test_write_file)
 }
 END_TEST
 
+static void
+write_text(const char *path, const char *text)
+{
+    FILE *f = fopen(path, "w");
+
+    ck_assert_ptr_nonnull(f);
+    fputs(text, f);
+    ck_assert_int_eq(fclose(f), 0);
+}
+
+static int
+dir_entries(const char *dir)
+{
+    DIR *d = opendir(dir);
+    struct dirent *e = NULL;
+    int n = 0;
+
+    ck_assert_ptr_nonnull(d);
+    while ((e = readdir(d)))
+        n += strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0;
+    closedir(d);
+    return n;
+}
+
+/* Item 12: the rewritten config keeps owner, group and ACL as well as the
+ * mode (the agent runs as root; other nodes may read it as another user). */
+START_TEST(test_write_file_keeps_owner_and_acl)
+{
+    /* system.posix_acl_access: version 2; user::rw- user:4321:r-- group::r-- mask::r-- other::--- */
+    static const uint8_t acl[] = {
+        2, 0, 0, 0,
+        0x01, 0, 6, 0, 0xff, 0xff, 0xff, 0xff,
+        0x02, 0, 4, 0, 0xe1, 0x10, 0, 0,
+        0x04, 0, 4, 0, 0xff, 0xff, 0xff, 0xff,
+        0x10, 0, 4, 0, 0xff, 0xff, 0xff, 0xff,
+        0x20, 0, 0, 0, 0xff, 0xff, 0xff, 0xff,
+    };
+    uint8_t back[sizeof(acl) + 64];
+    char dir[] = "/tmp/check_domxml.XXXXXX";
+    char path[128];
+    struct stat st;
+    ferry_error *err = NULL;
+    bool acls = false;
+    ssize_t n = 0;
+
+    if (geteuid() != 0)
+        return;     /* chown needs root */
+    ck_assert_ptr_nonnull(mkdtemp(dir));
+    snprintf(path, sizeof(path), "%s/vm1.xml", dir);
+    write_text(path, good_xml);
+    ck_assert_int_eq(chown(path, 4321, 4322), 0);
+    ck_assert_int_eq(chmod(path, 0640), 0);
+    acls = setxattr(path, "system.posix_acl_access", acl, sizeof(acl), 0) == 0;
+
+    ck_assert_msg(domxml_write_file(path, good_xml, "vm1", NULL, &err) == 0, "%s",
+                  error_message(err));
+    ck_assert_int_eq(stat(path, &st), 0);
+    ck_assert_int_eq(st.st_uid, 4321);
+    ck_assert_int_eq(st.st_gid, 4322);
+    ck_assert_int_eq(st.st_mode & 07777, 0640);
+    if (acls) {
+        n = getxattr(path, "system.posix_acl_access", back, sizeof(back));
+        ck_assert_int_eq(n, (ssize_t)sizeof(acl));
+        ck_assert_mem_eq(back, acl, sizeof(acl));
+    }
+    ck_assert_int_eq(dir_entries(dir), 1);
+    unlink(path);
+    rmdir(dir);
+}
+END_TEST
+
+/* Item 12: a failing fsync leaves neither a descriptor nor a temporary file,
+ * and the old file as it was. */
+START_TEST(test_write_file_fsync_fails)
+{
+    char dir[] = "/tmp/check_domxml.XXXXXX";
+    char path[128];
+    char changed[1024];
+    ferry_error *err = NULL;
+    int before = 0;
+
+    ck_assert_ptr_nonnull(mkdtemp(dir));
+    snprintf(path, sizeof(path), "%s/vm1.xml", dir);
+    write_text(path, good_xml);
+    snprintf(changed, sizeof(changed), "%s", good_xml);
+    memcpy(strstr(changed, "256"), "512", 3);
+    before = open_fds();
+    fsync_fails = true;
+    ck_assert_int_eq(domxml_write_file(path, changed, "vm1", NULL, &err), -EIO);
+    fsync_fails = false;
+    ck_assert_int_eq(open_fds(), before);
+    ck_assert_str_eq(slurp(path), good_xml);
+    ck_assert_int_eq(dir_entries(dir), 1);
+    error_free(err);
+    unlink(path);
+    rmdir(dir);
+}
+END_TEST
+
+/* Item 12: a graphics password (libvirt's VIR_DOMAIN_XML_SECURE output) is
+ * written only into a config that already holds one; the file's mode never
+ * gets wider. */
+START_TEST(test_write_file_secrets)
+{
+    static const char with_passwd[] =
+        "<domain><name>vm1</name><devices>"
+        "<graphics type='vnc' port='-1' passwd='s3cret'/></devices></domain>\n";
+    static const char other_passwd[] =
+        "<domain><name>vm1</name><devices>"
+        "<graphics type='vnc' port='-1' passwd='n3w'/></devices></domain>\n";
+    char dir[] = "/tmp/check_domxml.XXXXXX";
+    char path[128];
+    struct stat st;
+    ferry_error *err = NULL;
+    domxml *d = NULL;
+
+    d = parse_ok(with_passwd);
+    ck_assert(domxml_has_secret(d));
+    domxml_free(d);
+    d = parse_ok(good_xml);
+    ck_assert(!domxml_has_secret(d));
+    domxml_free(d);
+
+    ck_assert_ptr_nonnull(mkdtemp(dir));
+    snprintf(path, sizeof(path), "%s/vm1.xml", dir);
+    write_text(path, good_xml);
+    ck_assert_int_eq(chmod(path, 0644), 0);
+    /* the config has no password: the definition with one is not written */
+    ck_assert_int_eq(domxml_write_file(path, with_passwd, "vm1", NULL, &err), -EPERM);
+    ck_assert_msg(strstr(error_message(err), "graphics password"), "%s", error_message(err));
+    err = error_free(err);
+    ck_assert_str_eq(slurp(path), good_xml);
+    ck_assert_int_eq(dir_entries(dir), 1);
+    /* a missing config has none either */
+    unlink(path);
+    ck_assert_int_eq(domxml_write_file(path, with_passwd, "vm1", NULL, &err), -EPERM);
+    err = error_free(err);
+    ck_assert_int_eq(dir_entries(dir), 0);
+    /* the operator put one there: a changed one is written, mode as it was */
+    write_text(path, with_passwd);
+    ck_assert_int_eq(chmod(path, 0600), 0);
+    ck_assert_msg(domxml_write_file(path, other_passwd, "vm1", NULL, &err) == 0, "%s",
+                  error_message(err));
+    ck_assert_str_eq(slurp(path), other_passwd);
+    ck_assert_int_eq(stat(path, &st), 0);
+    ck_assert_int_eq(st.st_mode & 07777, 0600);
+    unlink(path);
+    rmdir(dir);
+}
+END_TEST
+
 START_TEST(test_free_null)
 {
     ck_assert_ptr_null(domxml_free(NULL));
@@ -301,12 +551,16 @@ main(void)
     add_tcase(s, tcase_create("good"), test_good, 5);
     add_tcase(s, tcase_create("minimal"), test_minimal, 5);
     add_tcase(s, tcase_create("memory"), test_memory_units, 5);
+    add_tcase(s, tcase_create("memory_libvirt"), test_memory_units_libvirt, 5);
     add_tcase(s, tcase_create("malformed"), test_malformed, 5);
     add_tcase(s, tcase_create("missing"), test_missing_elements, 5);
     add_tcase(s, tcase_create("entities"), test_no_network_no_entities, 5);
     add_tcase(s, tcase_create("huge"), test_huge, 10);
     add_tcase(s, tcase_create("files"), test_files, 10);
     add_tcase(s, tcase_create("write_file"), test_write_file, 10);
+    add_tcase(s, tcase_create("write_owner_acl"), test_write_file_keeps_owner_and_acl, 10);
+    add_tcase(s, tcase_create("write_fsync_fails"), test_write_file_fsync_fails, 10);
+    add_tcase(s, tcase_create("write_secrets"), test_write_file_secrets, 10);
     add_tcase(s, tcase_create("free"), test_free_null, 5);
     return check_run(s);
 }

@@ -107,6 +107,162 @@ START_TEST(test_target_rejects)
 }
 END_TEST
 
+/* Parses env (plus a name) and expects params_validate to refuse it with
+ * FERRY_E_CONFIG naming want. */
+static void
+validate_bad(const char *var, const char *want)
+{
+    char *env[] = { (char *)var, "OCF_RESKEY_name=vm1", NULL };
+    struct ferry_params *p = NULL;
+    ferry_error *err = NULL;
+
+    ck_assert_int_eq(params_parse(env, &p, &err), 0);
+    ck_assert_msg(params_validate(p, &err) == FERRY_E_CONFIG, "%s was accepted", var);
+    ck_assert_msg(strstr(error_message(err), want), "%s: '%s' lacks '%s'", var,
+                  error_message(err), want);
+    ck_assert_ptr_null(strchr(error_message(err), '\n'));
+    error_free(err);
+    params_free(p);
+}
+
+static void
+validate_ok(const char *var)
+{
+    char *env[] = { (char *)var, "OCF_RESKEY_name=vm1", NULL };
+    struct ferry_params *p = NULL;
+    ferry_error *err = NULL;
+
+    ck_assert_int_eq(params_parse(env, &p, &err), 0);
+    ck_assert_msg(params_validate(p, &err) == 0, "%s: %s", var, error_message(err));
+    params_free(p);
+}
+
+/* Item 10: what goes into the target's URI is a plain user or host name, and
+ * remoteuri cannot turn host-key checking off or run a program. */
+START_TEST(test_uri_injection_static)
+{
+    static const struct {
+        const char *var;
+        const char *want;
+    } bad[] = {
+        { "OCF_RESKEY_migration_user=root@x/system?no_verify=1&command=/p#", "'migration_user'" },
+        { "OCF_RESKEY_migration_user=-oProxyCommand=/p", "'migration_user'" },
+        { "OCF_RESKEY_migration_user=a b", "'migration_user'" },
+        { "OCF_RESKEY_migration_user=r%40x", "'migration_user'" },
+        { "OCF_RESKEY_migration_mapping=node2:-oProxyCommand=/p", "'migration_mapping'" },
+        { "OCF_RESKEY_migration_mapping=node2:h/system?no_verify=1", "'migration_mapping'" },
+        { "OCF_RESKEY_migration_mapping=node2:u@h", "'migration_mapping'" },
+        { "OCF_RESKEY_migration_mapping=node2:[not-ipv6]", "'migration_mapping'" },
+        { "OCF_RESKEY_migration_network_suffix=/system?no_verify=1", "'migration_network_suffix'" },
+        { "OCF_RESKEY_migration_network_suffix=-mig#", "'migration_network_suffix'" },
+        { "OCF_RESKEY_remoteuri=qemu+ssh://%n/system?no_verify=1", "'no_verify'" },
+        { "OCF_RESKEY_remoteuri=qemu+ssh://%n/system?no_tty=1&command=/p", "'command'" },
+        { "OCF_RESKEY_remoteuri=qemu+ssh://%n/system?keyfile=/k", "'keyfile'" },
+        { "OCF_RESKEY_remoteuri=qemu+ssh://%n/system?socket=/s", "'socket'" },
+        { "OCF_RESKEY_remoteuri=qemu+ssh://%n/system?netcat=/p", "'netcat'" },
+        { "OCF_RESKEY_remoteuri=qemu+libssh://%n/system?known_hosts=/k", "'known_hosts'" },
+        { "OCF_RESKEY_remoteuri=qemu+libssh://%n/system?known_hosts_verify=ignore",
+          "'known_hosts_verify'" },
+        { "OCF_RESKEY_remoteuri=qemu+libssh2://%n/system?sshauth=password", "'sshauth'" },
+        { "OCF_RESKEY_remoteuri=qemu+tls://%n/system?pkipath=/p", "'pkipath'" },
+        { "OCF_RESKEY_remoteuri=qemu+ssh://%n/system?NO_VERIFY=1", "'NO_VERIFY'" },
+        { "OCF_RESKEY_remoteuri=qemu+ssh://%n/system?no%5Fverify=1", "'remoteuri'" },
+        { "OCF_RESKEY_remoteuri=qemu+ssh://%n/system;no_verify=1", "'remoteuri'" },
+        { "OCF_RESKEY_remoteuri=qemu+ssh://%n/system#x", "'remoteuri'" },
+        { "OCF_RESKEY_remoteuri=qemu+ext:///system?command=/p", "'remoteuri'" },
+        { "OCF_RESKEY_remoteuri=qemu+unix:///system", "'remoteuri'" },
+        { "OCF_RESKEY_remoteuri=qemu+ssh://-oProxyCommand=x/system", "'remoteuri'" },
+        { "OCF_RESKEY_remoteuri=qemu+ssh://-u@%n/system", "'remoteuri'" },
+        { "OCF_RESKEY_remoteuri=qemu+ssh://%n:22x/system", "'remoteuri'" },
+        { "OCF_RESKEY_remoteuri=qemu+ssh://%n:99999/system", "'remoteuri'" },
+        { "OCF_RESKEY_remoteuri=qemu+ssh://a@b@%n/system", "'remoteuri'" },
+        { "OCF_RESKEY_remoteuri=qemu:///system", "'remoteuri'" },
+        { "OCF_RESKEY_migration_uri=qemu+ssh://%s/system?no_verify=1", "'no_verify'" },
+        { "OCF_RESKEY_migrateuri=tcp://-x:49152", "'migrateuri'" },
+        { "OCF_RESKEY_migrateuri=tcp://%n/x?y=1", "'migrateuri'" },
+        { "OCF_RESKEY_migrateuri=exec:/bin/sh", "'migrateuri'" },
+        { "OCF_RESKEY_migrateuri=tcp://%n-mig:49152#x", "'migrateuri'" },
+    };
+    static const char *const good[] = {
+        "OCF_RESKEY_migration_user=mig_user.1",
+        "OCF_RESKEY_migration_mapping=node1:node1-mig.example.com,node2:10.0.0.2",
+        "OCF_RESKEY_migration_mapping=node1:[fd00::1],node2:[fd00::2]",
+        "OCF_RESKEY_migration_network_suffix=-mig",
+        "OCF_RESKEY_remoteuri=qemu+ssh://%n/system?no_tty=1",
+        "OCF_RESKEY_remoteuri=qemu+ssh://mig@%n-mig.example.com:2222/system?no_tty=1&no_sanity=1",
+        "OCF_RESKEY_remoteuri=qemu+tls://[fd00::1]:16514/system",
+        "OCF_RESKEY_remoteuri=qemu+tcp://%n/system",
+        "OCF_RESKEY_remoteuri=qemu://%n/system",
+        "OCF_RESKEY_remoteuri=qemu+ssh://%n/system?mode=legacy&proxy=netcat",
+        "OCF_RESKEY_migrateuri=tcp://%n-mig:49152",
+        "OCF_RESKEY_migrateuri=tcp://[fd00::2]:49152",
+        "OCF_RESKEY_migrateuri=rdma://%n-ib",
+    };
+    size_t i;
+
+    for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+        validate_bad(bad[i].var, bad[i].want);
+    for (i = 0; i < sizeof(good) / sizeof(good[0]); i++)
+        validate_ok(good[i]);
+}
+END_TEST
+
+/* Item 10, at run time: the target node's name from Pacemaker (as host, %n,
+ * suffix) and mapping hosts cannot inject either. */
+START_TEST(test_uri_injection_node)
+{
+    const char *user[] = { "OCF_RESKEY_migration_user=mig", NULL };
+    const char *remote[] = { "OCF_RESKEY_remoteuri=qemu+tls://%n/system", NULL };
+    const char *data[] = { "OCF_RESKEY_migrateuri=tcp://%n:49152",
+                           "OCF_RESKEY_migration_mapping=node1:h1,x?command=/p:h2", NULL };
+    const char *suffix[] = { "OCF_RESKEY_migration_network_suffix=-mig",
+                             "OCF_RESKEY_migration_mapping=node1:h1,node2?x:h2", NULL };
+    const char *map[] = { "OCF_RESKEY_migration_mapping=node1:h1,bad name#:h2", NULL };
+    const char *map6[] = { "OCF_RESKEY_migration_mapping=node1:[fd00::1],node2:[fd00::2]", NULL };
+
+    resolve_bad(NULL, "node2/system?no_verify=1&command=/p#", FERRY_E_CONFIG, "node2/system");
+    resolve_bad(NULL, "-oProxyCommand=/p", FERRY_E_CONFIG, "-oProxyCommand");
+    resolve_bad(user, "x@node2", FERRY_E_CONFIG, "x@node2");
+    resolve_bad(remote, "node2/system?no_verify=1", FERRY_E_CONFIG, "'remoteuri'");
+    resolve_bad(data, "x?command=/p", FERRY_E_CONFIG, "'migrateuri'");
+    resolve_bad(suffix, "node2?x", FERRY_E_CONFIG, "'migration_network_suffix'");
+    resolve_bad(NULL, "node 2", FERRY_E_CONFIG, "not a host name");
+    /* with a mapping, the node's name itself goes into no URI */
+    resolve_ok(map, "bad name#", "h2", "qemu+ssh://h2/system?no_tty=1", NULL);
+    resolve_ok(map6, "node2", "[fd00::2]", "qemu+ssh://[fd00::2]/system?no_tty=1", NULL);
+    resolve_ok(user, "node2.example.com", "node2.example.com",
+               "qemu+ssh://mig@node2.example.com/system?no_tty=1", NULL);
+}
+END_TEST
+
+/* IPv6 literals: the probe gets the address without brackets, and the port
+ * after the ']'. */
+START_TEST(test_endpoint_ipv6)
+{
+    ferry_error *err = NULL;
+    char *host = NULL;
+    int port = 0;
+
+    ck_assert_int_eq(migrate_uri_endpoint("qemu+ssh://[::1]:2222/system", &host, &port), 0);
+    ck_assert_str_eq(host, "::1");
+    ck_assert_int_eq(port, 2222);
+    free(host);
+    ck_assert_int_eq(migrate_uri_endpoint("qemu+tls://mig@[fd00::1]/system", &host, &port), 0);
+    ck_assert_str_eq(host, "fd00::1");
+    ck_assert_int_eq(port, 16514);
+    free(host);
+    ck_assert_int_eq(migrate_uri_endpoint("qemu+ssh://[::1/system", &host, &port), -EINVAL);
+    ck_assert_int_eq(migrate_uri_endpoint("qemu+ssh://node2:22x/system", &host, &port), -EINVAL);
+    ck_assert_int_eq(migrate_uri_endpoint("qemu+ssh://node2:0/system", &host, &port), -EINVAL);
+    /* nothing listens on port 1 of ::1: refused, not "cannot resolve" */
+    ck_assert_int_eq(migrate_uri_endpoint("qemu+ssh://[::1]:1/system", &host, &port), 0);
+    ck_assert_int_eq(migrate_probe_tcp(host, port, 2000, &err), FERRY_E_LIBVIRT);
+    ck_assert_msg(strstr(error_message(err), "cannot reach ::1 port 1"), "%s", error_message(err));
+    error_free(err);
+    free(host);
+}
+END_TEST
+
 START_TEST(test_mapping_syntax)
 {
     static const char *const bad[] = { "node1", "node1:", ":h", "a:b:c", "a:b,,c:d" };
@@ -384,6 +540,9 @@ main(void)
     add_tcase(s, tcase_create("target_mapping"), test_target_user_and_mapping, 5);
     add_tcase(s, tcase_create("target_uris"), test_target_uris, 5);
     add_tcase(s, tcase_create("target_rejects"), test_target_rejects, 5);
+    add_tcase(s, tcase_create("uri_injection_static"), test_uri_injection_static, 5);
+    add_tcase(s, tcase_create("uri_injection_node"), test_uri_injection_node, 5);
+    add_tcase(s, tcase_create("endpoint_ipv6"), test_endpoint_ipv6, 10);
     add_tcase(s, tcase_create("mapping_syntax"), test_mapping_syntax, 5);
     add_tcase(s, tcase_create("params"), test_params_validation, 5);
     add_tcase(s, tcase_create("expand"), test_expand_and_endpoint, 5);

@@ -357,6 +357,52 @@ START_TEST(test_rgmanager_migrate_options)
 }
 END_TEST
 
+/* The name checks behind migration_user, migration_mapping and the URIs. */
+START_TEST(test_uri_parts)
+{
+    static const char *const users[] = { "root", "mig_user", "a.b-c", "u1" };
+    static const char *const bad_users[] = { "", "-o", "a b", "a@b", "a/b", "a:b", "a%40b",
+                                             "a\nb" };
+    static const char *const hosts[] = { "node2", "node2.example.com", "n-2", "node_2", "10.0.0.2",
+                                         "[::1]", "[fd00::2]", "a" };
+    static const char *const bad_hosts[] = { "", "-oProxyCommand=x", "a..b", "a.", ".a", "a.-b",
+                                             "a b", "h/x", "h?x", "h#", "u@h", "h:22", "[::1",
+                                             "[x]", "::1", "[::1]:22" };
+    char why[512];
+    size_t i;
+
+    for (i = 0; i < sizeof(users) / sizeof(users[0]); i++)
+        ck_assert_msg(params_user_valid(users[i]), "%s", users[i]);
+    for (i = 0; i < sizeof(bad_users) / sizeof(bad_users[0]); i++)
+        ck_assert_msg(!params_user_valid(bad_users[i]), "%s", bad_users[i]);
+    ck_assert(!params_user_valid(NULL));
+    for (i = 0; i < sizeof(hosts) / sizeof(hosts[0]); i++)
+        ck_assert_msg(params_host_valid(hosts[i]), "%s", hosts[i]);
+    for (i = 0; i < sizeof(bad_hosts) / sizeof(bad_hosts[0]); i++)
+        ck_assert_msg(!params_host_valid(bad_hosts[i]), "%s", bad_hosts[i]);
+    ck_assert(!params_host_valid(NULL));
+
+    ck_assert_int_eq(params_uri_check("qemu+ssh://u@h:22/system?no_tty=1", PARAMS_URI_LIBVIRT,
+                                      why, sizeof(why)), 0);
+    ck_assert_int_eq(params_uri_check("qemu+ssh://h/system?No_Verify=1", PARAMS_URI_LIBVIRT,
+                                      why, sizeof(why)), -EINVAL);
+    ck_assert_ptr_nonnull(strstr(why, "'No_Verify' is not accepted"));
+    ck_assert_int_eq(params_uri_check("qemu+ssh://h/system?no_tty=1&no_tty", PARAMS_URI_LIBVIRT,
+                                      why, sizeof(why)), -EINVAL);
+    ck_assert_int_eq(params_uri_check("qemu+ssh://h/system?mode=a=b", PARAMS_URI_LIBVIRT,
+                                      why, sizeof(why)), -EINVAL);
+    ck_assert_int_eq(params_uri_check("qemu+ssh://h/sys[tem", PARAMS_URI_LIBVIRT, why,
+                                      sizeof(why)), -EINVAL);
+    ck_assert_int_eq(params_uri_check("tcp://[::1]:49152", PARAMS_URI_DATA, why, sizeof(why)), 0);
+    ck_assert_int_eq(params_uri_check("tcp://u@h:49152", PARAMS_URI_DATA, why, sizeof(why)),
+                     -EINVAL);
+    ck_assert_int_eq(params_uri_check("tcp://h:49152/x", PARAMS_URI_DATA, why, sizeof(why)),
+                     -EINVAL);
+    ck_assert_int_eq(params_uri_check("tcp://h:65536", PARAMS_URI_DATA, why, sizeof(why)),
+                     -EINVAL);
+}
+END_TEST
+
 START_TEST(test_free_null)
 {
     ck_assert_ptr_null(params_free(NULL));
@@ -380,6 +426,7 @@ main(void)
     add_tcase(s, tcase_create("split_argv"), test_split_argv, 5);
     add_tcase(s, tcase_create("status_program_snapshot"), test_rgmanager_status_program_snapshot, 5);
     add_tcase(s, tcase_create("migrate_options"), test_rgmanager_migrate_options, 5);
+    add_tcase(s, tcase_create("uri_parts"), test_uri_parts, 5);
     add_tcase(s, tcase_create("free"), test_free_null, 5);
     return check_run(s);
 }

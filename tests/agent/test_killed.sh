@@ -1,0 +1,111 @@
+#!/bin/bash
+# test_killed.sh — the rule learnt the hard way: Pacemaker SIGKILLs an agent
+# at its timeout (the whole process group), and libvirtd's peer-to-peer
+# migration job goes on without it. After migrate_to is killed mid-migration
+# (0.3, 1 and 2 s in; live and pause), Pacemaker's recovery for a failed
+# migrate_to runs as it does in a real cluster: stop on the target, stop on
+# the source, start on the source. A watcher samples both hosts all along:
+# never two running copies, and the guest's memory verifier never sees a bad
+# page. One more variant lets the job finish before the recovery (the guest
+# has left behind Pacemaker's back). And the target's libvirtd SIGKILLed
+# mid-migration: the agent answers 1 with a reason (it died of SIGPIPE once).
+#
+# FERRY_KILL_RUNS (default 1) repeats every case; the campaign by hand used 10.
+. "$(dirname "$0")/lablib.sh"
+
+lab_setup 2
+TIMEOUT_MS=120000
+RUNS=${FERRY_KILL_RUNS:-1}
+set -m    # each background job its own process group, as Pacemaker's children are
+
+state_on() { on "$1" virsh -q domstate "$2" 2>/dev/null | head -n 1; }
+
+g=$(guest_xml g-kill --os bm --dirty 16 --rate 40)
+SLOW="OCF_RESKEY_migration_speed=8 OCF_RESKEY_migration_stall_timeout=60"
+since=$(now_ms)
+t_expect_rc "start g-kill on node1" 0 agent node1 start OCF_RESKEY_config="$g"
+t_ok "g-kill runs" ticks_wait g-kill 25 15000 "$since"
+
+# the watcher: both hosts, about every 100 ms; a line per sample where both run
+WATCH=$FERRY_LAB_DIR/two-copies.log
+: >"$WATCH"
+watcher() {
+    local a b
+    while :; do
+        a=$(state_on node1 g-kill) b=$(state_on node2 g-kill)
+        [ "$a" = running ] && [ "$b" = running ] && echo "$(now_ms) node1=running node2=running" >>"$WATCH"
+        echo x >>"$WATCH.samples"
+        sleep 0.05
+    done
+}
+watcher &
+WATCHER=$!
+stop_watcher() { kill "$WATCHER" 2>/dev/null; wait "$WATCHER" 2>/dev/null; }
+trap 'stop_watcher; lab_exit' EXIT
+
+# killed DELAY_S MODE [wait-for-job]: migrate_to node1 -> node2 SIGKILLed
+# (its process group) DELAY_S into the migration, then Pacemaker's recovery.
+killed() {
+    local delay=$1 mode=$2 finish=${3:-} desc pg extra=$SLOW
+    desc="migrate_to ($mode) killed at ${delay}s${finish:+, job left to finish}"
+    [ -n "$finish" ] && extra=""
+    # shellcheck disable=SC2086
+    migrate_to node1 node2 "$g" OCF_RESKEY_migrate="$mode" $extra >/dev/null 2>&1 &
+    pg=$!
+    sleep "$delay"
+    kill -KILL -- "-$pg" 2>/dev/null
+    wait "$pg" 2>/dev/null
+    [ -n "$finish" ] && sleep 6
+    t_expect_rc "$desc: stop on the target" 0 agent node2 stop OCF_RESKEY_config="$g"
+    t_expect_rc "$desc: stop on the source" 0 agent node1 stop OCF_RESKEY_config="$g"
+    [ -n "$T_ERR" ] && grep -q "destroyed it there\|aborting the migration" <<<"$T_ERR" &&
+        t_log "     $(grep -o 'aborting the migration\|destroyed it there' <<<"$T_ERR" | head -n 1)"
+    t_expect_rc "$desc: start on the source" 0 agent node1 start OCF_RESKEY_config="$g"
+    local s1 s2
+    s1=$(state_on node1 g-kill) s2=$(state_on node2 g-kill)
+    if [ "$s1" = running ] && { [ -z "$s2" ] || [ "$s2" = "shut off" ]; }; then
+        t_pass "$desc: one copy, running on node1"
+    else
+        t_fail "$desc: node1 '${s1:-absent}', node2 '${s2:-absent}'"
+    fi
+}
+
+for _ in $(seq "$RUNS"); do
+    for mode in live pause; do
+        for delay in 0.3 1 2; do
+            killed "$delay" "$mode"
+        done
+    done
+    killed 1 live finish
+done
+
+# the target's libvirtd SIGKILLed 3 s into a live migration
+since=$(now_ms)
+# shellcheck disable=SC2086
+( sleep 3; kill -KILL "$(cat "$FERRY_LAB_DIR/node2/libvirtd.pid")" ) &
+killer=$!
+# shellcheck disable=SC2086
+t_expect_rc "target libvirtd SIGKILLed mid-migration: migrate_to answers 1" 1 migrate_to node1 node2 "$g" $SLOW
+wait "$killer"
+t_reason_has "migration"
+"$LAB" daemon node2 libvirtd start >/dev/null
+t_ok "the migration has its line in the log" sh -c "'$LAB' exec node1 grep -q 'outcome=failed\|outcome=aborted' /run/resource-agents/ferry-migrations.log"
+s1=$(state_on node1 g-kill) s2=$(state_on node2 g-kill)
+if [ "$s1" = running ] && { [ -z "$s2" ] || [ "$s2" = "shut off" ]; }; then
+    t_pass "target libvirtd killed: the guest runs once, unpaused, on node1"
+else
+    t_fail "target libvirtd killed: node1 '${s1:-absent}', node2 '${s2:-absent}'"
+fi
+
+stop_watcher
+n=$(wc -l <"$WATCH") samples=$(wc -l <"$WATCH.samples")
+if [ "$n" -eq 0 ]; then
+    t_pass "never two running copies ($samples samples of both hosts)"
+else
+    t_fail "two running copies in $n of $samples samples: $(head -n 3 "$WATCH" | tr '\n' ' ')"
+fi
+rep=$(ticks_report g-kill "$since")
+t_log "     heartbeat: $(tr '\n' ' ' <<<"$rep")"
+if grep -qx 'bad=0' <<<"$rep"; then t_pass "the guest's memory verifier saw no bad page"; else t_fail "bad pages: $rep"; fi
+t_expect_rc "stop g-kill" 0 agent node1 stop OCF_RESKEY_config="$g" OCF_RESKEY_force_stop=true
+exit 0
