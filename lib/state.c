@@ -89,6 +89,8 @@ state_load(const struct ferry_params *p, struct ferry_state *st)
             st->util_hv_memory_mib = strtoll(v, NULL, 10);
         else if (strcmp(line, "utilization_retry_after") == 0 && *v)
             st->util_retry_after_s = strtoll(v, NULL, 10);
+        else if (strcmp(line, "started") == 0 && *v)
+            st->started_ms = strtoll(v, NULL, 10);
     }
     fclose(f);
     return 0;
@@ -120,6 +122,8 @@ state_save(const struct ferry_params *p, const struct ferry_state *st)
         fprintf(f, "utilization_hv_memory=%" PRId64 "\n", st->util_hv_memory_mib);
     if (st->util_retry_after_s > 0)
         fprintf(f, "utilization_retry_after=%" PRId64 "\n", st->util_retry_after_s);
+    if (st->started_ms > 0)
+        fprintf(f, "started=%" PRId64 "\n", st->started_ms);
     if (fclose(f) != 0 || rename(tmp, path) < 0) {
         ret = -errno;
         unlink(tmp);

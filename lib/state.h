@@ -24,6 +24,7 @@ struct ferry_state {
     int64_t util_cpu;          /* last value published (or tried); -1: none */
     int64_t util_hv_memory_mib;
     int64_t util_retry_after_s;  /* CLOCK_REALTIME s: a failed publication waits until then */
+    int64_t started_ms;          /* CLOCK_REALTIME ms when the domain arrived here; 0: unknown */
 };
 
 /* An empty state: nothing known. */

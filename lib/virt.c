@@ -896,15 +896,23 @@ virt_save_image_xml(virt_conn *c, const char *path, char **ret_xml, ferry_error 
 }
 
 int
-virt_domain_restore(virt_conn *c, const char *path, ferry_error **err)
+virt_domain_restore(virt_conn *c, const char *path, const char *xml, ferry_error **err)
 {
     char what[512];
 
+    if (xml == NULL)
+        return error_set(err, -EINVAL, "no definition to restore '%s' with", path);
     /* running, even if it was saved paused; a driver without the flag (the
      * test driver) restores it as saved */
-    if (virDomainRestoreFlags(c->conn, path, NULL, VIR_DOMAIN_SAVE_RUNNING) < 0 &&
+    if (virDomainRestoreFlags(c->conn, path, xml, VIR_DOMAIN_SAVE_RUNNING) < 0 &&
         (!virt_error_is(VIR_ERR_INVALID_ARG) ||
-         (virResetLastError(), virDomainRestoreFlags(c->conn, path, NULL, 0) < 0))) {
+         (virResetLastError(), virDomainRestoreFlags(c->conn, path, xml, 0) < 0))) {
+        /* libvirt's ABI check: the definition does not fit the saved guest */
+        if (virt_error_is(VIR_ERR_CONFIG_UNSUPPORTED)) {
+            snprintf(what, sizeof(what), "the saved image '%s' does not fit the domain's "
+                     "definition", path);
+            return virt_error(err, FERRY_E_CONFIG, what);
+        }
         snprintf(what, sizeof(what), "cannot restore the saved image '%s'", path);
         return virt_error(err, FERRY_E_LIBVIRT, what);
     }

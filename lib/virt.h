@@ -172,8 +172,10 @@ int virt_save_image_xml(virt_conn *conn, const char *path, char **ret_xml, ferry
 /* Defines (or redefines) a persistent domain from xml. */
 int virt_domain_define(virt_conn *conn, const char *xml, ferry_error **err);
 
-/* Starts the domain saved in path, running. */
-int virt_domain_restore(virt_conn *conn, const char *path, ferry_error **err);
+/* Starts the domain saved in path, running, with the definition xml (required):
+ * the one inside the image is not used. libvirt checks that xml fits the saved
+ * guest (same ABI: memory, devices, ...); when it does not, FERRY_E_CONFIG. */
+int virt_domain_restore(virt_conn *conn, const char *path, const char *xml, ferry_error **err);
 
 /* The domain's vCPUs and maximum memory. */
 int virt_domain_size(virt_conn *conn, const struct virt_identity *id, int64_t *ret_vcpus,
