@@ -5,8 +5,9 @@
  * started here (so monitor and stop stay exact while the config file is
  * unreadable), a fingerprint of the domain's persistent definition as last
  * seen (so a changed definition is noticed without rewriting the config file
- * every time), and the utilization last published to the CIB (so the CIB is
- * written only when a value changes).
+ * every time), when the domain arrived here (so a stop can date a snapshot
+ * image against this node's copy of the guest), and the utilization last
+ * published to the CIB (so the CIB is written only when a value changes).
  */
 #ifndef FERRY_STATE_H
 #define FERRY_STATE_H

@@ -335,6 +335,37 @@ vm_snapshot_retire(const struct ferry_params *p, const char *name, const char *w
     }
 }
 
+/* xml with <uuid>uuid</uuid> as the first child of its root element, newly
+ * allocated; NULL if its <domain> start tag is not found. */
+static char *
+vm_snapshot_xml_with_uuid(const char *xml, const char *uuid)
+{
+    const char *c = strstr(xml, "<domain");
+    char quote = 0;
+    char *out = NULL;
+    size_t head = 0;
+    size_t size = 0;
+
+    while (c && c[7] != '>' && c[7] != ' ' && c[7] != '\t' && c[7] != '\n' && c[7] != '\r')
+        c = strstr(c + 7, "<domain");
+    for (; c && *c; c++) {
+        if (quote && *c == quote)
+            quote = 0;
+        else if (!quote && (*c == '\'' || *c == '"'))
+            quote = *c;
+        else if (!quote && *c == '>')
+            break;
+    }
+    if (c == NULL || *c != '>' || c[-1] == '/')
+        return NULL;
+    head = (size_t)(c + 1 - xml);
+    size = strlen(xml) + strlen(uuid) + sizeof("<uuid></uuid>");
+    out = malloc(size);
+    if (out)
+        snprintf(out, size, "%.*s<uuid>%s</uuid>%s", (int)head, xml, uuid, c + 1);
+    return out;
+}
+
 /* start with a saved image: restore it with the domain's definition that this
  * node trusts (the config file; without one, libvirt's persistent definition),
  * never the one inside the image, then remove it. An image that cannot be
@@ -349,6 +380,7 @@ vm_snapshot_restore(virt_conn *conn, const struct vm_ident *id,
     ferry_error *e = NULL;
     char *xml = NULL;
     char *definition = NULL;
+    char *with_uuid = NULL;
     const char *dxml = NULL;
     domxml *saved = NULL;
     const char *uuid = NULL;
@@ -391,6 +423,17 @@ vm_snapshot_restore(virt_conn *conn, const struct vm_ident *id,
                         uuid ? uuid : "no UUID", id->name, id->uuid ? id->uuid : "no UUID");
         goto cleanup;
     }
+    if (id->xml && domxml_uuid(id->xml) == NULL && uuid) {
+        /* a config without a UUID: libvirt gave the guest one, and restores
+         * only with it; an identity, nothing to trust the image with */
+        with_uuid = vm_snapshot_xml_with_uuid(dxml, uuid);
+        if (with_uuid == NULL) {
+            ret = error_set(err, FERRY_E_XML, "cannot add the image's UUID to config '%s'",
+                            id->config_path);
+            goto cleanup;
+        }
+        dxml = with_uuid;
+    }
     ret = virt_domain_restore(conn, path, dxml, err);
     if (ret < 0)
         goto cleanup;
@@ -416,6 +459,7 @@ cleanup:
     domxml_free(saved);
     free(xml);
     free(definition);
+    free(with_uuid);
     return ret;
 }
 

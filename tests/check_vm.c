@@ -52,8 +52,18 @@ xml_memory(const char *xml)
     return m ? strtoull(m + 1, NULL, 10) : 0;
 }
 
+/* the text of <uuid>, "" if none */
+static void
+xml_uuid(const char *xml, char out[37])
+{
+    const char *u = xml ? strstr(xml, "<uuid>") : NULL;
+
+    snprintf(out, 37, "%s", u ? u + 6 : "");
+    out[strcspn(out, "<")] = '\0';
+}
+
 /* qemu restores with the definition it is given once it fits the image (same
- * memory, devices, ...); the test driver takes none. This records it, refuses
+ * UUID, memory, devices, ...); the test driver takes none. This records it, refuses
  * one that does not fit (the test driver's own error) and restores the rest
  * as the test driver can. */
 int
@@ -61,8 +71,13 @@ virDomainRestoreFlags(virConnectPtr conn, const char *from, const char *dxml, un
 {
     restore_fn real = (restore_fn)dlsym(RTLD_NEXT, "virDomainRestoreFlags");
     char *image = virDomainSaveImageGetXMLDesc(conn, from, 0);
-    bool fits = dxml && image && xml_memory(dxml) == xml_memory(image);
+    char want[37];
+    char have[37];
+    bool fits = false;
 
+    xml_uuid(image, have);
+    xml_uuid(dxml, want);
+    fits = dxml && image && xml_memory(dxml) == xml_memory(image) && strcmp(want, have) == 0;
     free(image);
     free(restore_dxml);
     restore_dxml = dxml ? strdup(dxml) : NULL;
@@ -628,6 +643,36 @@ START_TEST(test_snapshot_restores_with_config)
     ck_assert_int_eq(access(image, F_OK), 0);
     ck_assert_int_eq(monitor(p), VM_STATUS_STOPPED);
     ck_assert_int_eq(unlink(image), 0);
+
+    /* a config without a UUID: libvirt gave the guest one, the image's is used */
+    {
+        static const char *const xml_nouuid =
+            "<domain type='test'><name>vm1</name>"
+            "<memory>8192</memory><os><type>hvm</type></os></domain>\n";
+        struct ferry_params *nouuid = NULL;
+        char uuid[VIR_UUID_STRING_BUFLEN];
+        char record[256];
+
+        file_write(f.config, xml_nouuid);
+        nouuid = params_with_config(&f, snap);
+        start_ok(nouuid, "created (transient)");
+        d = virDomainLookupByName(f.keep, "vm1");
+        ck_assert_int_eq(virDomainGetUUIDString(d, uuid), 0);
+        virDomainFree(d);
+        ck_assert_int_eq(stop_ok(nouuid), VM_STOP_SAVED);
+        deadline_init(&dl, 20000);
+        ck_assert_msg(vm_start(nouuid, &dl, &r, &err) == 0, "start: %s", error_message(err));
+        ck_assert_str_eq(r.how, "restored from its snapshot image");
+        ck_assert_ptr_nonnull(restore_dxml);
+        ck_assert_ptr_nonnull(strstr(restore_dxml, uuid));
+        ck_assert_int_eq(stop_ok(nouuid), VM_STOP_SAVED);
+        ck_assert_int_eq(unlink(image), 0);
+        file_write(f.config, xml_vm1);
+        /* this node's record of that UUID goes too: vm1 is UUID1 again */
+        snprintf(record, sizeof(record), "%s/ferry-vm-p_vm1.state", f.state_dir);
+        ck_assert_int_eq(unlink(record), 0);
+        params_free(nouuid);
+    }
 
     /* name only: libvirt's persistent definition of the domain */
     named = params_make(&f, (const char *[]){ "OCF_RESKEY_name=vm1", snap, NULL });
