@@ -26,6 +26,8 @@
  * clean-up (resume, remove the target's half). */
 #define MIGRATE_HARD_RESERVE_MIN_MS 5000
 #define MIGRATE_HARD_RESERVE_PCT 20
+/* the least time a copy is started with, before the policy must act */
+#define MIGRATE_MIN_COPY_MS 3000
 
 char *
 migrate_expand(const char *pattern, const char *node)
@@ -251,6 +253,47 @@ migrate_uri_endpoint(const char *uri, char **ret_host, int *ret_port)
     return *ret_host ? 0 : -ENOMEM;
 }
 
+/* getaddrinfo within timeout_ms (a resolver that does not answer must not
+ * hold migrate_to): glibc's asynchronous lookup, waited for with a timeout.
+ * A lookup that cannot be cancelled keeps its request, which is then left
+ * to the resolver's thread (a few bytes, once, in a short-lived process). */
+static int
+migrate_resolve_within(const char *host, const char *service, const struct addrinfo *hints,
+                       int timeout_ms, struct addrinfo **ret_res)
+{
+    struct gaicb *req = calloc(1, sizeof(*req));
+    struct gaicb *list[1];
+    struct timespec ts;
+    int rc = 0;
+
+    if (req == NULL)
+        return EAI_MEMORY;
+    req->ar_name = host;
+    req->ar_service = service;
+    req->ar_request = hints;
+    list[0] = req;
+    rc = getaddrinfo_a(GAI_NOWAIT, list, 1, NULL);
+    if (rc != 0) {
+        free(req);
+        return rc;
+    }
+    ts.tv_sec = timeout_ms / 1000;
+    ts.tv_nsec = (long)(timeout_ms % 1000) * 1000000L;
+    do {
+        rc = gai_suspend((const struct gaicb *const *)list, 1, &ts);
+    } while (rc == EAI_INTR);
+    rc = gai_error(req);
+    if (rc == EAI_INPROGRESS) {
+        if (gai_cancel(req) != EAI_CANCELED)
+            return EAI_AGAIN;           /* still in the resolver's hands: leave req to it */
+        rc = EAI_AGAIN;
+    }
+    if (rc == 0)
+        *ret_res = req->ar_result;
+    free(req);
+    return rc;
+}
+
 int
 migrate_probe_tcp(const char *host, int port, int64_t timeout_ms, ferry_error **err)
 {
@@ -268,9 +311,10 @@ migrate_probe_tcp(const char *host, int port, int64_t timeout_ms, ferry_error **
     memset(&hints, 0, sizeof(hints));
     hints.ai_socktype = SOCK_STREAM;
     snprintf(service, sizeof(service), "%d", port);
-    rc = getaddrinfo(host, service, &hints, &res);
+    rc = migrate_resolve_within(host, service, &hints, wait_ms, &res);
     if (rc != 0)
-        return error_set(err, FERRY_E_LIBVIRT, "cannot resolve '%s': %s", host, gai_strerror(rc));
+        return error_set(err, FERRY_E_LIBVIRT, "cannot resolve '%s'%s: %s", host,
+                         rc == EAI_AGAIN ? " in time" : "", gai_strerror(rc));
     for (ai = res; ai; ai = ai->ai_next) {
         struct pollfd pfd;
         int soerr = 0;
@@ -447,6 +491,37 @@ migrate_watch_suspended(struct migrate_watch *w, int64_t now_ms)
     w->best_at_ms = now_ms;
 }
 
+void
+migrate_watch_acted(struct migrate_watch *w, enum migrate_action act, bool ok, int64_t now_ms)
+{
+    switch (act) {
+    case MIGRATE_ACT_PAUSE:
+        if (ok)
+            migrate_watch_suspended(w, now_ms);
+        break;
+    case MIGRATE_ACT_ABORT:
+        w->aborted = true;      /* asked: never switch or pause after that */
+        break;
+    case MIGRATE_ACT_POSTCOPY:
+        if (ok)
+            w->postcopy = true;
+        else
+            w->postcopy_failed = true;
+        break;
+    case MIGRATE_ACT_NONE:
+        return;
+    }
+    /* a new phase: progress is measured afresh from here */
+    w->best_remaining = UINT64_MAX;
+    w->best_at_ms = now_ms;
+}
+
+bool
+migrate_watch_time_enough(const struct migrate_watch *w, int64_t now_ms)
+{
+    return w->hard_at_ms - now_ms >= MIGRATE_MIN_COPY_MS;
+}
+
 enum migrate_action
 migrate_watch_decide(const struct migrate_watch *w, int64_t now_ms, const char **ret_why)
 {
@@ -474,7 +549,9 @@ migrate_watch_decide(const struct migrate_watch *w, int64_t now_ms, const char *
     case MIGRATE_POLICY_ABORT:
         return MIGRATE_ACT_ABORT;
     case MIGRATE_POLICY_POSTCOPY:
-        return MIGRATE_ACT_POSTCOPY;
+        if (!w->postcopy_failed)
+            return MIGRATE_ACT_POSTCOPY;
+        break;
     case MIGRATE_POLICY_PAUSE:
     case MIGRATE_POLICY_AUTO_CONVERGE:
         break;
@@ -525,30 +602,28 @@ static void
 migrate_watcher_act(struct migrate_watcher *mw, enum migrate_action act, const char *why)
 {
     ferry_error *err = NULL;
+    int rc = 0;
 
     switch (act) {
     case MIGRATE_ACT_PAUSE:
-        migrate_watch_suspended(mw->w, deadline_now_ms());
-        if (virt_domain_suspend(mw->conn, mw->id, &err) == 0 && mw->paused_at_ms < 0)
+        rc = virt_domain_suspend(mw->conn, mw->id, &err);
+        if (rc == 0 && mw->paused_at_ms < 0)
             mw->paused_at_ms = deadline_now_ms();
         break;
     case MIGRATE_ACT_ABORT:
-        mw->w->aborted = true;
-        virt_domain_abort_job(mw->conn, mw->id, &err);
+        rc = virt_domain_abort_job(mw->conn, mw->id, &err);
         break;
     case MIGRATE_ACT_POSTCOPY:
-        mw->w->postcopy = true;
-        virt_domain_start_postcopy(mw->conn, mw->id, &err);
+        rc = virt_domain_start_postcopy(mw->conn, mw->id, &err);
         break;
     case MIGRATE_ACT_NONE:
         return;
     }
-    /* a new phase: progress is measured afresh from here */
-    mw->w->best_remaining = UINT64_MAX;
-    mw->w->best_at_ms = deadline_now_ms();
+    migrate_watch_acted(mw->w, act, rc == 0, deadline_now_ms());
     if (err)
         snprintf(mw->act_error, sizeof(mw->act_error), "%s", error_message(err));
-    if (mw->acted == MIGRATE_ACT_NONE || act == MIGRATE_ACT_ABORT) {
+    if (mw->acted == MIGRATE_ACT_NONE || act == MIGRATE_ACT_ABORT ||
+        (mw->acted == MIGRATE_ACT_POSTCOPY && rc < 0)) {
         mw->acted = act;
         snprintf(mw->trigger, sizeof(mw->trigger), "%s", why);
     }
@@ -623,9 +698,17 @@ migrate_run(virt_conn *src, virt_conn *dst, const struct virt_identity *id,
     if (virt_conn_open(virt_conn_uri(src), &watch_conn, &werr) == 0) {
         mw.conn = watch_conn;
         started = pthread_create(&thread, NULL, migrate_watcher_main, &mw) == 0;
-    } else {
-        log_warning("migration runs unwatched (no policy, no statistics): %s",
-                    error_message(werr));
+    }
+    if (!started) {
+        /* unwatched, only the agent's watchdog would bound it, and libvirtd
+         * would carry on after the agent answered: nothing has moved yet */
+        ret = error_set(err, FERRY_E_LIBVIRT, "not migrating without a watcher: %s",
+                        werr ? error_message(werr) : "cannot start its thread");
+        snprintf(r.outcome, sizeof(r.outcome), "failed");
+        r.downtime_ms = -1;
+        r.pause_ms = -1;
+        r.throttle_pct = -1;
+        goto cleanup;
     }
 
     ret = virt_domain_migrate(src, id, spec, err);
@@ -661,6 +744,7 @@ migrate_run(virt_conn *src, virt_conn *dst, const struct virt_identity *id,
     if (mw.act_error[0])
         log_warning("migration policy action %s failed: %s", migrate_action_name(mw.acted),
                     mw.act_error);
+cleanup:
     pthread_mutex_destroy(&mw.lock);
     virt_conn_close(watch_conn);
     error_free(werr);

@@ -82,6 +82,7 @@ struct migrate_watch {
     int64_t best_at_ms;
     bool suspended;              /* we paused the guest */
     bool postcopy;               /* we switched to post-copy */
+    bool postcopy_failed;        /* libvirt refused the switch: pause instead */
     bool aborted;                /* we asked libvirt to abort */
 };
 
@@ -95,6 +96,16 @@ void migrate_watch_progress(struct migrate_watch *w, uint64_t data_remaining, in
 /* We paused the guest at now_ms: the paused copy gets a stall timeout of its
  * own and the reserve up to giveup_at_ms. */
 void migrate_watch_suspended(struct migrate_watch *w, int64_t now_ms);
+
+/* The watcher acted at now_ms and libvirt answered ok or not: what it did
+ * counts only if it happened (a refused post-copy switch falls back to
+ * pausing the guest; it is not "post-copy, nothing more to do"). */
+void migrate_watch_acted(struct migrate_watch *w, enum migrate_action act, bool ok,
+                         int64_t now_ms);
+
+/* Is there time to start the copy at now_ms: at least MIGRATE_MIN_COPY_MS
+ * before the policy's last chance to act? (A long pre-flight can eat it.) */
+bool migrate_watch_time_enough(const struct migrate_watch *w, int64_t now_ms);
 
 /* What the policy says to do now; *ret_why names the trigger. */
 enum migrate_action migrate_watch_decide(const struct migrate_watch *w, int64_t now_ms,

@@ -1334,6 +1334,11 @@ params_validate(const struct ferry_params *p, ferry_error **err)
         return error_set(err, FERRY_E_CONFIG,
                          "parameter 'migration_policy' is '%s'; use 'pause', 'abort', "
                          "'auto-converge' or 'postcopy'", p->migration_policy);
+    if (strcmp(p->migrate, "pause") == 0 && strcmp(p->migration_policy, "postcopy") == 0)
+        return error_set(err, FERRY_E_CONFIG,
+                         "migration_policy 'postcopy' needs migrate 'live': post-copy runs the "
+                         "guest on the target while memory still arrives, and a pause-mode "
+                         "migration keeps it paused until the copy is complete");
     if (p->migration_compression &&
         !params_one_of(p->migration_compression, "none", "xbzrle", "mt", NULL))
         return error_set(err, FERRY_E_CONFIG,

@@ -90,6 +90,8 @@ state_load(const struct ferry_params *p, struct ferry_state *st)
             st->util_hv_memory_mib = strtoll(v, NULL, 10);
         else if (strcmp(line, "utilization_retry_after") == 0 && *v)
             st->util_retry_after_s = strtoll(v, NULL, 10);
+        else if (strcmp(line, "started") == 0 && *v)
+            st->started_ms = strtoll(v, NULL, 10);
     }
     fclose(f);
     return 0;
@@ -101,7 +103,7 @@ state_equal(const struct ferry_state *a, const struct ferry_state *b)
     return strcmp(a->name, b->name) == 0 && strcmp(a->uuid, b->uuid) == 0 &&
            a->def_known == b->def_known && a->def_hash == b->def_hash &&
            a->util_cpu == b->util_cpu && a->util_hv_memory_mib == b->util_hv_memory_mib &&
-           a->util_retry_after_s == b->util_retry_after_s;
+           a->util_retry_after_s == b->util_retry_after_s && a->started_ms == b->started_ms;
 }
 
 int
@@ -136,6 +138,8 @@ state_save(const struct ferry_params *p, const struct ferry_state *st)
         n = dprintf(fd, "utilization_hv_memory=%" PRId64 "\n", st->util_hv_memory_mib);
     if (n >= 0 && st->util_retry_after_s > 0)
         n = dprintf(fd, "utilization_retry_after=%" PRId64 "\n", st->util_retry_after_s);
+    if (n >= 0 && st->started_ms > 0)
+        n = dprintf(fd, "started=%" PRId64 "\n", st->started_ms);
     if (n < 0 || fsync(fd) < 0) {
         ret = n < 0 ? -EIO : -errno;
         goto cleanup;

@@ -5,8 +5,9 @@
  * started here (so monitor and stop stay exact while the config file is
  * unreadable), a fingerprint of the domain's persistent definition as last
  * seen (so a changed definition is noticed without rewriting the config file
- * every time), and the utilization last published to the CIB (so the CIB is
- * written only when a value changes).
+ * every time), when the domain arrived here (so a stop can date a snapshot
+ * image against this node's copy of the guest), and the utilization last
+ * published to the CIB (so the CIB is written only when a value changes).
  */
 #ifndef FERRY_STATE_H
 #define FERRY_STATE_H
@@ -24,6 +25,7 @@ struct ferry_state {
     int64_t util_cpu;          /* last value published (or tried); -1: none */
     int64_t util_hv_memory_mib;
     int64_t util_retry_after_s;  /* CLOCK_REALTIME s: a failed publication waits until then */
+    int64_t started_ms;          /* CLOCK_REALTIME ms when the domain arrived here; 0: unknown */
 };
 
 /* An empty state: nothing known. */

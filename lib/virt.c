@@ -86,6 +86,100 @@ cleanup:
     return ret;
 }
 
+/* virt_conn_open in a thread of its own, for connections that go over the
+ * network (qemu+ssh: ssh has no deadline of ours). Abandoned at the deadline:
+ * the thread finishes (or dies with the process) and frees what it made. */
+struct virt_open_job {
+    pthread_mutex_t lock;
+    pthread_cond_t cond;
+    bool done;
+    bool abandoned;
+    char *uri;
+    virt_conn *conn;
+    ferry_error *err;
+    int ret;
+};
+
+static void
+virt_open_job_free(struct virt_open_job *j)
+{
+    pthread_cond_destroy(&j->cond);
+    pthread_mutex_destroy(&j->lock);
+    virt_conn_close(j->conn);
+    error_free(j->err);
+    free(j->uri);
+    free(j);
+}
+
+static void *
+virt_open_job_main(void *arg)
+{
+    struct virt_open_job *j = arg;
+    bool abandoned = false;
+
+    j->ret = virt_conn_open(j->uri, &j->conn, &j->err);
+    pthread_mutex_lock(&j->lock);
+    j->done = true;
+    abandoned = j->abandoned;
+    pthread_cond_signal(&j->cond);
+    pthread_mutex_unlock(&j->lock);
+    if (abandoned)
+        virt_open_job_free(j);
+    return NULL;
+}
+
+int
+virt_conn_open_within(const char *uri, const deadline *dl, virt_conn **ret_conn,
+                      ferry_error **err)
+{
+    struct virt_open_job *j = calloc(1, sizeof(*j));
+    int64_t end_ms = deadline_now_ms() + deadline_remaining_ms(dl);
+    pthread_condattr_t attr;
+    pthread_attr_t tattr;
+    pthread_t thread;
+    struct timespec ts;
+    int ret = 0;
+
+    if (j == NULL || (j->uri = strdup(uri)) == NULL) {
+        free(j);
+        return error_set(err, -ENOMEM, "out of memory");
+    }
+    pthread_mutex_init(&j->lock, NULL);
+    pthread_condattr_init(&attr);
+    pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+    pthread_cond_init(&j->cond, &attr);
+    pthread_condattr_destroy(&attr);
+    pthread_attr_init(&tattr);
+    pthread_attr_setdetachstate(&tattr, PTHREAD_CREATE_DETACHED);
+    ret = pthread_create(&thread, &tattr, virt_open_job_main, j);
+    pthread_attr_destroy(&tattr);
+    if (ret != 0) {
+        virt_open_job_free(j);
+        return error_set(err, -ret, "cannot start a thread to connect to '%s'", uri);
+    }
+    ts.tv_sec = (time_t)(end_ms / 1000);
+    ts.tv_nsec = (long)(end_ms % 1000) * 1000000L;
+    pthread_mutex_lock(&j->lock);
+    while (!j->done && pthread_cond_timedwait(&j->cond, &j->lock, &ts) != ETIMEDOUT)
+        ;
+    if (!j->done) {
+        j->abandoned = true;
+        pthread_mutex_unlock(&j->lock);
+        return error_set(err, FERRY_E_TIMEOUT, "cannot connect to libvirt at '%s': no answer "
+                         "within %lld ms", uri, (long long)deadline_elapsed_ms(dl));
+    }
+    pthread_mutex_unlock(&j->lock);
+    ret = j->ret;
+    if (ret < 0) {
+        error_set(err, ret, "%s", error_message(j->err));
+    } else {
+        *ret_conn = j->conn;
+        j->conn = NULL;
+    }
+    virt_open_job_free(j);
+    return ret;
+}
+
 virt_conn *
 virt_conn_close(virt_conn *c)
 {
@@ -728,15 +822,23 @@ virt_save_image_xml(virt_conn *c, const char *path, char **ret_xml, ferry_error 
 }
 
 int
-virt_domain_restore(virt_conn *c, const char *path, ferry_error **err)
+virt_domain_restore(virt_conn *c, const char *path, const char *xml, ferry_error **err)
 {
     char what[512];
 
+    if (xml == NULL)
+        return error_set(err, -EINVAL, "no definition to restore '%s' with", path);
     /* running, even if it was saved paused; a driver without the flag (the
      * test driver) restores it as saved */
-    if (virDomainRestoreFlags(c->conn, path, NULL, VIR_DOMAIN_SAVE_RUNNING) < 0 &&
+    if (virDomainRestoreFlags(c->conn, path, xml, VIR_DOMAIN_SAVE_RUNNING) < 0 &&
         (!virt_error_is(VIR_ERR_INVALID_ARG) ||
-         (virResetLastError(), virDomainRestoreFlags(c->conn, path, NULL, 0) < 0))) {
+         (virResetLastError(), virDomainRestoreFlags(c->conn, path, xml, 0) < 0))) {
+        /* libvirt's ABI check: the definition does not fit the saved guest */
+        if (virt_error_is(VIR_ERR_CONFIG_UNSUPPORTED)) {
+            snprintf(what, sizeof(what), "the saved image '%s' does not fit the domain's "
+                     "definition", path);
+            return virt_error(err, FERRY_E_CONFIG, what);
+        }
         snprintf(what, sizeof(what), "cannot restore the saved image '%s'", path);
         return virt_error(err, FERRY_E_LIBVIRT, what);
     }

@@ -68,6 +68,11 @@ int virt_init(ferry_error **err);
 /* Opens uri; connection failures are FERRY_E_LIBVIRT with libvirt's message. */
 int virt_conn_open(const char *uri, virt_conn **ret_conn, ferry_error **err);
 virt_conn *virt_conn_close(virt_conn *conn);   /* accepts NULL, returns NULL */
+
+/* virt_conn_open that gives up at dl (FERRY_E_TIMEOUT): for the target's
+ * libvirt over ssh, which has no deadline of its own. */
+int virt_conn_open_within(const char *uri, const deadline *dl, virt_conn **ret_conn,
+                          ferry_error **err);
 const char *virt_conn_uri(const virt_conn *conn);
 
 /* Looks the domain up (by UUID first, then name) and reports its state. */
@@ -161,8 +166,10 @@ int virt_save_image_xml(virt_conn *conn, const char *path, char **ret_xml, ferry
 /* Defines (or redefines) a persistent domain from xml. */
 int virt_domain_define(virt_conn *conn, const char *xml, ferry_error **err);
 
-/* Starts the domain saved in path, running. */
-int virt_domain_restore(virt_conn *conn, const char *path, ferry_error **err);
+/* Starts the domain saved in path, running, with the definition xml (required):
+ * the one inside the image is not used. libvirt checks that xml fits the saved
+ * guest (same ABI: memory, devices, ...); when it does not, FERRY_E_CONFIG. */
+int virt_domain_restore(virt_conn *conn, const char *path, const char *xml, ferry_error **err);
 
 /* The domain's vCPUs and maximum memory. */
 int virt_domain_size(virt_conn *conn, const struct virt_identity *id, int64_t *ret_vcpus,

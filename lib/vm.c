@@ -206,6 +206,8 @@ vm_config_error(const struct vm_ident *id, ferry_error **err)
                      "%s", error_message(id->config_err));
 }
 
+static int vm_snapshot_dir_check(const struct ferry_params *p, ferry_error **err);
+
 int
 vm_validate(const struct ferry_params *p, ferry_error **err)
 {
@@ -213,6 +215,8 @@ vm_validate(const struct ferry_params *p, ferry_error **err)
     int ret = 0;
 
     ret = params_validate(p, err);
+    if (ret == 0 && p->snapshot)
+        ret = vm_snapshot_dir_check(p, err);
     if (ret < 0)
         return ret;
     if (p->config == NULL && p->path == NULL)
@@ -297,15 +301,77 @@ vm_fsync_dir(const char *dir)
     }
 }
 
-/* An image that no longer matches the disks: renamed, never restored. */
+/* CLOCK_REALTIME in ms: comparable with a file's modification time. */
+static int64_t
+vm_realtime_ms(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* What start restores comes from the snapshot directory, so only who is
+ * trusted anyway may write there: the directory must be owned by root, or by
+ * the user the agent runs as (root under Pacemaker; the unit tests' user),
+ * and not be writable by group or others (not even sticky, as /tmp: anyone
+ * could create DIR/<name> there). A missing directory is refused too: on this
+ * node the shared storage may not be mounted, and starting afresh beside an
+ * image would leave it to be restored over disks that moved on. */
+static int
+vm_snapshot_dir_check(const struct ferry_params *p, ferry_error **err)
+{
+    struct stat st;
+
+    if (stat(p->snapshot, &st) < 0)
+        return error_set(err, FERRY_E_INSTALLED, "snapshot directory '%s' cannot be used: %s",
+                         p->snapshot, strerror(errno));
+    if (!S_ISDIR(st.st_mode))
+        return error_set(err, FERRY_E_INSTALLED, "snapshot directory '%s' is not a directory",
+                         p->snapshot);
+    if (st.st_uid != 0 && st.st_uid != geteuid())
+        return error_set(err, FERRY_E_INSTALLED, "snapshot directory '%s' is owned by uid %ld, "
+                         "not root: its owner could make libvirt restore any memory image "
+                         "(chown root)", p->snapshot, (long)st.st_uid);
+    if (st.st_mode & (S_IWGRP | S_IWOTH))
+        return error_set(err, FERRY_E_INSTALLED, "snapshot directory '%s' is writable by %s "
+                         "(mode %04o): they could make libvirt restore any memory image "
+                         "(chmod go-w)", p->snapshot,
+                         (st.st_mode & S_IWOTH) ? "others" : "its group",
+                         (unsigned)(st.st_mode & 07777));
+    return 0;
+}
+
+/* A stop that does not save leaves the image, if any, behind a guest that ran
+ * on: it no longer matches the disks and is renamed DIR/NAME.stale, never
+ * restored. Only an image older than this node's copy of the guest (the
+ * state file's start time, recorded when it arrived here) is: one written
+ * since was saved by another node (after a migration or a failover) while
+ * this copy existed, and is the guest's; one this node cannot date is kept. */
 static void
 vm_snapshot_retire(const struct ferry_params *p, const char *name, const char *why)
 {
+    struct ferry_state rec;
+    struct stat st;
     char path[4096];
     char stale[4200];
+    int64_t mtime_ms = 0;
 
-    if (vm_snapshot_path(p, name, "", "", path, sizeof(path)) < 0 || access(path, F_OK) < 0)
+    if (vm_snapshot_path(p, name, "", "", path, sizeof(path)) < 0 || stat(path, &st) < 0)
         return;
+    mtime_ms = (int64_t)st.st_mtim.tv_sec * 1000 + st.st_mtim.tv_nsec / 1000000;
+    state_load(p, &rec);
+    if (strcmp(rec.name, name) != 0 || rec.started_ms <= 0) {
+        log_warning("snapshot image '%s' kept: this node has no record of when its copy of "
+                    "'%s' started, so it cannot tell that the image is older", path, name);
+        return;
+    }
+    if (mtime_ms >= rec.started_ms) {
+        log_warning("snapshot image '%s' kept: it was written after this node's copy of '%s' "
+                    "started (%lld ms later), by another node", path, name,
+                    (long long)(mtime_ms - rec.started_ms));
+        return;
+    }
     snprintf(stale, sizeof(stale), "%s.stale", path);
     if (rename(path, stale) == 0) {
         log_warning("snapshot image '%s' renamed '%s': %s", path, stale, why);
@@ -315,16 +381,80 @@ vm_snapshot_retire(const struct ferry_params *p, const char *name, const char *w
     }
 }
 
-/* start with a saved image: restore it (identity checked), then remove it. */
+/* xml with <uuid>uuid</uuid> as the first child of its root element, newly
+ * allocated; NULL if its <domain> start tag is not found. */
+static char *
+vm_snapshot_xml_with_uuid(const char *xml, const char *uuid)
+{
+    const char *c = strstr(xml, "<domain");
+    char quote = 0;
+    char *out = NULL;
+    size_t head = 0;
+    size_t size = 0;
+
+    while (c && c[7] != '>' && c[7] != ' ' && c[7] != '\t' && c[7] != '\n' && c[7] != '\r')
+        c = strstr(c + 7, "<domain");
+    for (; c && *c; c++) {
+        if (quote && *c == quote)
+            quote = 0;
+        else if (!quote && (*c == '\'' || *c == '"'))
+            quote = *c;
+        else if (!quote && *c == '>')
+            break;
+    }
+    if (c == NULL || *c != '>' || c[-1] == '/')
+        return NULL;
+    head = (size_t)(c + 1 - xml);
+    size = strlen(xml) + strlen(uuid) + sizeof("<uuid></uuid>");
+    out = malloc(size);
+    if (out)
+        snprintf(out, size, "%.*s<uuid>%s</uuid>%s", (int)head, xml, uuid, c + 1);
+    return out;
+}
+
+/* start with a saved image: restore it with the domain's definition that this
+ * node trusts (the config file; without one, libvirt's persistent definition),
+ * never the one inside the image, then remove it. An image that cannot be
+ * restored is kept and start fails: the guest's memory is not given up, and
+ * nothing starts afresh beside it. */
 static int
-vm_snapshot_restore(virt_conn *conn, const struct vm_ident *id, const struct ferry_params *p,
+vm_snapshot_restore(virt_conn *conn, const struct vm_ident *id,
+                    const struct virt_domain_info *info, const struct ferry_params *p,
                     const char *path, struct vm_start_result *r, ferry_error **err)
 {
+    struct virt_identity vid = vm_ident_virt(id);
+    ferry_error *e = NULL;
     char *xml = NULL;
+    char *definition = NULL;
+    char *with_uuid = NULL;
+    const char *dxml = NULL;
     domxml *saved = NULL;
     const char *uuid = NULL;
+    bool kept = false;
     int ret = 0;
 
+    /* the caller checked it too (start refuses such a directory even without an image) */
+    ret = vm_snapshot_dir_check(p, err);
+    if (ret < 0)
+        goto cleanup;
+    if (id->xml) {
+        dxml = domxml_text(id->xml);
+    } else if (info->state == VIRT_STATE_SHUTOFF) {
+        ret = virt_domain_definition(conn, &vid, &definition, err);
+        if (ret < 0)
+            goto cleanup;
+        dxml = definition;
+    }
+    if (dxml == NULL) {
+        ret = error_set(err, FERRY_E_INSTALLED, "snapshot image '%s' not restored and kept: "
+                        "domain '%s' has no config and no libvirt definition on this node to "
+                        "restore it with (the definition inside an image is never used)%s%s",
+                        path, id->name, id->config_err ? ": " : "",
+                        id->config_err ? error_message(id->config_err) : "");
+        goto cleanup;
+    }
+    kept = true;    /* from here a failure leaves the image for the operator */
+    /* an image of another domain, in plain words */
     ret = virt_save_image_xml(conn, path, &xml, err);
     if (ret < 0)
         goto cleanup;
@@ -335,13 +465,25 @@ vm_snapshot_restore(virt_conn *conn, const struct vm_ident *id, const struct fer
     if (strcmp(domxml_name(saved), id->name) != 0 ||
         (id->uuid && uuid && strcasecmp(uuid, id->uuid) != 0)) {
         ret = error_set(err, FERRY_E_CONFIG, "snapshot image '%s' holds domain '%s' (%s), not "
-                        "'%s' (%s); not restoring it", path, domxml_name(saved),
+                        "'%s' (%s)", path, domxml_name(saved),
                         uuid ? uuid : "no UUID", id->name, id->uuid ? id->uuid : "no UUID");
         goto cleanup;
     }
-    ret = virt_domain_restore(conn, path, err);
+    if (id->xml && domxml_uuid(id->xml) == NULL && uuid) {
+        /* a config without a UUID: libvirt gave the guest one, and restores
+         * only with it; an identity, nothing to trust the image with */
+        with_uuid = vm_snapshot_xml_with_uuid(dxml, uuid);
+        if (with_uuid == NULL) {
+            ret = error_set(err, FERRY_E_XML, "cannot add the image's UUID to config '%s'",
+                            id->config_path);
+            goto cleanup;
+        }
+        dxml = with_uuid;
+    }
+    ret = virt_domain_restore(conn, path, dxml, err);
     if (ret < 0)
         goto cleanup;
+    kept = false;
     /* restored once: the image is history now (the guest's disks move on) */
     if (unlink(path) < 0)
         log_error("cannot remove restored snapshot image '%s': %s", path, strerror(errno));
@@ -352,35 +494,101 @@ vm_snapshot_restore(virt_conn *conn, const struct vm_ident *id, const struct fer
     }
     snprintf(r->how, sizeof(r->how), "restored from its snapshot image");
 cleanup:
+    if (ret < 0 && kept && err && *err) {
+        e = *err;
+        *err = NULL;
+        error_set(err, ret, "%s; not restored, the image is kept: restore it with the "
+                  "definition it was saved with, or rename it to start the guest afresh "
+                  "(losing its memory)", error_message(e));
+        error_free(e);
+    }
     domxml_free(saved);
     free(xml);
+    free(definition);
+    free(with_uuid);
     return ret;
 }
 
+/* Whether stop may save this copy of the guest: one that runs, or that the
+ * user or an I/O error paused (its memory is whole; restore resumes it). Never
+ * a migration's copy: paused for an incoming migration (or starting up for
+ * one) its memory is half-arrived, and an outgoing one's job would block the
+ * save; nor one shutting down, crashed or paused by libvirt itself. NULL if
+ * it may, else why not. */
+static const char *
+vm_snapshot_unsavable(const struct virt_domain_info *info)
+{
+    if (info->state == VIRT_STATE_RUNNING)
+        return NULL;
+    if (info->state != VIRT_STATE_PAUSED)
+        return "it is not running";
+    switch (info->paused_why) {
+    case VIRT_PAUSED_USER:
+    case VIRT_PAUSED_IOERROR:
+        return NULL;
+    case VIRT_PAUSED_MIGRATION:
+    case VIRT_PAUSED_STARTING:
+    case VIRT_PAUSED_POSTCOPY:
+    case VIRT_PAUSED_POSTCOPY_FAILED:
+        return "it is a migration's copy, whose memory is not the guest's";
+    default:
+        return "it is paused by libvirt";
+    }
+}
+
 /* stop with 'snapshot': save the guest instead of shutting it down. Returns
- * true when saved; otherwise why not is in note and the caller stops it. */
+ * true when saved; otherwise why not is in note and the caller stops it.
+ * The save goes to a temporary name of this node's and this process's own,
+ * created exclusively (two nodes saving at once on shared storage must not
+ * write one file), renamed DIR/NAME when complete. */
 static bool
-vm_snapshot_save(virt_conn *conn, const struct vm_ident *id, const struct ferry_params *p,
-                 const deadline *dl, char *note, size_t note_size)
+vm_snapshot_save(virt_conn *conn, const struct vm_ident *id, const struct virt_domain_info *info,
+                 const struct ferry_params *p, const deadline *dl, char *note, size_t note_size)
 {
     struct virt_identity vid = vm_ident_virt(id);
+    struct utsname node;
+    char suffix[128];
     char path[4096];
     char tmp[4096];
     int64_t budget_ms = vm_stop_graceful_budget_ms(p->shutdown_timeout_ms,
                                                    deadline_remaining_ms(dl));
     deadline save_dl = deadline_sub(dl, budget_ms);
+    const char *why = vm_snapshot_unsavable(info);
     ferry_error *e = NULL;
     bool saved = false;
+    int fd = -1;
 
+    if (why) {
+        snprintf(note, note_size, "not saved: %s (%s)", why, info->state_text);
+        return false;
+    }
+    if (vm_snapshot_dir_check(p, &e) < 0) {
+        snprintf(note, note_size, "not saved: %.400s", error_message(e));
+        error_free(e);
+        return false;
+    }
+    if (budget_ms <= 0) {
+        snprintf(note, note_size, "no time left to save it to '%.300s'", p->snapshot);
+        return false;
+    }
+    if (uname(&node) < 0)
+        snprintf(node.nodename, sizeof(node.nodename), "unknown");
+    snprintf(suffix, sizeof(suffix), ".saving.%.64s.%ld", node.nodename, (long)getpid());
     if (vm_snapshot_path(p, id->name, "", "", path, sizeof(path)) < 0 ||
-        vm_snapshot_path(p, id->name, ".", ".saving", tmp, sizeof(tmp)) < 0) {
+        vm_snapshot_path(p, id->name, ".", suffix, tmp, sizeof(tmp)) < 0) {
         snprintf(note, note_size, "snapshot path too long");
         return false;
     }
+    /* the name is this process's: one that exists is left by an earlier
+     * process of this node with the same pid */
     unlink(tmp);
-    if (budget_ms <= 0) {
-        snprintf(note, note_size, "no time left to save it to '%.300s'", path);
-    } else if (virt_domain_save(conn, &vid, tmp, &save_dl, &e) < 0) {
+    fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    if (fd < 0) {
+        snprintf(note, note_size, "cannot create '%.300s': %.60s", tmp, strerror(errno));
+        return false;
+    }
+    close(fd);
+    if (virt_domain_save(conn, &vid, tmp, &save_dl, &e) < 0) {
         snprintf(note, note_size, "not saved: %.400s", error_message(e));
         unlink(tmp);
     } else if (rename(tmp, path) < 0) {
@@ -660,6 +868,7 @@ vm_keep(const struct ferry_params *p, virt_conn *conn, const struct vm_ident *id
         snprintf(st.uuid, sizeof(st.uuid), "%s", uuid ? uuid : "");
     }
     if (arrived) {
+        st.started_ms = vm_realtime_ms();   /* snapshot images older than this are stale */
         /* what another node published since may differ: publish once on arrival */
         st.util_cpu = -1;
         st.util_hv_memory_mib = -1;
@@ -1026,10 +1235,11 @@ vm_start(const struct ferry_params *p, const deadline *dl, struct vm_start_resul
         flight_end(p);
     }
     if (p->snapshot && (info.state == VIRT_STATE_ABSENT || info.state == VIRT_STATE_SHUTOFF) &&
+        (ret = vm_snapshot_dir_check(p, err)) == 0 &&
         vm_snapshot_path(p, id.name, "", "", image, sizeof(image)) == 0 &&
         access(image, F_OK) == 0)
-        ret = vm_snapshot_restore(conn, &id, p, image, &r, err);
-    else
+        ret = vm_snapshot_restore(conn, &id, &info, p, image, &r, err);
+    else if (ret == 0)
         ret = vm_start_existing(conn, &id, &info, p, &r, uuid, err);
     if (ret < 0)
         goto cleanup;
@@ -1173,8 +1383,8 @@ vm_stop(const struct ferry_params *p, const deadline *dl, struct vm_stop_result 
     have_proc = proc_qemu_find(p->hypervisor, id.name, &proc) == 0;
 
     r.how = VM_STOP_DESTROYED;
-    if (p->snapshot && (info.state == VIRT_STATE_RUNNING || info.state == VIRT_STATE_PAUSED)) {
-        if (vm_snapshot_save(conn, &id, p, dl, r.note, sizeof(r.note))) {
+    if (p->snapshot) {
+        if (vm_snapshot_save(conn, &id, &info, p, dl, r.note, sizeof(r.note))) {
             r.how = VM_STOP_SAVED;
             goto verify;
         }
@@ -1368,6 +1578,7 @@ vm_migrate_to(const struct ferry_params *p, const deadline *dl, struct vm_migrat
     bool orphan = false;
     struct flight fl;
     deadline preflight_dl;
+    deadline connect_dl;
     int rc = 0;
     int ret = 0;
 
@@ -1404,7 +1615,8 @@ vm_migrate_to(const struct ferry_params *p, const deadline *dl, struct vm_migrat
             goto cleanup;
         }
     }
-    ret = virt_conn_open(t.dest_uri, &dst, err);
+    connect_dl = deadline_sub(dl, deadline_remaining_ms(dl) / 4);
+    ret = virt_conn_open_within(t.dest_uri, &connect_dl, &dst, err);
     if (ret < 0) {
         error_prefix(*err, "target %s: ", t.node);
         goto cleanup;
@@ -1494,6 +1706,16 @@ vm_migrate_to(const struct ferry_params *p, const deadline *dl, struct vm_migrat
     spec.bandwidth_mib_s = (uint64_t)p->migration_speed_mib_s;
     spec.parallel = (int)p->migration_parallel;
 
+    migrate_watch_init(&w, p, mem_kib, dl, deadline_now_ms());
+    if (!migrate_watch_time_enough(&w, deadline_now_ms())) {
+        /* the watcher would have to pause or abort at once: a guest paused
+         * (or a migration aborted) for nothing */
+        ret = error_set(err, FERRY_E_TIMEOUT, "pre-flight took %lld ms of migrate_to's time; "
+                        "%lld ms are left, too few to start a migration the policy can still "
+                        "bound (nothing has moved)", (long long)deadline_elapsed_ms(dl),
+                        (long long)deadline_remaining_ms(dl));
+        goto cleanup;
+    }
     /* the record the next action here needs if this process is killed */
     memset(&fl, 0, sizeof(fl));
     snprintf(fl.name, sizeof(fl.name), "%s", id.name);
@@ -1505,7 +1727,6 @@ vm_migrate_to(const struct ferry_params *p, const deadline *dl, struct vm_migrat
     if (rc < 0)
         log_warning("cannot record the migration in flight (%s): if this migrate_to is killed, "
                     "the next action here cannot tell where the guest went", strerror(-rc));
-    migrate_watch_init(&w, p, mem_kib, dl, deadline_now_ms());
     ret = migrate_run(src, dst, &vid, &spec, &w, &mr, err);
     if (ret == 0) {
         if (virt_domain_job_stats(dst, &vid, true, &done_stats, &e) == 0) {

@@ -18,7 +18,7 @@
 
 static const char good_xml[] =
     "<domain type='kvm'>\n"
-    "  <name> vm1 </name>\n"
+    "  <name>vm1</name>\n"
     "  <uuid>4DEA22B3-1D52-D8F3-2516-782E98AB3FA0</uuid>\n"
     "  <memory unit='MiB'>256</memory>\n"
     "  <devices>\n"
@@ -220,6 +220,10 @@ START_TEST(test_missing_elements)
     parse_bad("<domain type='kvm'></domain>", FERRY_E_XML, "has no <name>");
     parse_bad("<domain><name>   </name></domain>", FERRY_E_XML, "has no <name>");
     parse_bad("<domain><name>a/b</name></domain>", FERRY_E_XML, "not a valid domain name");
+    /* libvirt keeps a name as written: ferry would look for another domain */
+    parse_bad("<domain><name> vm1 </name></domain>", FERRY_E_XML, "white space around it");
+    parse_bad("<domain><name>vm1\n</name></domain>", FERRY_E_XML, "white space around it");
+    parse_bad("<domain><name>v\nm1</name></domain>", FERRY_E_XML, "line break in it");
     parse_bad("<domain><name>a</name><uuid>xyz</uuid></domain>", FERRY_E_XML, "is not a UUID");
     parse_bad("<domain><name>a</name><memory unit='parsec'>1</memory></domain>", FERRY_E_XML,
               "is not a size");

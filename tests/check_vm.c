@@ -3,13 +3,18 @@
  * own open so the driver's state lives across the module's connections. */
 #include "config.h"
 
+#include <dirent.h>
+#include <dlfcn.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
-#include <sys/wait.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <libvirt/libvirt.h>
@@ -24,6 +29,80 @@
 static const char *const xml_vm1 =
     "<domain type='test'><name>vm1</name><uuid>" UUID1 "</uuid>"
     "<memory>8192</memory><os><type>hvm</type></os></domain>\n";
+
+/* vm1 as whoever can write the snapshot directory might save it: same name
+ * and UUID, another definition (the test driver's stand-in for qemu:commandline) */
+static const char *const xml_vm1_big =
+    "<domain type='test'><name>vm1</name><uuid>" UUID1 "</uuid>"
+    "<memory>9216</memory><os><type>hvm</type></os></domain>\n";
+
+/* ---- stand-ins for two libvirt calls where the test driver is not qemu ---- */
+
+typedef int (*restore_fn)(virConnectPtr, const char *, const char *, unsigned int);
+typedef int (*get_state_fn)(virDomainPtr, int *, int *, unsigned int);
+
+static char *restore_dxml;     /* the definition the last restore was given, NULL: none */
+static int restore_calls;
+static int fake_state = -1;    /* reported for vm1 while it is active; -1: its real state */
+static int fake_reason;
+
+static unsigned long long
+xml_memory(const char *xml)
+{
+    const char *m = xml ? strstr(xml, "<memory") : NULL;
+
+    m = m ? strchr(m, '>') : NULL;
+    return m ? strtoull(m + 1, NULL, 10) : 0;
+}
+
+/* the text of <uuid>, "" if none */
+static void
+xml_uuid(const char *xml, char out[37])
+{
+    const char *u = xml ? strstr(xml, "<uuid>") : NULL;
+
+    snprintf(out, 37, "%s", u ? u + 6 : "");
+    out[strcspn(out, "<")] = '\0';
+}
+
+/* qemu restores with the definition it is given once it fits the image (same
+ * UUID, memory, devices, ...); the test driver takes none. This records it, refuses
+ * one that does not fit (the test driver's own error) and restores the rest
+ * as the test driver can. */
+int
+virDomainRestoreFlags(virConnectPtr conn, const char *from, const char *dxml, unsigned int flags)
+{
+    restore_fn real = (restore_fn)dlsym(RTLD_NEXT, "virDomainRestoreFlags");
+    char *image = virDomainSaveImageGetXMLDesc(conn, from, 0);
+    char want[37];
+    char have[37];
+    bool fits = false;
+
+    xml_uuid(image, have);
+    xml_uuid(dxml, want);
+    fits = dxml && image && xml_memory(dxml) == xml_memory(image) && strcmp(want, have) == 0;
+    free(image);
+    free(restore_dxml);
+    restore_dxml = dxml ? strdup(dxml) : NULL;
+    restore_calls++;
+    return real(conn, from, dxml && !fits ? dxml : NULL, flags);
+}
+
+/* libvirt's state of vm1, or the fake one while it is active */
+int
+virDomainGetState(virDomainPtr dom, int *state, int *reason, unsigned int flags)
+{
+    get_state_fn real = (get_state_fn)dlsym(RTLD_NEXT, "virDomainGetState");
+    int ret = real(dom, state, reason, flags);
+
+    if (ret == 0 && fake_state >= 0 && strcmp(virDomainGetName(dom), "vm1") == 0 &&
+        (*state == VIR_DOMAIN_RUNNING || *state == VIR_DOMAIN_PAUSED)) {
+        *state = fake_state;
+        if (reason)
+            *reason = fake_reason;
+    }
+    return ret;
+}
 
 struct fixture {
     char dir[64];
@@ -683,6 +762,331 @@ START_TEST(test_snapshot_save_restore)
 }
 END_TEST
 
+static void
+file_write(const char *path, const char *text)
+{
+    FILE *fp = fopen(path, "w");
+
+    ck_assert_ptr_nonnull(fp);
+    fputs(text, fp);
+    ck_assert_int_eq(fclose(fp), 0);
+}
+
+/* the file's modification time set to now + offset_s */
+static void
+file_mtime_set(const char *path, int offset_s)
+{
+    struct timespec ts[2];
+
+    clock_gettime(CLOCK_REALTIME, &ts[0]);
+    ts[0].tv_sec += offset_s;
+    ts[1] = ts[0];
+    ck_assert_int_eq(utimensat(AT_FDCWD, path, ts, 0), 0);
+}
+
+static void
+vm1_save_from(virConnectPtr conn, const char *xml, const char *path)
+{
+    virDomainPtr d = virDomainCreateXML(conn, xml, 0);
+
+    ck_assert_ptr_nonnull(d);
+    ck_assert_int_eq(virDomainSave(d, path), 0);
+    virDomainFree(d);
+}
+
+/* issue 18 item 7.1: the definition in an image is not trusted: start restores
+ * with the config's XML (name only: libvirt's definition); an image it does not
+ * fit is refused and kept. */
+START_TEST(test_snapshot_restores_with_config)
+{
+    struct fixture f;
+    struct ferry_params *p = NULL;
+    struct ferry_params *named = NULL;
+    struct vm_start_result r;
+    ferry_error *err = NULL;
+    virDomainPtr d = NULL;
+    char snap[192];
+    char image[256];
+    deadline dl;
+    int ret = 0;
+
+    fixture_setup(&f);
+    snprintf(snap, sizeof(snap), "OCF_RESKEY_snapshot=%s", f.dir);
+    snprintf(image, sizeof(image), "%s/vm1", f.dir);
+    p = params_with_config(&f, snap);
+    start_ok(p, "created (transient)");
+    ck_assert_int_eq(stop_ok(p), VM_STOP_SAVED);
+    start_ok(p, "restored from its snapshot image");
+    ck_assert_msg(restore_dxml && strcmp(restore_dxml, xml_vm1) == 0,
+                  "restored with %s, not the config's XML",
+                  restore_dxml ? restore_dxml : "the image's own definition");
+    ck_assert_int_eq(stop_ok(p), VM_STOP_SAVED);
+
+    /* an image of vm1 with another definition: refused, kept, nothing started */
+    ck_assert_int_eq(unlink(image), 0);
+    vm1_save_from(f.keep, xml_vm1_big, image);
+    deadline_init(&dl, 20000);
+    ret = vm_start(p, &dl, &r, &err);
+    ck_assert_msg(ret < 0, "an image that does not fit the config was restored (%s)", r.how);
+    ck_assert_ptr_nonnull(strstr(error_message(err), image));
+    ck_assert_ptr_nonnull(strstr(error_message(err), "kept"));
+    err = error_free(err);
+    ck_assert_int_eq(access(image, F_OK), 0);
+    ck_assert_int_eq(monitor(p), VM_STATUS_STOPPED);
+    ck_assert_int_eq(unlink(image), 0);
+
+    /* a config without a UUID: libvirt gave the guest one, the image's is used */
+    {
+        static const char *const xml_nouuid =
+            "<domain type='test'><name>vm1</name>"
+            "<memory>8192</memory><os><type>hvm</type></os></domain>\n";
+        struct ferry_params *nouuid = NULL;
+        char uuid[VIR_UUID_STRING_BUFLEN];
+        char record[256];
+
+        file_write(f.config, xml_nouuid);
+        nouuid = params_with_config(&f, snap);
+        start_ok(nouuid, "created (transient)");
+        d = virDomainLookupByName(f.keep, "vm1");
+        ck_assert_int_eq(virDomainGetUUIDString(d, uuid), 0);
+        virDomainFree(d);
+        ck_assert_int_eq(stop_ok(nouuid), VM_STOP_SAVED);
+        deadline_init(&dl, 20000);
+        ck_assert_msg(vm_start(nouuid, &dl, &r, &err) == 0, "start: %s", error_message(err));
+        ck_assert_str_eq(r.how, "restored from its snapshot image");
+        ck_assert_ptr_nonnull(restore_dxml);
+        ck_assert_ptr_nonnull(strstr(restore_dxml, uuid));
+        ck_assert_int_eq(stop_ok(nouuid), VM_STOP_SAVED);
+        ck_assert_int_eq(unlink(image), 0);
+        file_write(f.config, xml_vm1);
+        /* this node's record of that UUID goes too: vm1 is UUID1 again */
+        snprintf(record, sizeof(record), "%s/ferry-vm-p_vm1.state", f.state_dir);
+        ck_assert_int_eq(unlink(record), 0);
+        params_free(nouuid);
+    }
+
+    /* name only: libvirt's persistent definition of the domain */
+    named = params_make(&f, (const char *[]){ "OCF_RESKEY_name=vm1", snap, NULL });
+    d = virDomainDefineXML(f.keep, xml_vm1);
+    ck_assert_ptr_nonnull(d);
+    ck_assert_int_eq(virDomainCreate(d), 0);
+    ck_assert_int_eq(virDomainSave(d, image), 0);
+    free(restore_dxml);
+    restore_dxml = NULL;
+    start_ok(named, "restored from its snapshot image");
+    ck_assert_msg(restore_dxml && strstr(restore_dxml, UUID1) && xml_memory(restore_dxml) == 8192,
+                  "restored with %s", restore_dxml ? restore_dxml : "the image's own definition");
+    ck_assert_int_eq(stop_ok(named), VM_STOP_SAVED);
+    /* and with neither config nor definition: refused, kept */
+    ck_assert_int_eq(virDomainUndefine(d), 0);
+    virDomainFree(d);
+    deadline_init(&dl, 20000);
+    ck_assert_int_eq(vm_start(named, &dl, &r, &err), FERRY_E_INSTALLED);
+    ck_assert_ptr_nonnull(strstr(error_message(err), "no libvirt definition"));
+    err = error_free(err);
+    ck_assert_int_eq(access(image, F_OK), 0);
+    ck_assert_int_eq(monitor(named), VM_STATUS_STOPPED);
+    unlink(image);
+    params_free(named);
+    params_free(p);
+    fixture_teardown(&f);
+}
+END_TEST
+
+/* issue 18 item 7.2: a snapshot directory that anyone but root (or the
+ * agent's own user) can write is refused by validate-all, start and stop. */
+START_TEST(test_snapshot_directory_trusted)
+{
+    struct fixture f;
+    struct ferry_params *p = NULL;
+    struct vm_start_result r;
+    ferry_error *err = NULL;
+    char dir[160];
+    char snap[192];
+    char image[200];
+    deadline dl;
+    static const mode_t bad[] = { 0770, 0707, 01777 };
+    size_t i;
+
+    fixture_setup(&f);
+    snprintf(dir, sizeof(dir), "%s/snap", f.dir);
+    snprintf(snap, sizeof(snap), "OCF_RESKEY_snapshot=%s", dir);
+    snprintf(image, sizeof(image), "%s/vm1", dir);
+    p = params_with_config(&f, snap);
+    /* missing: this node cannot see it */
+    ck_assert_int_eq(vm_validate(p, &err), FERRY_E_INSTALLED);
+    err = error_free(err);
+    ck_assert_int_eq(mkdir(dir, 0700), 0);
+    for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        ck_assert_int_eq(chmod(dir, bad[i]), 0);
+        ck_assert_msg(vm_validate(p, &err) == FERRY_E_INSTALLED, "mode %04o accepted",
+                      (unsigned)bad[i]);
+        ck_assert_ptr_nonnull(strstr(error_message(err), "writable by"));
+        err = error_free(err);
+        deadline_init(&dl, 20000);
+        ck_assert_int_eq(vm_start(p, &dl, &r, &err), FERRY_E_INSTALLED);
+        err = error_free(err);
+        ck_assert_int_eq(monitor(p), VM_STATUS_STOPPED);
+    }
+    if (geteuid() == 0) {
+        /* as root: another owner is refused */
+        ck_assert_int_eq(chmod(dir, 0700), 0);
+        ck_assert_int_eq(chown(dir, 4321, (gid_t)-1), 0);
+        ck_assert_int_eq(vm_validate(p, &err), FERRY_E_INSTALLED);
+        ck_assert_ptr_nonnull(strstr(error_message(err), "owned by uid 4321"));
+        err = error_free(err);
+        ck_assert_int_eq(chown(dir, 0, (gid_t)-1), 0);
+    }
+    ck_assert_int_eq(chmod(dir, 0755), 0);
+    ck_assert_int_eq(vm_validate(p, &err), 0);
+    start_ok(p, "created (transient)");
+    /* it became writable meanwhile: stop does not save there */
+    ck_assert_int_eq(chmod(dir, 0775), 0);
+    ck_assert_int_eq(stop_ok(p), VM_STOP_GRACEFUL);
+    ck_assert_int_eq(access(image, F_OK), -1);
+    rmdir(dir);
+    params_free(p);
+    fixture_teardown(&f);
+}
+END_TEST
+
+/* issue 18 item 7.3: the save's temporary file is this node's and this
+ * process's own: another node's save in progress is not touched. */
+START_TEST(test_snapshot_save_name_per_node)
+{
+    struct fixture f;
+    struct ferry_params *p = NULL;
+    char snap[192];
+    char image[256];
+    char other[256];
+    char buf[64] = "";
+    struct dirent *e = NULL;
+    DIR *dir = NULL;
+    FILE *fp = NULL;
+
+    fixture_setup(&f);
+    snprintf(snap, sizeof(snap), "OCF_RESKEY_snapshot=%s", f.dir);
+    snprintf(image, sizeof(image), "%s/vm1", f.dir);
+    snprintf(other, sizeof(other), "%s/.vm1.saving", f.dir);
+    p = params_with_config(&f, snap);
+    file_write(other, "another node's save\n");
+    start_ok(p, "created (transient)");
+    ck_assert_int_eq(stop_ok(p), VM_STOP_SAVED);
+    fp = fopen(other, "r");
+    ck_assert_msg(fp != NULL, "the save removed another node's temporary file '%s'", other);
+    ck_assert_ptr_nonnull(fgets(buf, sizeof(buf), fp));
+    fclose(fp);
+    ck_assert_str_eq(buf, "another node's save\n");
+    ck_assert_int_eq(access(image, F_OK), 0);
+    /* and its own is gone */
+    dir = opendir(f.dir);
+    ck_assert_ptr_nonnull(dir);
+    while ((e = readdir(dir)) != NULL)
+        ck_assert_msg(strncmp(e->d_name, ".vm1.saving.", 12) != 0, "left behind: %s", e->d_name);
+    closedir(dir);
+    unlink(other);
+    unlink(image);
+    params_free(p);
+    fixture_teardown(&f);
+}
+END_TEST
+
+/* issue 18 item 7.4: stop saves a guest that runs, or that the user or an I/O
+ * error paused; never a migration's copy (paused for an incoming migration,
+ * or starting up for one): its memory is not the guest's. */
+START_TEST(test_snapshot_incoming_copy_not_saved)
+{
+    struct fixture f;
+    struct ferry_params *p = NULL;
+    virDomainPtr d = NULL;
+    char snap[192];
+    char image[256];
+    static const int incoming[] = { VIR_DOMAIN_PAUSED_MIGRATION, VIR_DOMAIN_PAUSED_STARTING_UP };
+    size_t i;
+
+    fixture_setup(&f);
+    snprintf(snap, sizeof(snap), "OCF_RESKEY_snapshot=%s", f.dir);
+    snprintf(image, sizeof(image), "%s/vm1", f.dir);
+    p = params_with_config(&f, snap);
+    for (i = 0; i < sizeof(incoming) / sizeof(incoming[0]); i++) {
+        start_ok(p, "created (transient)");
+        fake_state = VIR_DOMAIN_PAUSED;
+        fake_reason = incoming[i];
+        ck_assert_msg(stop_ok(p) == VM_STOP_DESTROYED, "paused reason %d: saved", incoming[i]);
+        fake_state = -1;
+        ck_assert_int_eq(access(image, F_OK), -1);
+    }
+    /* paused by an I/O error: its memory is whole, saved */
+    start_ok(p, "created (transient)");
+    fake_state = VIR_DOMAIN_PAUSED;
+    fake_reason = VIR_DOMAIN_PAUSED_IOERROR;
+    ck_assert_int_eq(stop_ok(p), VM_STOP_SAVED);
+    fake_state = -1;
+    start_ok(p, "restored from its snapshot image");
+    /* paused by the user: saved */
+    d = virDomainLookupByName(f.keep, "vm1");
+    ck_assert_int_eq(virDomainSuspend(d), 0);
+    virDomainFree(d);
+    ck_assert_int_eq(stop_ok(p), VM_STOP_SAVED);
+    unlink(image);
+    params_free(p);
+    fixture_teardown(&f);
+}
+END_TEST
+
+/* issue 18 item 7.5: a stop that does not save retires (renames .stale) only
+ * an image older than this node's copy of the guest, never one another node
+ * wrote since, nor one it cannot date. */
+START_TEST(test_snapshot_retires_only_older)
+{
+    struct fixture f;
+    struct ferry_params *p = NULL;
+    char config[192];
+    char snap[192];
+    char image[256];
+    char stale[256];
+    char state[256];
+
+    fixture_setup(&f);
+    snprintf(snap, sizeof(snap), "OCF_RESKEY_snapshot=%s", f.dir);
+    snprintf(image, sizeof(image), "%s/vm1", f.dir);
+    snprintf(stale, sizeof(stale), "%s/vm1.stale", f.dir);
+    snprintf(state, sizeof(state), "%s/ferry-vm-p_vm1.state", f.state_dir);
+    snprintf(config, sizeof(config), "OCF_RESKEY_config=%s", f.config);
+    /* no time to save: the stop does not save */
+    p = params_make(&f, (const char *[]){ config, snap, "OCF_RESKEY_shutdown_timeout=0", NULL });
+    /* written by another node after this copy started: kept */
+    start_ok(p, "created (transient)");
+    file_write(image, "another node's image\n");
+    file_mtime_set(image, 2);
+    ck_assert_int_eq(stop_ok(p), VM_STOP_DESTROYED);
+    ck_assert_msg(access(image, F_OK) == 0, "a newer image was retired");
+    ck_assert_int_eq(access(stale, F_OK), -1);
+    ck_assert_int_eq(unlink(image), 0);
+
+    /* older than this copy: it no longer fits the disks, retired */
+    start_ok(p, "created (transient)");
+    file_write(image, "an older image\n");
+    file_mtime_set(image, -60);
+    ck_assert_int_eq(stop_ok(p), VM_STOP_DESTROYED);
+    ck_assert_int_eq(access(image, F_OK), -1);
+    ck_assert_int_eq(access(stale, F_OK), 0);
+    ck_assert_int_eq(unlink(stale), 0);
+
+    /* no record of when this copy started: kept */
+    start_ok(p, "created (transient)");
+    file_write(image, "an image of unknown age\n");
+    file_mtime_set(image, -60);
+    ck_assert_int_eq(unlink(state), 0);
+    ck_assert_int_eq(stop_ok(p), VM_STOP_DESTROYED);
+    ck_assert_int_eq(access(image, F_OK), 0);
+    ck_assert_int_eq(access(stale, F_OK), -1);
+    unlink(image);
+    params_free(p);
+    fixture_teardown(&f);
+}
+END_TEST
+
 /* rgmanager's status_program: runs in depth-10 monitors, and gates start. */
 START_TEST(test_status_program)
 {
@@ -838,6 +1242,11 @@ main(void)
     add_tcase(s, tcase_create("validate"), test_validate, 20);
     add_tcase(s, tcase_create("path"), test_path_search, 20);
     add_tcase(s, tcase_create("snapshot"), test_snapshot_save_restore, 20);
+    add_tcase(s, tcase_create("snapshot_dxml"), test_snapshot_restores_with_config, 20);
+    add_tcase(s, tcase_create("snapshot_dir"), test_snapshot_directory_trusted, 20);
+    add_tcase(s, tcase_create("snapshot_tmp"), test_snapshot_save_name_per_node, 20);
+    add_tcase(s, tcase_create("snapshot_incoming"), test_snapshot_incoming_copy_not_saved, 20);
+    add_tcase(s, tcase_create("snapshot_retire"), test_snapshot_retires_only_older, 20);
     add_tcase(s, tcase_create("status_program"), test_status_program, 20);
     add_tcase(s, tcase_create("definition"), test_definition_saved, 20);
     add_tcase(s, tcase_create("budget"), test_graceful_budget, 5);

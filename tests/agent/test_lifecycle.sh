@@ -132,6 +132,14 @@ on $H virsh -q undefine vm1 >/dev/null
 snap=$FERRY_LAB_SHARED/snapshots
 mkdir -p "$snap"
 SNAP=OCF_RESKEY_snapshot=$snap
+# what start restores comes from there: only root may write it
+chmod 0775 "$snap"
+t_expect_rc "validate-all: a snapshot directory its group can write is refused" 5 \
+    agent $H validate-all OCF_RESKEY_config="$vm1" $SNAP
+t_reason_has "is writable by its group"
+t_expect_rc "start with it: refused too" 5 agent $H start OCF_RESKEY_config="$vm1" $SNAP
+chmod 0755 "$snap"
+t_expect_rc "validate-all: root's own directory" 0 agent $H validate-all OCF_RESKEY_config="$vm1" $SNAP
 t_expect_rc "start (snapshot set)" 0 agent $H start OCF_RESKEY_config="$vm1" $SNAP
 ticks_wait vm1 10 15000 "$(now_ms)" || true
 since=$(now_ms)
@@ -139,10 +147,28 @@ t_expect_rc "stop saves the guest" 0 agent $H stop OCF_RESKEY_config="$vm1" $SNA
 case "$T_ERR" in *"saved to its snapshot image"*) t_pass "stop said it saved it" ;; *) t_fail "stop: $T_ERR" ;; esac
 t_ok "the image is in the snapshot directory" test -s "$snap/vm1"
 t_ok "no temporary file is left" sh -c "! ls -A '$snap' | grep -q saving"
+t_ok "the image is root's, and only root can write it" \
+    sh -c "[ \"\$(stat -c '%u %A' '$snap/vm1')\" = '0 -rw-------' ]"
 t_expect_rc "monitor after the save: stopped" 7 agent $H monitor OCF_RESKEY_config="$vm1" $SNAP $INTERVAL
+# whoever can write an image can put any definition in it (here: a description)
+on $H sh -c "virsh -q save-image-dumpxml --security-info '$snap/vm1' |
+    sed 's|<description>[^<]*</description>|<description>planted in the image</description>|' \
+    >'$FERRY_LAB_SHARED/planted.xml' && virsh -q save-image-define '$snap/vm1' '$FERRY_LAB_SHARED/planted.xml'" >/dev/null
+t_ok "the image's own definition was changed" \
+    sh -c "'$LAB' exec $H virsh -q save-image-dumpxml '$snap/vm1' | grep -q 'planted in the image'"
+# a config the image does not fit (another vCPU count): refused, the image kept
+sed 's|<vcpu>1</vcpu>|<vcpu>2</vcpu>|' "$vm1" >"$FERRY_LAB_SHARED/vm1-2cpu.xml"
+t_expect_rc "start with a config the image does not fit: refused" 6 \
+    agent $H start OCF_RESKEY_config="$FERRY_LAB_SHARED/vm1-2cpu.xml" $SNAP
+t_reason_has "the image is kept"
+t_ok "the image is still there" test -s "$snap/vm1"
+t_expect_rc "and nothing runs" 7 agent $H monitor OCF_RESKEY_config="$vm1" $SNAP $INTERVAL
 t_expect_rc "start restores it" 0 agent $H start OCF_RESKEY_config="$vm1" $SNAP
 case "$T_ERR" in *"restored from its snapshot image"*) t_pass "start said it restored it" ;; *) t_fail "start: $T_ERR" ;; esac
 t_ok "the image was removed after the restore" test ! -e "$snap/vm1"
+t_ok "restored with the config's definition, not the image's" \
+    sh -c "'$LAB' exec $H virsh -q dumpxml vm1 | grep -q 'ferry test guest' &&
+           ! '$LAB' exec $H virsh -q dumpxml vm1 | grep -q 'planted in the image'"
 ticks_wait vm1 10 15000 "$(now_ms)" || true
 rep=$(ticks_report vm1 "$since")
 if grep -qx 'resets=0' <<<"$rep" && ! grep -qx 'first_seq=0' <<<"$rep"; then
