@@ -85,7 +85,11 @@ vm_config_search(const char *path, const char *name, char *buf, size_t size)
         for (i = 0; len > 0 && i < 2; i++) {
             struct stat st;
 
-            snprintf(buf, size, "%.*s/%s%s", (int)len, dir, name, suffixes[i]);
+            int n = snprintf(buf, size, "%.*s/%s%s", (int)len, dir, name, suffixes[i]);
+
+            /* a cut-off path would be another file */
+            if (n < 0 || (size_t)n >= size)
+                continue;
             if (stat(buf, &st) == 0 && S_ISREG(st.st_mode) && access(buf, R_OK) == 0)
                 return buf;
         }
@@ -1820,6 +1824,16 @@ vm_migrate_from(const struct ferry_params *p, const deadline *dl, enum vm_status
         }
         if (info.state == VIRT_STATE_ABSENT || info.state == VIRT_STATE_SHUTOFF) {
             *ret_status = VM_STATUS_STOPPED;
+            goto cleanup;
+        }
+        if (info.state == VIRT_STATE_PAUSED && info.paused_why != VIRT_PAUSED_MIGRATION &&
+            info.paused_why != VIRT_PAUSED_STARTING && info.paused_why != VIRT_PAUSED_POSTCOPY) {
+            /* it arrived paused, as it was on the source (by the operator, or
+             * an I/O error): here it is; monitor reports it degraded */
+            log_warning("migrate_from: domain '%s' arrived %s, as it was before the migration",
+                        id.name, info.state_text);
+            *ret_status = VM_STATUS_RUNNING;
+            vm_keep(p, conn, &id, &info, true, dl);
             goto cleanup;
         }
         /* still arriving (paused by the migration): wait for it */

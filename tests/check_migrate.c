@@ -444,6 +444,19 @@ START_TEST(test_watch_init)
 }
 END_TEST
 
+/* A pre-flight that ate migrate_to's time: no copy is started that the
+ * policy would have to pause or abort at once. */
+START_TEST(test_watch_time_enough)
+{
+    struct migrate_watch w = watch_for("pause", true);   /* hard deadline at 80 s */
+
+    ck_assert(migrate_watch_time_enough(&w, 0));
+    ck_assert(migrate_watch_time_enough(&w, 77000));
+    ck_assert(!migrate_watch_time_enough(&w, 77001));
+    ck_assert(!migrate_watch_time_enough(&w, 95000));
+}
+END_TEST
+
 START_TEST(test_policy_decisions)
 {
     struct migrate_watch w;
@@ -501,6 +514,25 @@ START_TEST(test_policy_decisions)
     w.postcopy = true;     /* post-copy cannot be undone */
     ck_assert_int_eq(migrate_watch_decide(&w, 99000, &why), MIGRATE_ACT_NONE);
 
+    /* libvirt refused the switch to post-copy: not "post-copy, nothing more
+     * to do" (the watcher set postcopy before calling and never acted again) */
+    w = watch_for("postcopy", true);
+    ck_assert_int_eq(migrate_watch_decide(&w, 10000, &why), MIGRATE_ACT_POSTCOPY);
+    migrate_watch_acted(&w, MIGRATE_ACT_POSTCOPY, false, 10000);
+    ck_assert(!w.postcopy);
+    ck_assert_int_eq(migrate_watch_decide(&w, 10200, &why), MIGRATE_ACT_NONE);  /* afresh */
+    ck_assert_int_eq(migrate_watch_decide(&w, 20000, &why), MIGRATE_ACT_PAUSE);
+    migrate_watch_acted(&w, MIGRATE_ACT_PAUSE, true, 20000);
+    ck_assert(w.suspended);
+    /* a switch that worked: nothing more */
+    w = watch_for("postcopy", true);
+    migrate_watch_acted(&w, MIGRATE_ACT_POSTCOPY, true, 10000);
+    ck_assert_int_eq(migrate_watch_decide(&w, 99000, &why), MIGRATE_ACT_NONE);
+    /* a suspend libvirt refused is not a paused guest */
+    w = watch_for("pause", true);
+    migrate_watch_acted(&w, MIGRATE_ACT_PAUSE, false, 10000);
+    ck_assert(!w.suspended);
+
     /* pause mode: the guest is paused already; a stall gives up */
     w = watch_for("pause", false);
     ck_assert_int_eq(migrate_watch_decide(&w, 5000, &why), MIGRATE_ACT_NONE);
@@ -549,6 +581,7 @@ main(void)
     add_tcase(s, tcase_create("probe"), test_probe_refused_fast, 10);
     add_tcase(s, tcase_create("disks"), test_disk_safety, 5);
     add_tcase(s, tcase_create("watch_init"), test_watch_init, 5);
+    add_tcase(s, tcase_create("time_enough"), test_watch_time_enough, 5);
     add_tcase(s, tcase_create("policy"), test_policy_decisions, 5);
     add_tcase(s, tcase_create("format"), test_names_and_format, 5);
     return check_run(s);

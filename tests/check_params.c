@@ -158,6 +158,18 @@ START_TEST(test_validate_rejects)
         error_free(err);
         params_free(p);
     }
+    {
+        /* post-copy needs a running guest: with migrate=pause it could never work */
+        char *env[] = { "OCF_RESKEY_name=ok", "OCF_RESKEY_migrate=pause",
+                        "OCF_RESKEY_migration_policy=postcopy", NULL };
+        struct ferry_params *p = parse_ok(env);
+        ferry_error *err = NULL;
+
+        ck_assert_int_eq(params_validate(p, &err), FERRY_E_CONFIG);
+        ck_assert_ptr_nonnull(strstr(error_message(err), "needs migrate 'live'"));
+        error_free(err);
+        params_free(p);
+    }
 }
 END_TEST
 

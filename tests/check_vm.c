@@ -638,6 +638,34 @@ START_TEST(test_killed_migrate_to_guest_left)
 }
 END_TEST
 
+/* A guest paused by the operator before its migration arrives paused:
+ * migrate_from confirms it at once (it waited for its whole timeout). */
+START_TEST(test_migrate_from_paused_arrival)
+{
+    struct fixture f;
+    struct ferry_params *p = NULL;
+    enum vm_status status = VM_STATUS_STOPPED;
+    ferry_error *err = NULL;
+    virDomainPtr d = NULL;
+    deadline dl;
+
+    fixture_setup(&f);
+    p = params_with_config(&f, NULL);
+    d = virDomainCreateXML(f.keep, xml_vm1, 0);
+    ck_assert_ptr_nonnull(d);
+    ck_assert_int_eq(virDomainSuspend(d), 0);
+    deadline_init_budget(&dl, 3000);
+    ck_assert_msg(vm_migrate_from(p, &dl, &status, &err) == 0, "migrate_from: %s",
+                  error_message(err));
+    ck_assert_int_eq(status, VM_STATUS_RUNNING);
+    ck_assert_int_lt(deadline_elapsed_ms(&dl), 2000);
+    virDomainDestroy(d);
+    virDomainFree(d);
+    params_free(p);
+    fixture_teardown(&f);
+}
+END_TEST
+
 START_TEST(test_unreachable_libvirt_is_not_stopped)
 {
     struct fixture f;
@@ -1238,6 +1266,7 @@ main(void)
     add_tcase(s, tcase_create("uuid_learnt"), test_uuid_learnt_at_start, 20);
     add_tcase(s, tcase_create("stalled_config"), test_stalled_config_does_not_block, 10);
     add_tcase(s, tcase_create("killed_migrate_to"), test_killed_migrate_to_guest_left, 20);
+    add_tcase(s, tcase_create("paused_arrival"), test_migrate_from_paused_arrival, 20);
     add_tcase(s, tcase_create("unreachable"), test_unreachable_libvirt_is_not_stopped, 20);
     add_tcase(s, tcase_create("validate"), test_validate, 20);
     add_tcase(s, tcase_create("path"), test_path_search, 20);
