@@ -36,4 +36,13 @@ bool deadline_expired(const deadline *d);
  * Returns false if the deadline has passed (nothing left to wait for). */
 bool deadline_wait_ms(const deadline *d, int64_t interval_ms);
 
+/* Runs fn(arg) in a thread of its own and waits for it until d: for I/O
+ * that has no deadline of its own (a file on a share that may stall, an ssh
+ * connection). 0: it finished. -ETIMEDOUT: it goes on and is abandoned; the
+ * thread calls release(arg) when it ends (or dies with the process), and the
+ * caller must not touch arg again. Another negative errno: the thread could
+ * not start, fn did not run, arg is still the caller's. */
+int deadline_run(const deadline *d, void (*fn)(void *arg), void (*release)(void *arg),
+                 void *arg);
+
 #endif

@@ -10,22 +10,15 @@
 #include <unistd.h>
 
 #include "flight.h"
+#include "state.h"
 
 static int
 flight_path(const struct ferry_params *p, const char *suffix, char *buf, size_t size)
 {
-    size_t i;
-    int n;
+    char kind[48];
 
-    if (p->instance == NULL || p->state_dir == NULL)
-        return -EINVAL;
-    n = snprintf(buf, size, "%s/ferry-vm-%s.flight%s", p->state_dir, p->instance, suffix);
-    if (n < 0 || (size_t)n >= size)
-        return -ENAMETOOLONG;
-    for (i = strlen(p->state_dir) + 1; buf[i]; i++)
-        if (buf[i] == '/')
-            buf[i] = '_';
-    return 0;
+    snprintf(kind, sizeof(kind), ".flight%s", suffix);
+    return state_path_suffix(p, kind, buf, size);
 }
 
 int

@@ -21,20 +21,26 @@ state_init(struct ferry_state *st)
 }
 
 int
-state_path(const struct ferry_params *p, char *buf, size_t size)
+state_path_suffix(const struct ferry_params *p, const char *suffix, char *buf, size_t size)
 {
     size_t i;
     int n;
 
     if (p->instance == NULL || p->state_dir == NULL)
         return -EINVAL;
-    n = snprintf(buf, size, "%s/ferry-vm-%s.state", p->state_dir, p->instance);
+    n = snprintf(buf, size, "%s/ferry-vm-%s%s", p->state_dir, p->instance, suffix);
     if (n < 0 || (size_t)n >= size)
         return -ENAMETOOLONG;
     for (i = strlen(p->state_dir) + 1; buf[i]; i++)
         if (buf[i] == '/')
             buf[i] = '_';
     return 0;
+}
+
+int
+state_path(const struct ferry_params *p, char *buf, size_t size)
+{
+    return state_path_suffix(p, ".state", buf, size);
 }
 
 uint64_t

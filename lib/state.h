@@ -43,6 +43,10 @@ int state_save(const struct ferry_params *p, const struct ferry_state *st);
  * and bytes after the strings' NULs, that memcmp would compare). */
 bool state_equal(const struct ferry_state *a, const struct ferry_state *b);
 
+/* The path of one of this resource's files: $state_dir/ferry-vm-<instance><suffix>
+ * ('/' in the instance replaced); -EINVAL without an instance. */
+int state_path_suffix(const struct ferry_params *p, const char *suffix, char *buf, size_t size);
+
 /* The file's path, for messages and tests; -EINVAL without an instance. */
 int state_path(const struct ferry_params *p, char *buf, size_t size);
 

@@ -86,14 +86,8 @@ cleanup:
     return ret;
 }
 
-/* virt_conn_open in a thread of its own, for connections that go over the
- * network (qemu+ssh: ssh has no deadline of ours). Abandoned at the deadline:
- * the thread finishes (or dies with the process) and frees what it made. */
+/* virt_conn_open_within's work, done in a thread that may be abandoned */
 struct virt_open_job {
-    pthread_mutex_t lock;
-    pthread_cond_t cond;
-    bool done;
-    bool abandoned;
     char *uri;
     virt_conn *conn;
     ferry_error *err;
@@ -101,31 +95,22 @@ struct virt_open_job {
 };
 
 static void
-virt_open_job_free(struct virt_open_job *j)
+virt_open_job_free(void *arg)
 {
-    pthread_cond_destroy(&j->cond);
-    pthread_mutex_destroy(&j->lock);
+    struct virt_open_job *j = arg;
+
     virt_conn_close(j->conn);
     error_free(j->err);
     free(j->uri);
     free(j);
 }
 
-static void *
-virt_open_job_main(void *arg)
+static void
+virt_open_job_run(void *arg)
 {
     struct virt_open_job *j = arg;
-    bool abandoned = false;
 
     j->ret = virt_conn_open(j->uri, &j->conn, &j->err);
-    pthread_mutex_lock(&j->lock);
-    j->done = true;
-    abandoned = j->abandoned;
-    pthread_cond_signal(&j->cond);
-    pthread_mutex_unlock(&j->lock);
-    if (abandoned)
-        virt_open_job_free(j);
-    return NULL;
 }
 
 int
@@ -133,42 +118,20 @@ virt_conn_open_within(const char *uri, const deadline *dl, virt_conn **ret_conn,
                       ferry_error **err)
 {
     struct virt_open_job *j = calloc(1, sizeof(*j));
-    int64_t end_ms = deadline_now_ms() + deadline_remaining_ms(dl);
-    pthread_condattr_t attr;
-    pthread_attr_t tattr;
-    pthread_t thread;
-    struct timespec ts;
     int ret = 0;
 
     if (j == NULL || (j->uri = strdup(uri)) == NULL) {
         free(j);
         return error_set(err, -ENOMEM, "out of memory");
     }
-    pthread_mutex_init(&j->lock, NULL);
-    pthread_condattr_init(&attr);
-    pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
-    pthread_cond_init(&j->cond, &attr);
-    pthread_condattr_destroy(&attr);
-    pthread_attr_init(&tattr);
-    pthread_attr_setdetachstate(&tattr, PTHREAD_CREATE_DETACHED);
-    ret = pthread_create(&thread, &tattr, virt_open_job_main, j);
-    pthread_attr_destroy(&tattr);
-    if (ret != 0) {
-        virt_open_job_free(j);
-        return error_set(err, -ret, "cannot start a thread to connect to '%s'", uri);
-    }
-    ts.tv_sec = (time_t)(end_ms / 1000);
-    ts.tv_nsec = (long)(end_ms % 1000) * 1000000L;
-    pthread_mutex_lock(&j->lock);
-    while (!j->done && pthread_cond_timedwait(&j->cond, &j->lock, &ts) != ETIMEDOUT)
-        ;
-    if (!j->done) {
-        j->abandoned = true;
-        pthread_mutex_unlock(&j->lock);
+    ret = deadline_run(dl, virt_open_job_run, virt_open_job_free, j);
+    if (ret == -ETIMEDOUT)
         return error_set(err, FERRY_E_TIMEOUT, "cannot connect to libvirt at '%s': no answer "
                          "within %lld ms", uri, (long long)deadline_elapsed_ms(dl));
+    if (ret < 0) {
+        virt_open_job_free(j);
+        return error_set(err, ret, "cannot start a thread to connect to '%s'", uri);
     }
-    pthread_mutex_unlock(&j->lock);
     ret = j->ret;
     if (ret < 0) {
         error_set(err, ret, "%s", error_message(j->err));

@@ -3,7 +3,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -665,10 +664,6 @@ vm_status_program_wait(const struct ferry_params *p, const char *name, const dea
  * deadline. A write still running at the deadline is abandoned (it finishes,
  * or dies with the process); the caller goes on. */
 struct vm_write_job {
-    pthread_mutex_t lock;
-    pthread_cond_t cond;
-    bool done;
-    bool abandoned;
     int ret;
     ferry_error *err;
     char *path;
@@ -678,12 +673,12 @@ struct vm_write_job {
 };
 
 static void
-vm_write_job_free(struct vm_write_job *j)
+vm_write_job_free(void *arg)
 {
+    struct vm_write_job *j = arg;
+
     if (j == NULL)
         return;
-    pthread_cond_destroy(&j->cond);
-    pthread_mutex_destroy(&j->lock);
     error_free(j->err);
     free(j->path);
     free(j->xml);
@@ -692,21 +687,12 @@ vm_write_job_free(struct vm_write_job *j)
     free(j);
 }
 
-static void *
-vm_write_job_main(void *arg)
+static void
+vm_write_job_run(void *arg)
 {
     struct vm_write_job *j = arg;
-    bool abandoned = false;
 
     j->ret = domxml_write_file(j->path, j->xml, j->name, j->uuid, &j->err);
-    pthread_mutex_lock(&j->lock);
-    j->done = true;
-    abandoned = j->abandoned;
-    pthread_cond_signal(&j->cond);
-    pthread_mutex_unlock(&j->lock);
-    if (abandoned)
-        vm_write_job_free(j);
-    return NULL;
 }
 
 static int
@@ -714,45 +700,23 @@ vm_config_write_bounded(const char *path, const char *xml, const char *name, con
                         const deadline *dl, ferry_error **err)
 {
     struct vm_write_job *j = calloc(1, sizeof(*j));
-    pthread_condattr_t attr;
-    pthread_attr_t tattr;
-    pthread_t thread;
-    struct timespec ts;
-    int64_t end_ms = deadline_now_ms() + deadline_remaining_ms(dl);
     int ret = 0;
 
     if (j == NULL)
         return error_set(err, -ENOMEM, "out of memory");
-    pthread_mutex_init(&j->lock, NULL);
-    pthread_condattr_init(&attr);
-    pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
-    pthread_cond_init(&j->cond, &attr);
-    pthread_condattr_destroy(&attr);
     if (vm_strdup(&j->path, path, err) < 0 || vm_strdup(&j->xml, xml, err) < 0 ||
         vm_strdup(&j->name, name, err) < 0 || vm_strdup(&j->uuid, uuid, err) < 0) {
         vm_write_job_free(j);
         return -ENOMEM;
     }
-    pthread_attr_init(&tattr);
-    pthread_attr_setdetachstate(&tattr, PTHREAD_CREATE_DETACHED);
-    ret = pthread_create(&thread, &tattr, vm_write_job_main, j);
-    pthread_attr_destroy(&tattr);
-    if (ret != 0) {
-        vm_write_job_free(j);
-        return error_set(err, -ret, "cannot start a thread to write '%s'", path);
-    }
-    ts.tv_sec = (time_t)(end_ms / 1000);
-    ts.tv_nsec = (long)(end_ms % 1000) * 1000000L;
-    pthread_mutex_lock(&j->lock);
-    while (!j->done && pthread_cond_timedwait(&j->cond, &j->lock, &ts) != ETIMEDOUT)
-        ;
-    if (!j->done) {
-        j->abandoned = true;
-        pthread_mutex_unlock(&j->lock);
+    ret = deadline_run(dl, vm_write_job_run, vm_write_job_free, j);
+    if (ret == -ETIMEDOUT)
         return error_set(err, FERRY_E_TIMEOUT, "writing '%s' did not finish in time (a stalled "
                          "share?); left to finish in the background", path);
+    if (ret < 0) {
+        vm_write_job_free(j);
+        return error_set(err, ret, "cannot start a thread to write '%s'", path);
     }
-    pthread_mutex_unlock(&j->lock);
     ret = j->ret;
     if (ret < 0)
         error_set(err, ret, "%s", error_message(j->err));

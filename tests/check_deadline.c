@@ -1,6 +1,10 @@
 /* check_deadline.c — deadline arithmetic. */
 #include "config.h"
 
+#include <errno.h>
+#include <stdatomic.h>
+#include <unistd.h>
+
 #include "check_common.h"
 #include "deadline.h"
 
@@ -74,6 +78,56 @@ START_TEST(test_wait_never_overshoots)
 }
 END_TEST
 
+struct slow_job {
+    int sleep_ms;
+    atomic_int ran;
+    atomic_int released;
+};
+
+static void
+slow_job_run(void *arg)
+{
+    struct slow_job *j = arg;
+
+    usleep((useconds_t)j->sleep_ms * 1000);
+    atomic_store(&j->ran, 1);
+}
+
+static void
+slow_job_release(void *arg)
+{
+    struct slow_job *j = arg;
+
+    atomic_store(&j->released, 1);
+}
+
+/* I/O without a deadline of its own is waited for until the deadline, then
+ * abandoned: the caller answers in time, the thread cleans up after itself. */
+START_TEST(test_run_abandons_at_the_deadline)
+{
+    static struct slow_job quick;
+    static struct slow_job slow;
+    deadline d;
+    int i;
+
+    quick.sleep_ms = 10;
+    deadline_init_budget(&d, 2000);
+    ck_assert_int_eq(deadline_run(&d, slow_job_run, slow_job_release, &quick), 0);
+    ck_assert_int_eq(atomic_load(&quick.ran), 1);
+    ck_assert_int_eq(atomic_load(&quick.released), 0);    /* the caller's to free */
+
+    slow.sleep_ms = 1000;
+    deadline_init_budget(&d, 100);
+    ck_assert_int_eq(deadline_run(&d, slow_job_run, slow_job_release, &slow), -ETIMEDOUT);
+    ck_assert_int_lt(deadline_elapsed_ms(&d), 500);
+    ck_assert_int_eq(atomic_load(&slow.ran), 0);
+    for (i = 0; i < 300 && !atomic_load(&slow.released); i++)
+        usleep(10000);
+    ck_assert_int_eq(atomic_load(&slow.ran), 1);
+    ck_assert_int_eq(atomic_load(&slow.released), 1);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -84,5 +138,6 @@ main(void)
     add_tcase(s, tcase_create("expired"), test_zero_and_negative_expire_at_once, 5);
     add_tcase(s, tcase_create("sub"), test_sub_is_capped_by_parent, 5);
     add_tcase(s, tcase_create("wait"), test_wait_never_overshoots, 5);
+    add_tcase(s, tcase_create("run"), test_run_abandons_at_the_deadline, 10);
     return check_run(s);
 }
