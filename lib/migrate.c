@@ -708,13 +708,13 @@ migrate_preflight_hugepages(virt_conn *dst, const domxml *live, const char *node
                       (unsigned long long)sizes[i], node, error_message(e));
             continue;
         }
-        known = true;
         if (migrate_hugepages_fit(need_kib, sizes[i], pages))
             goto cleanup;
-        if (pages * sizes[i] >= best_kib) {
+        if (!known || pages * sizes[i] > best_kib) {
             best_kib = pages * sizes[i];
             best_page_kib = sizes[i];
         }
+        known = true;
     }
     if (n == 0)
         ret = error_set(err, FERRY_E_STATE, "the target %s offers no huge pages; domain '%s' is "

@@ -1116,7 +1116,7 @@ virt_cpu_compare(virt_conn *c, const char *arch, const char *virt_type, const ch
         virt_error(err, -EOPNOTSUPP, "the host cannot compare CPUs");
         return -EOPNOTSUPP;
     }
-    if (virt_error_is(VIR_ERR_CPU_INCOMPATIBLE))
-        return virt_error(err, FERRY_E_STATE, "the guest CPU is incompatible with the host's");
+    if (virt_error_is(VIR_ERR_CPU_INCOMPATIBLE))     /* libvirt names the missing features */
+        return virt_error(err, FERRY_E_STATE, "hypervisor CPU comparison");
     return virt_error(err, FERRY_E_LIBVIRT, "cannot compare the guest CPU with the host's");
 }
