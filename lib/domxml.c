@@ -31,6 +31,12 @@ struct domxml {
     bool has_secret;
     struct domxml_disk disks[DOMXML_MAX_DISKS];
     size_t n_disks;
+    struct domxml_cpu cpu;
+    bool has_cpu;
+    char *cpu_xml;
+    const char *arch;
+    bool hugepages;
+    uint64_t hugepage_kib;
     /* storage for the disks' strings */
     xmlDocPtr doc;
 };
@@ -266,6 +272,67 @@ domxml_find_secret(const xmlNode *devices)
     return false;
 }
 
+static int
+domxml_read_cpu(domxml *dom, const xmlNode *cpu)
+{
+    xmlBufferPtr buf = NULL;
+    const xmlNode *model = xmlnode_child(cpu, "model");
+
+    if (cpu == NULL)
+        return 0;
+    dom->has_cpu = true;
+    dom->cpu.mode = domxml_attr(cpu, "mode");
+    if (dom->cpu.mode == NULL)
+        dom->cpu.mode = "custom";
+    if (model && model->children && model->children->type == XML_TEXT_NODE &&
+        model->children->content && model->children->content[0])
+        dom->cpu.model = (const char *)model->children->content;
+    buf = xmlBufferCreate();
+    if (buf == NULL || xmlNodeDump(buf, dom->doc, (xmlNode *)cpu, 0, 0) < 0 ||
+        (dom->cpu_xml = strdup((const char *)xmlBufferContent(buf))) == NULL) {
+        if (buf)
+            xmlBufferFree(buf);
+        return -ENOMEM;
+    }
+    xmlBufferFree(buf);
+    dom->cpu.xml = dom->cpu_xml;
+    return 0;
+}
+
+/* <memoryBacking><hugepages>[<page size= unit=/>...]</hugepages> */
+static void
+domxml_read_hugepages(domxml *dom, const xmlNode *backing)
+{
+    const xmlNode *huge = xmlnode_child(backing, "hugepages");
+    const xmlNode *page = NULL;
+    uint64_t size_kib = 0;
+
+    if (huge == NULL)
+        return;
+    dom->hugepages = true;
+    for (page = huge->children; page; page = page->next) {
+        const char *size = domxml_attr(page, "size");
+        uint64_t scale = domxml_unit_bytes(domxml_attr(page, "unit"));
+        char *end = NULL;
+        unsigned long long n = 0;
+
+        if (!xmlnode_is(page, "page"))
+            continue;
+        errno = 0;
+        n = size ? strtoull(size, &end, 10) : 0;
+        if (size == NULL || errno || *end || scale == 0 || n == 0) {
+            size_kib = 0;      /* a size we cannot read: count any size */
+            break;
+        }
+        if (size_kib && size_kib != n * scale / 1024) {
+            size_kib = 0;      /* several sizes */
+            break;
+        }
+        size_kib = n * scale / 1024;
+    }
+    dom->hugepage_kib = size_kib;
+}
+
 int
 domxml_parse(const char *text, size_t len, const char *origin, domxml **ret_dom,
              ferry_error **err)
@@ -358,6 +425,12 @@ domxml_parse(const char *text, size_t len, const char *origin, domxml **ret_dom,
     }
     domxml_read_disks(dom, xmlnode_child(root, "devices"));
     dom->has_secret = domxml_find_secret(xmlnode_child(root, "devices"));
+    domxml_read_hugepages(dom, xmlnode_child(root, "memoryBacking"));
+    dom->arch = domxml_attr(xmlnode_child(xmlnode_child(root, "os"), "type"), "arch");
+    if (domxml_read_cpu(dom, xmlnode_child(root, "cpu")) < 0) {
+        ret = error_set(err, -ENOMEM, "out of memory");
+        goto cleanup;
+    }
     *ret_dom = dom;
     dom = NULL;
 cleanup:
@@ -376,6 +449,17 @@ const char *domxml_text(const domxml *dom) { return dom->text; }
 size_t domxml_disk_count(const domxml *dom) { return dom->n_disks; }
 bool domxml_has_secret(const domxml *dom) { return dom->has_secret; }
 
+const struct domxml_cpu *domxml_cpu(const domxml *dom) { return dom->has_cpu ? &dom->cpu : NULL; }
+const char *domxml_arch(const domxml *dom) { return dom->arch; }
+
+bool
+domxml_hugepages(const domxml *dom, uint64_t *ret_page_kib)
+{
+    if (dom->hugepages)
+        *ret_page_kib = dom->hugepage_kib;
+    return dom->hugepages;
+}
+
 const struct domxml_disk *
 domxml_disk(const domxml *dom, size_t index)
 {
@@ -393,6 +477,7 @@ domxml_free(domxml *dom)
     free(dom->name);
     free(dom->uuid);
     free(dom->type);
+    free(dom->cpu_xml);
     free(dom);
     return NULL;
 }

@@ -45,6 +45,20 @@ struct domxml_disk {
 size_t domxml_disk_count(const domxml *dom);
 const struct domxml_disk *domxml_disk(const domxml *dom, size_t index);
 
+/* The guest CPU (<cpu>), NULL if the domain has none. */
+struct domxml_cpu {
+    const char *mode;       /* "custom" (also when not set), "host-model", "host-passthrough", ... */
+    const char *model;      /* the <model> name, NULL if none */
+    const char *xml;        /* the <cpu> element as text, for libvirt's CPU comparison */
+};
+const struct domxml_cpu *domxml_cpu(const domxml *dom);
+const char *domxml_arch(const domxml *dom);         /* <os><type arch=...>, NULL if not set */
+
+/* True if the guest's memory is backed by huge pages (<memoryBacking><hugepages>);
+ * *ret_page_kib is their size, or 0 for the host's default size (also when the
+ * <page> elements name more than one size). */
+bool domxml_hugepages(const domxml *dom, uint64_t *ret_page_kib);
+
 /* Replaces the file at path with xml, after checking that xml is a domain
  * XML for want_name (and want_uuid, unless NULL): a temporary file in the same
  * directory (O_EXCL, unpredictable name), fsync, rename, fsync of the

@@ -353,6 +353,12 @@ migrate_probe_tcp(const char *host, int port, int64_t timeout_ms, ferry_error **
     return ret;
 }
 
+/* The filesystems libvirt's virFileIsSharedFS (9.0) treats as shared, and a
+ * few more: ferry must never refuse what libvirt would migrate; where this
+ * list says "shared" and libvirt does not (9P, Lustre, a FUSE other than
+ * GlusterFS or Quobyte), libvirt refuses in its Begin phase, before the target
+ * is asked to prepare anything. GFS2 and OCFS2 are libvirt's cluster
+ * filesystems: safe whatever the cache mode. */
 bool
 migrate_path_is_shared(const char *path)
 {
@@ -366,22 +372,45 @@ migrate_path_is_shared(const char *path)
         0x00c36400,   /* CEPH */
         0x01021997,   /* 9P */
         0x5346414F,   /* AFS */
+        0x6B414653,   /* AFS (kAFS) */
         0x19830326,   /* BeeGFS */
         0x0BD00BD0,   /* Lustre */
         0x47504653,   /* GPFS */
-        0x65735546,   /* FUSE (GlusterFS, ...) */
+        0x61636673,   /* ACFS */
+        0x65735546,   /* FUSE (GlusterFS, Quobyte, ...) */
     };
+    char dir[4096];
     struct statfs st;
+    char *slash = NULL;
     size_t i;
 
-    if (statfs(path, &st) < 0)
+    if (path == NULL || path[0] != '/' || strlen(path) >= sizeof(dir))
         return false;
+    snprintf(dir, sizeof(dir), "%s", path);
+    /* like libvirt: a path that cannot be looked at (not there yet, no
+     * search permission on an NFS export) counts by its nearest parent */
+    while (statfs(dir, &st) < 0) {
+        slash = strrchr(dir, '/');
+        if (slash == NULL || (slash == dir && dir[1] == '\0'))
+            return false;
+        if (slash == dir)
+            slash[1] = '\0';
+        else
+            *slash = '\0';
+    }
     for (i = 0; i < sizeof(shared_magic) / sizeof(shared_magic[0]); i++)
         if ((unsigned long)st.f_type == shared_magic[i])
             return true;
     return false;
 }
 
+/* libvirt 9.0's qemuMigrationSrcIsSafe, the part ferry can see: read-only and
+ * empty drives are safe; network disks are safe; NVMe is never safe; a file
+ * must be on a shared filesystem (shareable or not); block devices and pool
+ * volumes are left to libvirt. The cache mode is not looked at: libvirt
+ * refuses a host cache only when QEMU cannot drop its caches at the switch-over
+ * (QEMU_CAPS_MIGRATION_FILE_DROP_CACHE; Debian 12's QEMU 7.2 can), which ferry
+ * cannot see, and then it refuses in the Begin phase, before anything moves. */
 int
 migrate_check_disks(const domxml *dom, ferry_error **err)
 {
@@ -389,19 +418,17 @@ migrate_check_disks(const domxml *dom, ferry_error **err)
 
     for (i = 0; i < domxml_disk_count(dom); i++) {
         const struct domxml_disk *d = domxml_disk(dom, i);
-        bool safe_cache = d->cache && (strcmp(d->cache, "none") == 0 ||
-                                       strcmp(d->cache, "directsync") == 0);
+        const char *type = d->type ? d->type : "file";
 
-        if (d->readonly || d->shareable || d->source == NULL)
+        if (d->readonly)
             continue;
-        if (d->type && strcmp(d->type, "network") == 0 && safe_cache)
-            continue;
-        if (!safe_cache)
+        if (strcmp(type, "nvme") == 0)
             return error_set(err, FERRY_E_STATE,
-                             "disk %s ('%s') uses cache mode '%s': migrating it is unsafe "
-                             "(use cache='none' or 'directsync', or set allow_unsafe=true)",
-                             d->target ? d->target : "?", d->source, d->cache ? d->cache : "default");
-        if (d->type && strcmp(d->type, "file") == 0 && !migrate_path_is_shared(d->source))
+                             "disk %s is an NVMe device: libvirt does not migrate a guest with "
+                             "one as the storage is not shared", d->target ? d->target : "?");
+        if (d->source == NULL || strcmp(type, "file") != 0)
+            continue;
+        if (!migrate_path_is_shared(d->source))
             return error_set(err, FERRY_E_STATE,
                              "disk %s ('%s') is on a filesystem libvirt does not treat as shared: "
                              "libvirt would refuse the migration as unsafe (set allow_unsafe=true "
@@ -765,4 +792,179 @@ migrate_result_format(const struct migrate_result *r, const char *domain, const 
              (long long)r->downtime_ms, (long long)r->pause_ms, (unsigned long long)r->bytes,
              (unsigned long long)r->dirty_rate_bps, (unsigned long long)r->iterations,
              r->throttle_pct);
+}
+
+/* ---------------------------------------------------------------- pre-flight on the target */
+
+uint64_t
+migrate_memory_available_kib(const struct virt_node_memory *mem)
+{
+    return mem->free_kib + mem->buffers_kib + mem->cached_kib;
+}
+
+bool
+migrate_memory_fits(uint64_t need_kib, const struct virt_node_memory *mem)
+{
+    return need_kib <= migrate_memory_available_kib(mem);
+}
+
+bool
+migrate_hugepages_fit(uint64_t need_kib, uint64_t page_kib, uint64_t free_pages)
+{
+    if (page_kib == 0)
+        return false;
+    return free_pages >= (need_kib + page_kib - 1) / page_kib;
+}
+
+bool
+migrate_cpu_compare_wanted(const domxml *dom, const char **ret_why)
+{
+    const struct domxml_cpu *cpu = domxml_cpu(dom);
+    const char *type = domxml_type(dom);
+
+    if (type == NULL || strcmp(type, "kvm") != 0)
+        *ret_why = "not a KVM guest: QEMU emulates its CPU (TCG), any target runs it";
+    else if (cpu == NULL)
+        *ret_why = "the domain has no <cpu>: QEMU's default model";
+    else if (strcmp(cpu->mode, "host-passthrough") == 0)
+        *ret_why = "host-passthrough: the guest sees the source's CPU itself, there is no model "
+                   "to compare (the nodes need the same CPU)";
+    else if (strcmp(cpu->mode, "maximum") == 0)
+        *ret_why = "maximum: the guest gets all the host can give, there is no model to compare";
+    else if (strcmp(cpu->mode, "custom") != 0)
+        *ret_why = "host-model not expanded into a model: libvirt chooses on the target";
+    else if (cpu->model == NULL)
+        *ret_why = "no CPU model named";
+    else
+        return true;
+    return false;
+}
+
+/* A guest in huge pages needs free huge pages of its size on the target (its
+ * ordinary memory is not what it uses). Without a size, any of the target's
+ * huge page sizes with room will do: ferry does not know the target's default. */
+static int
+migrate_preflight_hugepages(virt_conn *dst, const domxml *live, const char *node,
+                            uint64_t page_kib, ferry_error **err)
+{
+    uint64_t need_kib = domxml_memory_kib(live);
+    uint64_t sizes[8];
+    uint64_t best_kib = 0;
+    uint64_t best_page_kib = 0;
+    uint64_t pages = 0;
+    size_t n = 0;
+    size_t i;
+    bool known = false;
+    ferry_error *e = NULL;
+    int ret = 0;
+
+    if (page_kib) {
+        sizes[0] = page_kib;
+        n = 1;
+    } else if (virt_node_hugepage_sizes(dst, sizes, sizeof(sizes) / sizeof(sizes[0]), &n, &e) < 0) {
+        log_debug("pre-flight: huge pages on %s not checked: %s", node, error_message(e));
+        goto cleanup;
+    }
+    for (i = 0; i < n; i++) {
+        e = error_free(e);
+        if (virt_node_free_pages(dst, sizes[i], &pages, &e) < 0) {
+            log_debug("pre-flight: free %llu KiB pages on %s not known: %s",
+                      (unsigned long long)sizes[i], node, error_message(e));
+            continue;
+        }
+        if (migrate_hugepages_fit(need_kib, sizes[i], pages))
+            goto cleanup;
+        if (!known || pages * sizes[i] > best_kib) {
+            best_kib = pages * sizes[i];
+            best_page_kib = sizes[i];
+        }
+        known = true;
+    }
+    if (n == 0)
+        ret = error_set(err, FERRY_E_STATE, "the target %s offers no huge pages; domain '%s' is "
+                        "backed by huge pages", node, domxml_name(live));
+    else if (known)
+        ret = error_set(err, FERRY_E_STATE, "the target %s has %llu MiB free in %llu KiB huge "
+                        "pages; domain '%s' needs %llu MiB of huge pages", node,
+                        (unsigned long long)(best_kib / 1024), (unsigned long long)best_page_kib,
+                        domxml_name(live), (unsigned long long)(need_kib / 1024));
+cleanup:
+    error_free(e);
+    return ret;
+}
+
+static int
+migrate_preflight_memory(virt_conn *dst, const domxml *live, const char *node, ferry_error **err)
+{
+    struct virt_node_memory mem;
+    uint64_t need_kib = domxml_memory_kib(live);
+    uint64_t page_kib = 0;
+    ferry_error *e = NULL;
+    int ret = 0;
+
+    if (domxml_hugepages(live, &page_kib))
+        return migrate_preflight_hugepages(dst, live, node, page_kib, err);
+    if (virt_node_memory(dst, &mem, &e) < 0) {
+        log_debug("pre-flight: memory of %s not checked: %s", node, error_message(e));
+        goto cleanup;
+    }
+    if (!migrate_memory_fits(need_kib, &mem))
+        ret = error_set(err, FERRY_E_STATE, "the target %s has %llu MiB of free memory (free, "
+                        "buffers and page cache); domain '%s' needs %llu MiB", node,
+                        (unsigned long long)(migrate_memory_available_kib(&mem) / 1024),
+                        domxml_name(live), (unsigned long long)(need_kib / 1024));
+cleanup:
+    error_free(e);
+    return ret;
+}
+
+/* Nova's and KubeVirt's check: can the target's hypervisor run the guest's
+ * CPU model and features? Only a definite "no" refuses; when the comparison
+ * cannot be made, libvirt still checks the CPU when the target starts the
+ * incoming guest (the Prepare phase, before memory is copied). */
+static int
+migrate_preflight_cpu(virt_conn *dst, const domxml *live, const char *node, ferry_error **err)
+{
+    const struct domxml_cpu *cpu = domxml_cpu(live);
+    const char *why = NULL;
+    ferry_error *e = NULL;
+    int rc = 0;
+    int ret = 0;
+
+    if (!migrate_cpu_compare_wanted(live, &why)) {
+        log_debug("pre-flight: CPU of '%s' not compared with %s: %s", domxml_name(live), node, why);
+        goto cleanup;
+    }
+    rc = virt_cpu_compare(dst, domxml_arch(live), domxml_type(live), cpu->xml, &e);
+    if (rc == FERRY_E_STATE)
+        ret = error_set(err, FERRY_E_STATE, "the target %s cannot run the CPU of domain '%s' "
+                        "(model %s): %s", node, domxml_name(live), cpu->model, error_message(e));
+    else if (rc == -EOPNOTSUPP)
+        log_debug("pre-flight: CPU of '%s' not compared with %s: %s", domxml_name(live), node,
+                  error_message(e));
+    else if (rc < 0)
+        log_warning("pre-flight: CPU of '%s' not compared with %s (%s); libvirt checks it when "
+                    "the target prepares", domxml_name(live), node, error_message(e));
+cleanup:
+    error_free(e);
+    return ret;
+}
+
+int
+migrate_preflight_target(virt_conn *dst, const domxml *live, const struct ferry_params *p,
+                         const char *target_node, ferry_error **err)
+{
+    int ret = 0;
+
+    if (!p->allow_unsafe) {
+        ret = migrate_check_disks(live, err);
+        if (ret < 0)
+            goto cleanup;
+    }
+    ret = migrate_preflight_memory(dst, live, target_node, err);
+    if (ret < 0)
+        goto cleanup;
+    ret = migrate_preflight_cpu(dst, live, target_node, err);
+cleanup:
+    return ret;
 }

@@ -43,13 +43,34 @@ int migrate_uri_endpoint(const char *uri, char **ret_host, int *ret_port);
  * a non-blocking connect.) 0, or FERRY_E_LIBVIRT with the reason. */
 int migrate_probe_tcp(const char *host, int port, int64_t timeout_ms, ferry_error **err);
 
-/* Disks that make a migration unsafe (libvirt's rule: a writable disk whose
- * file is not on a shared filesystem, or with a host cache mode). Returns 0 if
- * safe, FERRY_E_STATE naming the first unsafe disk otherwise. */
+/* Disks that make a migration unsafe, by libvirt 9.0's rule (a writable file
+ * that is not on a shared filesystem, or an NVMe device; network disks, block
+ * devices and any cache mode are libvirt's to judge). Returns 0 if safe,
+ * FERRY_E_STATE naming the first unsafe disk otherwise. */
 int migrate_check_disks(const domxml *dom, ferry_error **err);
 
-/* True if the filesystem holding path is one libvirt treats as shared. */
+/* True if the filesystem holding path (or, if path cannot be looked at, its
+ * nearest parent) is one libvirt treats as shared. */
 bool migrate_path_is_shared(const char *path);
+
+/* Pre-flight on the target before anything moves: the disks (unless
+ * allow_unsafe), the memory (ordinary or huge pages) and the CPU of the
+ * running domain live. FERRY_E_STATE with the reason if the target cannot
+ * take the guest; a check the target cannot answer is skipped (debug log). */
+int migrate_preflight_target(virt_conn *dst, const domxml *live, const struct ferry_params *params,
+                             const char *target_node, ferry_error **err);
+
+/* What the target can give a guest: free + buffers + page cache (libvirt has
+ * no MemAvailable; this is the usual approximation). */
+uint64_t migrate_memory_available_kib(const struct virt_node_memory *mem);
+bool migrate_memory_fits(uint64_t need_kib, const struct virt_node_memory *mem);
+
+/* Does a guest of need_kib fit in free_pages huge pages of page_kib? */
+bool migrate_hugepages_fit(uint64_t need_kib, uint64_t page_kib, uint64_t free_pages);
+
+/* Is the guest's CPU worth comparing with the target's (a KVM guest with a
+ * named CPU model)? If not, *ret_why says why. */
+bool migrate_cpu_compare_wanted(const domxml *dom, const char **ret_why);
 
 enum migrate_policy {
     MIGRATE_POLICY_PAUSE = 0,

@@ -12,8 +12,10 @@
 
 #include <libvirt/libvirt.h>
 #include <libvirt/virterror.h>
+#include <libxml/parser.h>
 
 #include "virt.h"
+#include "xmlnode.h"
 
 struct virt_conn {
     virConnectPtr conn;
@@ -880,4 +882,138 @@ virt_domain_undefine(virt_conn *c, const struct virt_identity *id, ferry_error *
         ret = virt_error(err, FERRY_E_LIBVIRT, "cannot undefine the domain");
     virDomainFree(dom);
     return ret;
+}
+
+/* ---------------------------------------------------------------- migration target */
+
+int
+virt_node_memory(virt_conn *c, struct virt_node_memory *ret_mem, ferry_error **err)
+{
+    virNodeMemoryStatsPtr stats = NULL;
+    struct virt_node_memory mem;
+    int n = 0;
+    int i;
+    int ret = 0;
+
+    memset(&mem, 0, sizeof(mem));
+    if (virNodeGetMemoryStats(c->conn, VIR_NODE_MEMORY_STATS_ALL_CELLS, NULL, &n, 0) < 0) {
+        if (!virt_error_is(VIR_ERR_NO_SUPPORT)) {
+            ret = virt_error(err, FERRY_E_LIBVIRT, "cannot read the host's memory statistics");
+            goto cleanup;
+        }
+        virResetLastError();
+        ret = virt_node_free_memory_kib(c, &mem.free_kib, err);
+        if (ret == 0)
+            *ret_mem = mem;
+        goto cleanup;
+    }
+    stats = calloc(n > 0 ? (size_t)n : 1, sizeof(*stats));
+    if (stats == NULL) {
+        ret = error_set(err, -ENOMEM, "out of memory");
+        goto cleanup;
+    }
+    if (virNodeGetMemoryStats(c->conn, VIR_NODE_MEMORY_STATS_ALL_CELLS, stats, &n, 0) < 0) {
+        ret = virt_error(err, FERRY_E_LIBVIRT, "cannot read the host's memory statistics");
+        goto cleanup;
+    }
+    for (i = 0; i < n; i++) {
+        if (strcmp(stats[i].field, VIR_NODE_MEMORY_STATS_TOTAL) == 0)
+            mem.total_kib = stats[i].value;
+        else if (strcmp(stats[i].field, VIR_NODE_MEMORY_STATS_FREE) == 0)
+            mem.free_kib = stats[i].value;
+        else if (strcmp(stats[i].field, VIR_NODE_MEMORY_STATS_BUFFERS) == 0)
+            mem.buffers_kib = stats[i].value;
+        else if (strcmp(stats[i].field, VIR_NODE_MEMORY_STATS_CACHED) == 0)
+            mem.cached_kib = stats[i].value;
+    }
+    *ret_mem = mem;
+cleanup:
+    free(stats);
+    return ret;
+}
+
+int
+virt_node_hugepage_sizes(virt_conn *c, uint64_t *ret_sizes_kib, size_t max, size_t *ret_count,
+                         ferry_error **err)
+{
+    char *caps = NULL;
+    xmlDocPtr doc = NULL;
+    const xmlNode *cpu = NULL;
+    const xmlNode *p = NULL;
+    uint64_t sizes[16];
+    uint64_t smallest = UINT64_MAX;
+    size_t n = 0;
+    size_t i;
+    size_t out = 0;
+    int ret = 0;
+
+    caps = virConnectGetCapabilities(c->conn);
+    if (caps == NULL) {
+        ret = virt_error(err, FERRY_E_LIBVIRT, "cannot read the host's capabilities");
+        goto cleanup;
+    }
+    doc = xmlReadMemory(caps, (int)strlen(caps), NULL, NULL,
+                        XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING);
+    if (doc == NULL) {
+        ret = error_set(err, FERRY_E_LIBVIRT, "the host's capabilities are not XML");
+        goto cleanup;
+    }
+    cpu = xmlnode_child(xmlnode_child(xmlDocGetRootElement(doc), "host"), "cpu");
+    for (p = cpu ? cpu->children : NULL; p && n < sizeof(sizes) / sizeof(sizes[0]); p = p->next) {
+        xmlChar *size = NULL;
+        unsigned long long kib = 0;
+
+        if (!xmlnode_is(p, "pages"))
+            continue;
+        size = xmlGetProp(p, BAD_CAST "size");      /* libvirt reports them in KiB */
+        kib = size ? strtoull((const char *)size, NULL, 10) : 0;
+        xmlFree(size);
+        if (kib == 0)
+            continue;
+        sizes[n++] = kib;
+        if (kib < smallest)
+            smallest = kib;
+    }
+    for (i = 0; i < n && out < max; i++)
+        if (sizes[i] != smallest)
+            ret_sizes_kib[out++] = sizes[i];
+    *ret_count = out;
+cleanup:
+    if (doc)
+        xmlFreeDoc(doc);
+    free(caps);
+    return ret;
+}
+
+int
+virt_node_free_pages(virt_conn *c, uint64_t page_kib, uint64_t *ret_pages, ferry_error **err)
+{
+    unsigned int size = (unsigned int)page_kib;
+    unsigned long long count = 0;
+
+    /* start cell -1: the whole host, all NUMA cells summed */
+    if (virNodeGetFreePages(c->conn, 1, &size, -1, 1, &count, 0) < 0)
+        return virt_error(err, FERRY_E_LIBVIRT, "cannot read the host's free huge pages");
+    *ret_pages = count;
+    return 0;
+}
+
+int
+virt_cpu_compare(virt_conn *c, const char *arch, const char *virt_type, const char *cpu_xml,
+                 ferry_error **err)
+{
+    int r = virConnectCompareHypervisorCPU(c->conn, NULL, arch, NULL, virt_type, cpu_xml,
+                                           VIR_CONNECT_COMPARE_CPU_FAIL_INCOMPATIBLE);
+
+    if (r == VIR_CPU_COMPARE_IDENTICAL || r == VIR_CPU_COMPARE_SUPERSET)
+        return 0;
+    if (r == VIR_CPU_COMPARE_INCOMPATIBLE)
+        return error_set(err, FERRY_E_STATE, "the guest CPU is incompatible with the host's");
+    if (virt_error_is(VIR_ERR_NO_SUPPORT) || virt_error_is(VIR_ERR_OPERATION_UNSUPPORTED)) {
+        virt_error(err, -EOPNOTSUPP, "the host cannot compare CPUs");
+        return -EOPNOTSUPP;
+    }
+    if (virt_error_is(VIR_ERR_CPU_INCOMPATIBLE))     /* libvirt names the missing features */
+        return virt_error(err, FERRY_E_STATE, "hypervisor CPU comparison");
+    return virt_error(err, FERRY_E_LIBVIRT, "cannot compare the guest CPU with the host's");
 }

@@ -183,7 +183,36 @@ int virt_domain_definition(virt_conn *conn, const struct virt_identity *id, char
 /* Removes the domain's persistent definition, if it has one (0 if not). */
 int virt_domain_undefine(virt_conn *conn, const struct virt_identity *id, ferry_error **err);
 
-/* Free memory on the connection's host, in KiB. */
+/* Free memory on the connection's host, in KiB (MemFree: no page cache). */
 int virt_node_free_memory_kib(virt_conn *conn, uint64_t *ret_kib, ferry_error **err);
+
+/* ---- what a migration target offers (pre-flight) ---- */
+
+/* Memory on the connection's host, in KiB, from libvirt's node memory
+ * statistics; a driver without them gives the free memory only. */
+struct virt_node_memory {
+    uint64_t total_kib;
+    uint64_t free_kib;
+    uint64_t buffers_kib;
+    uint64_t cached_kib;
+};
+int virt_node_memory(virt_conn *conn, struct virt_node_memory *ret_mem, ferry_error **err);
+
+/* The huge page sizes the host offers, in KiB (the <pages> of its
+ * capabilities, without the smallest, the base page): at most max of them. */
+int virt_node_hugepage_sizes(virt_conn *conn, uint64_t *ret_sizes_kib, size_t max,
+                             size_t *ret_count, ferry_error **err);
+
+/* Free pages of page_kib on the host, all NUMA cells together. */
+int virt_node_free_pages(virt_conn *conn, uint64_t page_kib, uint64_t *ret_pages,
+                         ferry_error **err);
+
+/* Can the host's hypervisor run the guest CPU cpu_xml (a domain's <cpu>
+ * element) for arch and virt_type (either may be NULL)? libvirt's
+ * virConnectCompareHypervisorCPU. 0 if it can; FERRY_E_STATE with libvirt's
+ * reason (the missing features) if it cannot; -EOPNOTSUPP if the driver
+ * cannot compare; FERRY_E_LIBVIRT if the comparison failed otherwise. */
+int virt_cpu_compare(virt_conn *conn, const char *arch, const char *virt_type,
+                     const char *cpu_xml, ferry_error **err);
 
 #endif

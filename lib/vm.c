@@ -1539,7 +1539,6 @@ vm_migrate_to(const struct ferry_params *p, const deadline *dl, struct vm_migrat
     char note[512];
     const char *local = NULL;
     ferry_error *e = NULL;
-    uint64_t free_kib = 0;
     uint64_t mem_kib = 0;
     int probe_port = 0;
     bool on_target = false;
@@ -1640,18 +1639,9 @@ vm_migrate_to(const struct ferry_params *p, const deadline *dl, struct vm_migrat
     if (ret < 0)
         goto cleanup;
     mem_kib = domxml_memory_kib(live);
-    if (!p->allow_unsafe) {
-        ret = migrate_check_disks(live, err);
-        if (ret < 0)
-            goto cleanup;
-    }
-    if (virt_node_free_memory_kib(dst, &free_kib, &e) == 0 && free_kib < mem_kib) {
-        ret = error_set(err, FERRY_E_STATE, "the target %s has %llu MiB of free memory; "
-                        "domain '%s' needs %llu MiB", t.node, (unsigned long long)(free_kib / 1024),
-                        id.name, (unsigned long long)(mem_kib / 1024));
+    ret = migrate_preflight_target(dst, live, p, t.node, err);
+    if (ret < 0)
         goto cleanup;
-    }
-    e = error_free(e);
     if (p->migration_downtime_ms > 0) {
         ret = virt_domain_set_max_downtime(src, &vid, (uint64_t)p->migration_downtime_ms, err);
         if (ret < 0)

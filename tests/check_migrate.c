@@ -376,10 +376,13 @@ disks_check(const char *disk_xml, int want, const char *text)
     char xml[1024];
     domxml *d = NULL;
     ferry_error *err = NULL;
+    int rc = 0;
 
     snprintf(xml, sizeof(xml), "<domain><name>a</name><devices>%s</devices></domain>", disk_xml);
     ck_assert_int_eq(domxml_parse(xml, strlen(xml), "t", &d, &err), 0);
-    ck_assert_int_eq(migrate_check_disks(d, &err), want);
+    rc = migrate_check_disks(d, &err);
+    ck_assert_msg(rc == want, "%s: got %d (%s), want %d", disk_xml, rc,
+                  err ? error_message(err) : "safe", want);
     if (text)
         ck_assert_msg(strstr(error_message(err), text), "%s", error_message(err));
     error_free(err);
@@ -391,17 +394,233 @@ START_TEST(test_disk_safety)
     /* /tmp (this machine's local filesystem) is not shared storage */
     disks_check("<disk type='file'><driver cache='none'/><source file='/tmp/x.qcow2'/>"
                 "<target dev='vda'/></disk>", FERRY_E_STATE, "not treat as shared");
-    disks_check("<disk type='file'><driver cache='writeback'/><source file='/tmp/x.qcow2'/>"
-                "<target dev='vda'/></disk>", FERRY_E_STATE, "cache mode 'writeback'");
-    disks_check("<disk type='file'><source file='/tmp/x.qcow2'/><target dev='vda'/></disk>",
-                FERRY_E_STATE, "cache mode 'default'");
-    /* read-only, shareable and empty drives are fine */
+    /* read-only and empty drives are fine */
     disks_check("<disk type='file' device='cdrom'><source file='/tmp/x.iso'/><readonly/></disk>", 0, NULL);
-    disks_check("<disk type='file'><driver cache='none'/><source file='/tmp/x'/><shareable/></disk>", 0, NULL);
     disks_check("<disk type='file' device='cdrom'><target dev='hdc'/></disk>", 0, NULL);
     disks_check("<disk type='network'><driver cache='none'/><source protocol='rbd' name='p/v'/></disk>", 0, NULL);
     disks_check("", 0, NULL);
     ck_assert(!migrate_path_is_shared("/tmp"));
+}
+END_TEST
+
+/* libvirt 9.0's rule (qemuMigrationSrcIsSafe): network disks are safe whatever
+ * their cache mode; a file must be on a shared filesystem; with a QEMU that can
+ * drop its caches (Debian 12's 7.2 can) the cache mode is never a reason to refuse. */
+START_TEST(test_disk_safety_libvirt_rule)
+{
+    /* network disks with a host cache: libvirt migrates them */
+    disks_check("<disk type='network'><driver cache='writeback'/><source protocol='rbd' "
+                "name='pool/vm1'/><target dev='vda'/></disk>", 0, NULL);
+    disks_check("<disk type='network'><driver cache='writethrough'/><source protocol='iscsi' "
+                "name='iqn.2013-06.com.example:t/1'/><target dev='vdb'/></disk>", 0, NULL);
+    disks_check("<disk type='network'><source protocol='nbd' name='e'/><target dev='vdc'/></disk>",
+                0, NULL);
+    disks_check("<disk type='network'><driver cache='unsafe'/><source protocol='gluster' "
+                "name='vol/img'/><target dev='vdd'/></disk>", 0, NULL);
+    /* block devices (a shared LUN, a DRBD device): not refused for the cache mode */
+    disks_check("<disk type='block'><driver cache='writeback'/><source dev='/dev/drbd0'/>"
+                "<target dev='vda'/></disk>", 0, NULL);
+    /* a local file with writeback: refused because the file is local, not for the cache */
+    disks_check("<disk type='file'><driver cache='writeback'/><source file='/tmp/x.qcow2'/>"
+                "<target dev='vda'/></disk>", FERRY_E_STATE, "not treat as shared");
+    disks_check("<disk type='file'><source file='/tmp/x.qcow2'/><target dev='vda'/></disk>",
+                FERRY_E_STATE, "not treat as shared");
+    /* a file that does not exist yet: its nearest existing directory counts */
+    disks_check("<disk type='file'><driver cache='none'/><source file='/no/such/dir/x.img'/>"
+                "<target dev='vda'/></disk>", FERRY_E_STATE, "not treat as shared");
+    /* libvirt refuses a shareable disk on a local filesystem too */
+    disks_check("<disk type='file'><driver cache='none'/><source file='/tmp/x'/><shareable/>"
+                "<target dev='vdb'/></disk>", FERRY_E_STATE, "not treat as shared");
+    /* NVMe disks are never migratable */
+    disks_check("<disk type='nvme' device='disk'><driver cache='none'/><source type='pci' "
+                "managed='yes' namespace='1'><address domain='0x0000' bus='0x01' slot='0x00' "
+                "function='0x0'/></source><target dev='vde'/></disk>", FERRY_E_STATE, "NVMe");
+    /* a storage-pool volume: ferry cannot see where it lives, libvirt decides */
+    disks_check("<disk type='volume'><driver cache='writeback'/><source pool='p' volume='v'/>"
+                "<target dev='vdf'/></disk>", 0, NULL);
+}
+END_TEST
+
+static domxml *
+dom_of(const char *xml)
+{
+    domxml *d = NULL;
+    ferry_error *err = NULL;
+
+    ck_assert_msg(domxml_parse(xml, strlen(xml), "t", &d, &err) == 0, "%s", error_message(err));
+    return d;
+}
+
+/* free + buffers + page cache is what the target can give (the check used
+ * MemFree alone: a target full of page cache refused) */
+START_TEST(test_memory_fits)
+{
+    struct virt_node_memory m = { .total_kib = 16 << 20, .free_kib = 512 << 10,
+                                  .buffers_kib = 256 << 10, .cached_kib = 6 << 20 };
+
+    ck_assert_uint_eq(migrate_memory_available_kib(&m), (512 << 10) + (256 << 10) + (6 << 20));
+    ck_assert(migrate_memory_fits(4 << 20, &m));              /* 4 GiB: fits in the cache */
+    ck_assert(migrate_memory_fits((6 << 20) + (768 << 10), &m));   /* exactly all of it */
+    ck_assert(!migrate_memory_fits((6 << 20) + (768 << 10) + 1, &m));
+    ck_assert(!migrate_memory_fits(8 << 20, &m));
+    m.cached_kib = 0;
+    m.buffers_kib = 0;
+    ck_assert(migrate_memory_fits(512 << 10, &m));
+    ck_assert(!migrate_memory_fits(1 << 20, &m));
+    /* huge pages: the free pages of the guest's size */
+    ck_assert(migrate_hugepages_fit(1 << 20, 2048, 512));     /* 1 GiB in 512 x 2 MiB */
+    ck_assert(!migrate_hugepages_fit(1 << 20, 2048, 511));
+    ck_assert(migrate_hugepages_fit(4 << 20, 1 << 20, 4));    /* 4 GiB in 4 x 1 GiB */
+    ck_assert(!migrate_hugepages_fit(4 << 20, 1 << 20, 3));
+    ck_assert(!migrate_hugepages_fit(1 << 20, 0, 1000));      /* no page size: nothing fits */
+}
+END_TEST
+
+START_TEST(test_hugepages_xml)
+{
+    uint64_t page_kib = 99;
+    domxml *d = NULL;
+
+    d = dom_of("<domain><name>a</name><memory unit='GiB'>2</memory></domain>");
+    ck_assert(!domxml_hugepages(d, &page_kib));
+    domxml_free(d);
+    d = dom_of("<domain><name>a</name><memoryBacking><hugepages/></memoryBacking></domain>");
+    ck_assert(domxml_hugepages(d, &page_kib));
+    ck_assert_uint_eq(page_kib, 0);                 /* the host's default size */
+    domxml_free(d);
+    d = dom_of("<domain><name>a</name><memoryBacking><hugepages><page size='1' unit='G'/>"
+               "</hugepages></memoryBacking></domain>");
+    ck_assert(domxml_hugepages(d, &page_kib));
+    ck_assert_uint_eq(page_kib, 1 << 20);
+    domxml_free(d);
+    d = dom_of("<domain><name>a</name><memoryBacking><hugepages><page size='2048'/>"
+               "</hugepages></memoryBacking></domain>");
+    ck_assert(domxml_hugepages(d, &page_kib));
+    ck_assert_uint_eq(page_kib, 2048);
+    domxml_free(d);
+    /* two sizes for two NUMA nodes: no single size to count */
+    d = dom_of("<domain><name>a</name><memoryBacking><hugepages>"
+               "<page size='2' unit='M' nodeset='0'/><page size='1' unit='GiB' nodeset='1'/>"
+               "</hugepages></memoryBacking></domain>");
+    ck_assert(domxml_hugepages(d, &page_kib));
+    ck_assert_uint_eq(page_kib, 0);
+    domxml_free(d);
+}
+END_TEST
+
+static bool
+cpu_wanted(const char *xml, const char *why_has)
+{
+    domxml *d = dom_of(xml);
+    const char *why = NULL;
+    bool wanted = migrate_cpu_compare_wanted(d, &why);
+
+    if (why_has)
+        ck_assert_msg(why && strstr(why, why_has), "'%s' lacks '%s'", why ? why : "", why_has);
+    domxml_free(d);
+    return wanted;
+}
+
+/* which guests the target's CPU is compared for (Nova's subset: KVM guests
+ * with a named CPU model) */
+START_TEST(test_cpu_compare_wanted)
+{
+    /* a running host-model guest shows its expanded model in the live XML */
+    ck_assert(cpu_wanted("<domain type='kvm'><name>a</name><cpu mode='custom' match='exact' "
+                         "check='full'><model fallback='forbid'>Skylake-Client-IBRS</model>"
+                         "<vendor>Intel</vendor><feature policy='require' name='ss'/></cpu>"
+                         "</domain>", NULL));
+    ck_assert(cpu_wanted("<domain type='kvm'><name>a</name><cpu match='exact'>"
+                         "<model>Haswell-noTSX</model></cpu></domain>", NULL));
+    ck_assert(!cpu_wanted("<domain type='kvm'><name>a</name></domain>", "no <cpu>"));
+    ck_assert(!cpu_wanted("<domain type='kvm'><name>a</name><cpu><topology sockets='1' "
+                          "cores='2' threads='1'/></cpu></domain>", "no CPU model"));
+    ck_assert(!cpu_wanted("<domain type='kvm'><name>a</name><cpu mode='host-passthrough' "
+                          "migratable='on'/></domain>", "host-passthrough"));
+    ck_assert(!cpu_wanted("<domain type='kvm'><name>a</name><cpu mode='host-model'/></domain>",
+                          "host-model"));
+    ck_assert(!cpu_wanted("<domain type='kvm'><name>a</name><cpu mode='maximum'/></domain>",
+                          "maximum"));
+    /* TCG emulates the CPU: any target runs it */
+    ck_assert(!cpu_wanted("<domain type='qemu'><name>a</name><cpu><model>qemu64</model></cpu>"
+                          "</domain>", "emulate"));
+}
+END_TEST
+
+START_TEST(test_cpu_xml)
+{
+    domxml *d = dom_of("<domain type='kvm'><name>a</name><os><type arch='x86_64' "
+                       "machine='pc-q35-7.2'>hvm</type></os><cpu mode='custom' match='exact'>"
+                       "<model fallback='forbid'>Haswell</model></cpu></domain>");
+    const struct domxml_cpu *cpu = domxml_cpu(d);
+
+    ck_assert_ptr_nonnull(cpu);
+    ck_assert_str_eq(cpu->mode, "custom");
+    ck_assert_str_eq(cpu->model, "Haswell");
+    ck_assert_ptr_nonnull(strstr(cpu->xml, "<cpu mode=\"custom\" match=\"exact\">"));
+    ck_assert_ptr_nonnull(strstr(cpu->xml, ">Haswell</model></cpu>"));
+    ck_assert_str_eq(domxml_arch(d), "x86_64");
+    domxml_free(d);
+    d = dom_of("<domain><name>a</name></domain>");
+    ck_assert_ptr_null(domxml_cpu(d));
+    ck_assert_ptr_null(domxml_arch(d));
+    domxml_free(d);
+}
+END_TEST
+
+/* the whole pre-flight against libvirt's test driver (3 MiB free, no memory
+ * statistics, no CPU comparison: those are skipped, not refused) */
+static int
+preflight(const char *xml, bool allow_unsafe, ferry_error **err)
+{
+    const char *vars[] = { allow_unsafe ? "OCF_RESKEY_allow_unsafe=true" : NULL, NULL };
+    struct ferry_params *p = params_from(vars);
+    virt_conn *dst = NULL;
+    domxml *d = dom_of(xml);
+    int rc = 0;
+
+    ck_assert_int_eq(virt_init(err), 0);
+    ck_assert_msg(virt_conn_open("test:///default", &dst, err) == 0, "%s", error_message(*err));
+    rc = migrate_preflight_target(dst, d, p, "node2", err);
+    virt_conn_close(dst);
+    domxml_free(d);
+    params_free(p);
+    return rc;
+}
+
+START_TEST(test_preflight_target)
+{
+    ferry_error *err = NULL;
+
+    ck_assert_msg(preflight("<domain type='kvm'><name>g</name><memory unit='MiB'>2</memory>"
+                            "<cpu><model>Haswell</model></cpu><devices><disk type='network'>"
+                            "<driver cache='writeback'/><source protocol='rbd' name='p/g'/>"
+                            "</disk></devices></domain>", false, &err) == 0, "%s",
+                  error_message(err));
+    ck_assert_int_eq(preflight("<domain><name>g</name><memory unit='MiB'>8</memory></domain>",
+                               false, &err), FERRY_E_STATE);
+    ck_assert_msg(strstr(error_message(err), "the target node2 has 3 MiB of free memory"),
+                  "%s", error_message(err));
+    ck_assert_msg(strstr(error_message(err), "domain 'g' needs 8 MiB"), "%s", error_message(err));
+    err = error_free(err);
+    /* the unsafe disk is refused unless allow_unsafe */
+    ck_assert_int_eq(preflight("<domain><name>g</name><memory>1024</memory><devices><disk "
+                               "type='file'><source file='/tmp/g.img'/><target dev='vda'/></disk>"
+                               "</devices></domain>", false, &err), FERRY_E_STATE);
+    err = error_free(err);
+    ck_assert_int_eq(preflight("<domain><name>g</name><memory>1024</memory><devices><disk "
+                               "type='file'><source file='/tmp/g.img'/><target dev='vda'/></disk>"
+                               "</devices></domain>", true, &err), 0);
+    /* huge pages: the test driver reports 19 free pages of the first size asked;
+     * a guest in huge pages is not held to the ordinary free memory */
+    ck_assert_int_eq(preflight("<domain><name>g</name><memory unit='MiB'>38</memory>"
+                               "<memoryBacking><hugepages><page size='2048'/></hugepages>"
+                               "</memoryBacking></domain>", false, &err), 0);
+    ck_assert_int_eq(preflight("<domain><name>g</name><memory unit='MiB'>40</memory>"
+                               "<memoryBacking><hugepages><page size='2048'/></hugepages>"
+                               "</memoryBacking></domain>", false, &err), FERRY_E_STATE);
+    ck_assert_msg(strstr(error_message(err), "huge pages"), "%s", error_message(err));
+    error_free(err);
 }
 END_TEST
 
@@ -580,6 +799,12 @@ main(void)
     add_tcase(s, tcase_create("expand"), test_expand_and_endpoint, 5);
     add_tcase(s, tcase_create("probe"), test_probe_refused_fast, 10);
     add_tcase(s, tcase_create("disks"), test_disk_safety, 5);
+    add_tcase(s, tcase_create("disks_libvirt_rule"), test_disk_safety_libvirt_rule, 5);
+    add_tcase(s, tcase_create("memory_fits"), test_memory_fits, 5);
+    add_tcase(s, tcase_create("hugepages_xml"), test_hugepages_xml, 5);
+    add_tcase(s, tcase_create("cpu_wanted"), test_cpu_compare_wanted, 5);
+    add_tcase(s, tcase_create("cpu_xml"), test_cpu_xml, 5);
+    add_tcase(s, tcase_create("preflight"), test_preflight_target, 10);
     add_tcase(s, tcase_create("watch_init"), test_watch_init, 5);
     add_tcase(s, tcase_create("time_enough"), test_watch_time_enough, 5);
     add_tcase(s, tcase_create("policy"), test_policy_decisions, 5);

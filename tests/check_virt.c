@@ -188,6 +188,36 @@ START_TEST(test_state_names)
 }
 END_TEST
 
+START_TEST(test_migration_target_queries)
+{
+    virt_conn *c = open_test();
+    struct virt_node_memory mem;
+    uint64_t sizes[8];
+    uint64_t pages = 0;
+    size_t n = 0;
+    ferry_error *err = NULL;
+
+    /* no memory statistics in the test driver: free memory only (3 MiB there) */
+    ck_assert_msg(virt_node_memory(c, &mem, &err) == 0, "%s", error_message(err));
+    ck_assert_uint_eq(mem.free_kib, 3072);
+    ck_assert_uint_eq(mem.buffers_kib + mem.cached_kib, 0);
+    /* the capabilities list 4, 8, 2048 and 1048576 KiB pages; the base page is left out */
+    ck_assert_msg(virt_node_hugepage_sizes(c, sizes, 8, &n, &err) == 0, "%s", error_message(err));
+    ck_assert_uint_eq(n, 3);
+    ck_assert_uint_eq(sizes[0], 8);
+    ck_assert_uint_eq(sizes[1], 2048);
+    ck_assert_uint_eq(sizes[2], 1048576);
+    ck_assert_msg(virt_node_free_pages(c, 2048, &pages, &err) == 0, "%s", error_message(err));
+    ck_assert_uint_eq(pages, 19);     /* the test driver's made-up count */
+    /* the test driver cannot compare CPUs: told apart from an incompatible CPU */
+    ck_assert_int_eq(virt_cpu_compare(c, "x86_64", "kvm", "<cpu><model>Haswell</model></cpu>",
+                                      &err), -EOPNOTSUPP);
+    ck_assert_ptr_nonnull(strstr(error_message(err), "cannot compare"));
+    error_free(err);
+    virt_conn_close(c);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -201,5 +231,6 @@ main(void)
     add_tcase(s, tcase_create("wait_timeout"), test_wait_inactive_times_out, 10);
     add_tcase(s, tcase_create("connect_failure"), test_connect_failure_is_captured, 10);
     add_tcase(s, tcase_create("names"), test_state_names, 5);
+    add_tcase(s, tcase_create("target_queries"), test_migration_target_queries, 10);
     return check_run(s);
 }
