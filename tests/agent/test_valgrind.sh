@@ -36,6 +36,16 @@ for suite in ${FERRY_VALGRIND_SUITES:-check_error check_deadline check_log check
         check_domxml check_ocf check_virt check_vm check_migrate check_import check_exec \
         check_state check_utilization}; do
     [ -x "$top_builddir/tests/$suite" ] || { t_fail "$suite is not built"; continue; }
+    if [ "$suite" = check_error ]; then
+        # its out_of_memory case interposes calloc, which memcheck replaces
+        # with its own: every other case, one at a time (this Check has no
+        # working CK_EXCLUDE_CASE)
+        for case in $(sed -n 's/.*tcase_create("\([a-z_]*\)").*/\1/p' "$top_srcdir/tests/check_error.c"); do
+            [ "$case" = out_of_memory ] && continue
+            CK_FORK=no CK_RUN_CASE=$case vg "$suite-$case" "$top_builddir/tests/$suite"
+        done
+        continue
+    fi
     CK_FORK=no CK_DEFAULT_TIMEOUT=600 vg "$suite" "$top_builddir/tests/$suite"
 done
 
