@@ -66,7 +66,7 @@ int
 state_load(const struct ferry_params *p, struct ferry_state *st)
 {
     char path[4096];
-    char line[512];
+    char line[1200];
     FILE *f = NULL;
     int ret = 0;
 
@@ -88,6 +88,8 @@ state_load(const struct ferry_params *p, struct ferry_state *st)
             state_copy(st->name, sizeof(st->name), v);
         else if (strcmp(line, "uuid") == 0)
             state_copy(st->uuid, sizeof(st->uuid), v);
+        else if (strcmp(line, "config") == 0)
+            state_copy(st->config, sizeof(st->config), v);
         else if (strcmp(line, "definition") == 0 && *v)
             st->def_known = sscanf(v, "%" SCNx64, &st->def_hash) == 1;
         else if (strcmp(line, "utilization_cpu") == 0 && *v)
@@ -107,6 +109,7 @@ bool
 state_equal(const struct ferry_state *a, const struct ferry_state *b)
 {
     return strcmp(a->name, b->name) == 0 && strcmp(a->uuid, b->uuid) == 0 &&
+           strcmp(a->config, b->config) == 0 &&
            a->def_known == b->def_known && a->def_hash == b->def_hash &&
            a->util_cpu == b->util_cpu && a->util_hv_memory_mib == b->util_hv_memory_mib &&
            a->util_retry_after_s == b->util_retry_after_s && a->started_ms == b->started_ms;
@@ -136,6 +139,8 @@ state_save(const struct ferry_params *p, const struct ferry_state *st)
         goto cleanup;
     }
     n = dprintf(fd, "name=%s\nuuid=%s\n", st->name, st->uuid);
+    if (n >= 0 && st->config[0])
+        n = dprintf(fd, "config=%s\n", st->config);
     if (n >= 0 && st->def_known)
         n = dprintf(fd, "definition=%016" PRIx64 "\n", st->def_hash);
     if (n >= 0 && st->util_cpu >= 0)

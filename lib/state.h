@@ -20,6 +20,7 @@
 struct ferry_state {
     char name[256];            /* "" if unknown */
     char uuid[40];
+    char config[1024];         /* the config file that named it at start, "" if none (or longer) */
     bool def_known;            /* def_hash is set */
     uint64_t def_hash;         /* state_hash() of the persistent definition; 0: none (transient) */
     int64_t util_cpu;          /* last value published (or tried); -1: none */

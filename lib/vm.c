@@ -119,7 +119,11 @@ static bool
 vm_ident_from_record(const struct ferry_params *p, const struct ferry_state *st,
                      struct vm_ident *id, ferry_error **err, int *ret)
 {
-    if (st->name[0] == '\0' || st->uuid[0] == '\0' || (p->name && strcmp(p->name, st->name) != 0))
+    /* it must be the record of what these parameters name: the resource's
+     * config file (or name) may have changed since, and a record must never
+     * make an action touch another domain */
+    if (st->name[0] == '\0' || st->uuid[0] == '\0' || (p->name && strcmp(p->name, st->name) != 0) ||
+        (p->config && strcmp(p->config, st->config) != 0))
         return false;
     id->source = "this node's record";
     *ret = 0;
@@ -835,6 +839,11 @@ vm_keep(const struct ferry_params *p, virt_conn *conn, const struct vm_ident *id
         snprintf(st.name, sizeof(st.name), "%s", id->name);
         snprintf(st.uuid, sizeof(st.uuid), "%s", uuid ? uuid : "");
     }
+    /* which config named it (the record is used only with the same one) */
+    if (id->config_path == NULL || strlen(id->config_path) >= sizeof(st.config))
+        st.config[0] = '\0';
+    else
+        snprintf(st.config, sizeof(st.config), "%s", id->config_path);
     if (arrived) {
         st.started_ms = vm_realtime_ms();   /* snapshot images older than this are stale */
         /* what another node published since may differ: publish once on arrival */

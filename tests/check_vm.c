@@ -666,6 +666,48 @@ START_TEST(test_migrate_from_paused_arrival)
 }
 END_TEST
 
+/* The record this node keeps is used by monitor and stop only for the
+ * config that named the domain: with another config (the resource's config
+ * changed, or a test reusing an instance name) they read the config, and
+ * never stop the recorded domain by mistake. */
+START_TEST(test_record_only_for_its_config)
+{
+    struct fixture f;
+    struct ferry_params *p1 = NULL;
+    struct ferry_params *p2 = NULL;
+    struct vm_stop_result s;
+    ferry_error *err = NULL;
+    char config2[192];
+    char var[256];
+    const char *extra[] = { var, NULL };
+    FILE *fp = NULL;
+    deadline dl;
+
+    fixture_setup(&f);
+    snprintf(config2, sizeof(config2), "%s/vm2.xml", f.dir);
+    fp = fopen(config2, "w");
+    ck_assert_ptr_nonnull(fp);
+    fputs("<domain type='test'><name>vm2</name><memory>8192</memory>"
+          "<os><type>hvm</type></os></domain>\n", fp);
+    fclose(fp);
+    snprintf(var, sizeof(var), "OCF_RESKEY_config=%s", config2);
+    p1 = params_with_config(&f, NULL);
+    p2 = params_make(&f, extra);
+    start_ok(p1, "created (transient)");          /* the record names vm1 */
+    deadline_init(&dl, 20000);
+    ck_assert_int_eq(monitor(p2), VM_STATUS_STOPPED);
+    ck_assert_msg(vm_stop(p2, &dl, &s, &err) == 0, "stop: %s", error_message(err));
+    ck_assert_str_eq(s.name, "vm2");
+    ck_assert_int_eq(s.how, VM_STOP_WAS_STOPPED);
+    ck_assert_int_eq(monitor(p1), VM_STATUS_RUNNING);
+    ck_assert_int_ne(stop_ok(p1), VM_STOP_WAS_STOPPED);
+    unlink(config2);
+    params_free(p1);
+    params_free(p2);
+    fixture_teardown(&f);
+}
+END_TEST
+
 START_TEST(test_unreachable_libvirt_is_not_stopped)
 {
     struct fixture f;
@@ -1267,6 +1309,7 @@ main(void)
     add_tcase(s, tcase_create("stalled_config"), test_stalled_config_does_not_block, 10);
     add_tcase(s, tcase_create("killed_migrate_to"), test_killed_migrate_to_guest_left, 20);
     add_tcase(s, tcase_create("paused_arrival"), test_migrate_from_paused_arrival, 20);
+    add_tcase(s, tcase_create("record_config"), test_record_only_for_its_config, 20);
     add_tcase(s, tcase_create("unreachable"), test_unreachable_libvirt_is_not_stopped, 20);
     add_tcase(s, tcase_create("validate"), test_validate, 20);
     add_tcase(s, tcase_create("path"), test_path_search, 20);

@@ -54,7 +54,7 @@ t_ok "QEMU process '$pid' is gone" sh -c "[ -n '$pid' ] && { ! kill -0 '$pid' 2>
 t_expect_rc "stop again with libvirtd stopped: nothing runs, 0" 0 agent $H stop OCF_RESKEY_config="$vm1"
 # (in this host's network namespace: other labs may run a vm1 too)
 t_ok "no QEMU process of vm1 is left at all" on $H sh -c \
-    'for p in $(pgrep -f "guest=vm1,"); do [ "$(readlink /proc/$p/ns/net)" = "$(readlink /proc/self/ns/net)" ] && exit 1; done; exit 0'
+    'for p in $(pgrep -f "guest=vm1[,]"); do [ "$(readlink /proc/$p/ns/net)" = "$(readlink /proc/self/ns/net)" ] && exit 1; done; exit 0'
 
 # the same evidence stop used: no QEMU process of the domain, so not running
 t_expect_rc "probe with libvirtd stopped and no guest: 7, as stop said" 7 agent $H monitor OCF_RESKEY_config="$vm1"
