@@ -572,6 +572,12 @@ migrate_watch_decide(const struct migrate_watch *w, int64_t now_ms, const char *
     }
     if (!(hard || stalled || overtime))
         return MIGRATE_ACT_NONE;
+    if (now_ms >= w->giveup_at_ms) {
+        /* too late to pause or switch (a late first look): only giving up is left */
+        if (ret_why)
+            *ret_why = "deadline";
+        return MIGRATE_ACT_ABORT;
+    }
     switch (w->policy) {
     case MIGRATE_POLICY_ABORT:
         return MIGRATE_ACT_ABORT;

@@ -644,6 +644,32 @@ watch_for(const char *policy, bool live)
     return w;
 }
 
+/* A watcher that first looks at or after the give-up time (a job-stats call
+ * that blocked): pausing then only comes before an abort on the next poll, a
+ * guest-visible pause for nothing, and a post-copy switch has no time left to
+ * complete; it gives up at once (found by fuzz/fuzz_watch). */
+START_TEST(test_watch_late_gives_up)
+{
+    struct migrate_watch w;
+    const char *why = NULL;
+    const char *policies[] = { "pause", "auto-converge", "postcopy", "abort" };
+    size_t i;
+
+    for (i = 0; i < sizeof(policies) / sizeof(policies[0]); i++) {
+        w = watch_for(policies[i], true);      /* hard at 80 s, give-up at 90 s */
+        migrate_watch_progress(&w, 100, 79000);
+        ck_assert_int_eq(migrate_watch_decide(&w, 89999, &why),
+                         i == 2 ? MIGRATE_ACT_POSTCOPY : i == 3 ? MIGRATE_ACT_ABORT :
+                         MIGRATE_ACT_PAUSE);
+        ck_assert_msg(migrate_watch_decide(&w, 90000, &why) == MIGRATE_ACT_ABORT,
+                      "policy %s at the give-up time: %s", policies[i],
+                      migrate_action_name(migrate_watch_decide(&w, 90000, NULL)));
+        ck_assert_str_eq(why, "deadline");
+        ck_assert_int_eq(migrate_watch_decide(&w, 99000, &why), MIGRATE_ACT_ABORT);
+    }
+}
+END_TEST
+
 START_TEST(test_watch_init)
 {
     struct migrate_watch w = watch_for("pause", true);
@@ -806,6 +832,7 @@ main(void)
     add_tcase(s, tcase_create("cpu_xml"), test_cpu_xml, 5);
     add_tcase(s, tcase_create("preflight"), test_preflight_target, 10);
     add_tcase(s, tcase_create("watch_init"), test_watch_init, 5);
+    add_tcase(s, tcase_create("watch_late_gives_up"), test_watch_late_gives_up, 5);
     add_tcase(s, tcase_create("time_enough"), test_watch_time_enough, 5);
     add_tcase(s, tcase_create("policy"), test_policy_decisions, 5);
     add_tcase(s, tcase_create("format"), test_names_and_format, 5);
