@@ -319,8 +319,8 @@ domxml_read_hugepages(domxml *dom, const xmlNode *backing)
         if (!xmlnode_is(page, "page"))
             continue;
         errno = 0;
-        n = size ? strtoull(size, &end, 10) : 0;
-        if (size == NULL || errno || *end || scale == 0 || n == 0) {
+        n = size && isdigit((unsigned char)size[0]) ? strtoull(size, &end, 10) : 0;
+        if (n == 0 || errno || *end || scale == 0 || n > UINT64_MAX / scale) {
             size_kib = 0;      /* a size we cannot read: count any size */
             break;
         }

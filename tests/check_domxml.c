@@ -541,6 +541,31 @@ START_TEST(test_write_file_secrets)
 }
 END_TEST
 
+/* A huge page size too large for 64 bits, or negative, is not one we can
+ * read (it wrapped to a small size: 2^54+1 KiB read as 1 KiB; found by
+ * fuzz/fuzz_domxml): counted as "any size", like any unreadable size. */
+START_TEST(test_hugepage_size_overflow)
+{
+    const char *sizes[] = { "size='18014398509481985' unit='KiB'", "size='18446744073709551615'",
+                            "size='-1' unit='b'", "size='17592186044417' unit='MiB'" };
+    uint64_t page_kib = 99;
+    size_t i;
+
+    for (i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
+        char xml[256];
+        domxml *d = NULL;
+
+        snprintf(xml, sizeof(xml), "<domain><name>a</name><memoryBacking><hugepages><page %s/>"
+                 "</hugepages></memoryBacking></domain>", sizes[i]);
+        d = parse_ok(xml);
+        ck_assert(domxml_hugepages(d, &page_kib));
+        ck_assert_msg(page_kib == 0, "%s: page size %llu KiB", sizes[i],
+                      (unsigned long long)page_kib);
+        domxml_free(d);
+    }
+}
+END_TEST
+
 START_TEST(test_free_null)
 {
     ck_assert_ptr_null(domxml_free(NULL));
@@ -565,6 +590,7 @@ main(void)
     add_tcase(s, tcase_create("write_owner_acl"), test_write_file_keeps_owner_and_acl, 10);
     add_tcase(s, tcase_create("write_fsync_fails"), test_write_file_fsync_fails, 10);
     add_tcase(s, tcase_create("write_secrets"), test_write_file_secrets, 10);
+    add_tcase(s, tcase_create("hugepage_overflow"), test_hugepage_size_overflow, 5);
     add_tcase(s, tcase_create("free"), test_free_null, 5);
     return check_run(s);
 }
