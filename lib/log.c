@@ -92,6 +92,9 @@ log_debug_enabled(void)
     return log_sink.debug;
 }
 
+static void log_write(int priority, const char *level, const char *fmt, va_list ap)
+    __attribute__((format(printf, 3, 0)));
+
 static void
 log_write(int priority, const char *level, const char *fmt, va_list ap)
 {

@@ -10,8 +10,10 @@
 #include "check_common.h"
 #include "error.h"
 
+#ifndef FERRY_SANITIZERS
 /* calloc() of this program: fails while calloc_fails is set (the library is
- * linked in statically, so error.c calls this one). */
+ * linked in statically, so error.c calls this one). AddressSanitizer has its
+ * own calloc: a sanitizer build leaves this case out (valgrind runs it). */
 extern void *__libc_calloc(size_t n, size_t size);
 static bool calloc_fails;
 
@@ -24,6 +26,7 @@ calloc(size_t n, size_t size)
     }
     return __libc_calloc(n, size);
 }
+#endif
 
 START_TEST(test_set_and_read)
 {
@@ -83,6 +86,7 @@ END_TEST
 /* The "ret = error_code(*err)" pattern after a failed call: *err must not be
  * left NULL (error_code(NULL) is FERRY_OK, a failure read as success) even
  * when there is no memory for the error object. */
+#ifndef FERRY_SANITIZERS
 START_TEST(test_out_of_memory)
 {
     ferry_error *err = NULL;
@@ -111,8 +115,11 @@ START_TEST(test_out_of_memory)
     error_free(err);
 }
 END_TEST
+#endif
 
 /* Every helper takes NULL: error_set and error_setv still return the code. */
+static int setv_null(int code, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
 static int
 setv_null(int code, const char *fmt, ...)
 {
@@ -144,7 +151,9 @@ main(void)
     add_tcase(s, tcase_create("null"), test_null_tolerant, 5);
     add_tcase(s, tcase_create("prefix"), test_prefix, 5);
     add_tcase(s, tcase_create("names"), test_code_names, 5);
+#ifndef FERRY_SANITIZERS
     add_tcase(s, tcase_create("out_of_memory"), test_out_of_memory, 5);
+#endif
     add_tcase(s, tcase_create("null_everywhere"), test_null_everywhere, 5);
     return check_run(s);
 }
