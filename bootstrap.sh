@@ -22,6 +22,10 @@ PACKAGES=(
     strace
     # test_valgrind: memcheck over the Check suites and the agent
     valgrind
+    # fuzz/: libFuzzer harnesses (clang; libFuzzer and clang's ASan/UBSan
+    # runtimes are in libclang-rt-14-dev). gcc's sanitizer runtimes (libasan8,
+    # libubsan1) come with gcc.
+    clang libclang-rt-14-dev
 )
 
 deps_install() {
