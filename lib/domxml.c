@@ -320,8 +320,9 @@ domxml_read_hugepages(domxml *dom, const xmlNode *backing)
             continue;
         errno = 0;
         n = size && isdigit((unsigned char)size[0]) ? strtoull(size, &end, 10) : 0;
-        if (n == 0 || errno || *end || scale == 0 || n > UINT64_MAX / scale) {
-            size_kib = 0;      /* a size we cannot read: count any size */
+        if (n == 0 || errno || *end || scale == 0 || n > UINT64_MAX / scale ||
+            n * scale < 1024) {
+            size_kib = 0;      /* a size we cannot read (or under 1 KiB): count any size */
             break;
         }
         if (size_kib && size_kib != n * scale / 1024) {

@@ -566,6 +566,22 @@ START_TEST(test_hugepage_size_overflow)
 }
 END_TEST
 
+/* A page size under 1 KiB reads as 0 KiB, which is also "no size seen yet":
+ * with a second <page> of another size, that one was taken as the only
+ * size (found by fuzz/fuzz_domxml). Such a size is unreadable: any size. */
+START_TEST(test_hugepage_size_under_kib)
+{
+    uint64_t page_kib = 99;
+    domxml *d = parse_ok("<domain><name>a</name><memoryBacking><hugepages>"
+                         "<page size='1' unit='B'/><page size='1048576'/>"
+                         "</hugepages></memoryBacking></domain>");
+
+    ck_assert(domxml_hugepages(d, &page_kib));
+    ck_assert_msg(page_kib == 0, "page size %llu KiB", (unsigned long long)page_kib);
+    domxml_free(d);
+}
+END_TEST
+
 START_TEST(test_free_null)
 {
     ck_assert_ptr_null(domxml_free(NULL));
@@ -591,6 +607,7 @@ main(void)
     add_tcase(s, tcase_create("write_fsync_fails"), test_write_file_fsync_fails, 10);
     add_tcase(s, tcase_create("write_secrets"), test_write_file_secrets, 10);
     add_tcase(s, tcase_create("hugepage_overflow"), test_hugepage_size_overflow, 5);
+    add_tcase(s, tcase_create("hugepage_under_kib"), test_hugepage_size_under_kib, 5);
     add_tcase(s, tcase_create("free"), test_free_null, 5);
     return check_run(s);
 }
