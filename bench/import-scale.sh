@@ -46,7 +46,7 @@ gen() {
         for (d = 0; d < nd; d++) {
             printf "      <failoverdomain name=\"fd%d\" ordered=\"1\" restricted=\"%d\">\n", d, d % 2
             for (j = 0; j < size; j++)
-                printf "        <failoverdomainnode name=\"node%d\" priority=\"%d\"/>\n", (d + j) % nodes + 1, j + 1
+                printf "        <failoverdomainnode name=\"node%d\" priority=\"%d\"/>\n", (d + j) % nodes + 1, j % 100 + 1
             print "      </failoverdomain>"
         }
         print "    </failoverdomains>"
@@ -84,7 +84,7 @@ run() {
     local file=$tmp/$1.conf t0 t1 rc=0 secs
     [ -s "$file" ] || gen "$1" >"$file"
     t0=$(date +%s%N)
-    timeout "$LIMIT" "$IMPORT" --format="$2" --output "$tmp/out" "$file" 2>"$tmp/err" || rc=$?
+    timeout --foreground "$LIMIT" "$IMPORT" --format="$2" --output "$tmp/out" "$file" 2>"$tmp/err" || rc=$?
     t1=$(date +%s%N)
     secs=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.3f", (b - a) / 1e9 }')
     [ "$rc" = 124 ] && secs="> $LIMIT"
