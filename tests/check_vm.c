@@ -21,6 +21,7 @@
 
 #include "check_common.h"
 #include "proc.h"
+#include "migration.h"
 #include "vm.h"
 
 #define TEST_URI "test:///default"
@@ -655,7 +656,7 @@ START_TEST(test_migrate_from_paused_arrival)
     ck_assert_ptr_nonnull(d);
     ck_assert_int_eq(virDomainSuspend(d), 0);
     deadline_init_budget(&dl, 3000);
-    ck_assert_msg(vm_migrate_from(p, &dl, &status, &err) == 0, "migrate_from: %s",
+    ck_assert_msg(migration_from(p, &dl, &status, &err) == 0, "migrate_from: %s",
                   error_message(err));
     ck_assert_int_eq(status, VM_STATUS_RUNNING);
     ck_assert_int_lt(deadline_elapsed_ms(&dl), 2000);
