@@ -18,6 +18,10 @@ build=$out/build
 opts=${DEB_BUILD_OPTIONS:-}
 [ "${1:-}" = --nocheck ] && opts="$opts nocheck"
 
+git rev-parse --git-dir >/dev/null 2>&1 || {
+    echo "package.sh: not a git checkout; in an unpacked release, run dpkg-buildpackage -us -uc -b" >&2
+    exit 1
+}
 version=$(dpkg-parsechangelog -S Version)
 rm -rf "$build"
 mkdir -p "$build/ferry-$version"
@@ -47,9 +51,10 @@ dpkg-deb -x "$deb" "$check"
 for f in usr/lib/ocf/resource.d/ferry/vm usr/sbin/ferry-import; do
     [ -x "$check/$f" ] || { echo "package: /$f missing" >&2; exit 1; }
 done
-for f in usr/share/man/man7/ocf_ferry_vm.7.gz usr/share/man/man8/ferry-import.8.gz \
-         usr/share/doc/ferry-resource-agents/README usr/share/doc/ferry-resource-agents/REPORT.md.gz; do
-    [ -f "$check/$f" ] || { echo "package: /$f missing" >&2; exit 1; }
+# (dh_compress gzips documents larger than 4 kB)
+for f in usr/share/man/man7/ocf_ferry_vm.7 usr/share/man/man8/ferry-import.8 \
+         usr/share/doc/ferry-resource-agents/README usr/share/doc/ferry-resource-agents/REPORT.md; do
+    [ -f "$check/$f" ] || [ -f "$check/$f.gz" ] || { echo "package: /$f missing" >&2; exit 1; }
 done
 man8=$(zcat "$check/usr/share/man/man8/ferry-import.8.gz" | sed 's/\\-/-/g')
 for opt in $("$check/usr/sbin/ferry-import" --help | grep -o -- '--[a-z][a-z-]*' | sort -u); do
