@@ -1,6 +1,8 @@
 #!/bin/bash
 # package.sh — builds the Debian package from a clean copy of the tree and
-# checks it with lintian (no errors, no warnings).
+# checks it with lintian (no errors, no warnings): source and binary
+# packages, so debian/control, debian/copyright and debian/tests are checked
+# too.
 #
 #   ./package.sh              build deb/ferry-resource-agents_<version>_<arch>.deb
 #   ./package.sh --nocheck    the same without running the tests during the
@@ -30,18 +32,22 @@ rev=$(git stash create 2>/dev/null || true)
 git archive "${rev:-HEAD}" | tar -x -C "$build/ferry-$version"
 
 echo "package: building ferry-resource-agents $version in $build (log: $out/build.log)"
-if ! (cd "$build/ferry-$version" && DEB_BUILD_OPTIONS="${opts# }" dpkg-buildpackage -us -uc -b) >"$out/build.log" 2>&1; then
+if ! (cd "$build/ferry-$version" && DEB_BUILD_OPTIONS="${opts# }" dpkg-buildpackage -us -uc) >"$out/build.log" 2>&1; then
     tail -n 30 "$out/build.log"
     echo "package: dpkg-buildpackage failed (see $out/build.log)" >&2
     exit 1
 fi
 changes=$(ls "$build"/ferry_"$version"_*.changes)
+grep -q "ferry_$version.dsc" "$changes" || { echo "package: $changes lists no source package" >&2; exit 1; }
 deb=$(ls "$build"/ferry-resource-agents_"$version"_*.deb)
 
 echo "package: lintian"
-lintian --fail-on error,warning --info "$changes" | tee "$out/lintian.log"
-rc=${PIPESTATUS[0]}
-[ "$rc" -eq 0 ] || { echo "package: lintian found errors or warnings" >&2; exit 1; }
+if ! lintian --fail-on error,warning --info "$changes" >"$out/lintian.log" 2>&1; then
+    cat "$out/lintian.log"
+    echo "package: lintian found errors or warnings (see $out/lintian.log)" >&2
+    exit 1
+fi
+cat "$out/lintian.log"
 
 # what the package must hold, and ferry-import(8) must document every option
 # ferry-import --help names
