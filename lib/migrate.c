@@ -438,28 +438,11 @@ migrate_check_disks(const domxml *dom, ferry_error **err)
     return 0;
 }
 
-enum migrate_policy
-migrate_policy_parse(const char *name)
-{
-    if (name && strcmp(name, "abort") == 0)
-        return MIGRATE_POLICY_ABORT;
-    if (name && strcmp(name, "auto-converge") == 0)
-        return MIGRATE_POLICY_AUTO_CONVERGE;
-    if (name && strcmp(name, "postcopy") == 0)
-        return MIGRATE_POLICY_POSTCOPY;
-    return MIGRATE_POLICY_PAUSE;
-}
 
 const char *
 migrate_policy_name(enum migrate_policy policy)
 {
-    switch (policy) {
-    case MIGRATE_POLICY_ABORT: return "abort";
-    case MIGRATE_POLICY_AUTO_CONVERGE: return "auto-converge";
-    case MIGRATE_POLICY_POSTCOPY: return "postcopy";
-    case MIGRATE_POLICY_PAUSE: break;
-    }
-    return "pause";
+    return params_migration_policy_names[policy];
 }
 
 const char *
@@ -489,8 +472,8 @@ migrate_watch_init(struct migrate_watch *w, const struct ferry_params *p, uint64
         reserve_ms = MIGRATE_HARD_RESERVE_MIN_MS;
     if (reserve_ms > left_ms / 2)
         reserve_ms = left_ms / 2;
-    w->live = p->migrate == NULL || strcmp(p->migrate, "pause") != 0;
-    w->policy = migrate_policy_parse(p->migration_policy);
+    w->live = p->migrate_mode == MIGRATE_MODE_LIVE;
+    w->policy = p->migration_policy_id;
     w->start_ms = now_ms;
     w->stall_timeout_ms = p->migration_stall_timeout_ms;
     w->completion_at_ms = now_ms + (int64_t)((uint64_t)p->migration_timeout_per_gib_ms * gib_x1000 / 1000);

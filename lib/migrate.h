@@ -72,13 +72,7 @@ bool migrate_hugepages_fit(uint64_t need_kib, uint64_t page_kib, uint64_t free_p
  * named CPU model)? If not, *ret_why says why. */
 bool migrate_cpu_compare_wanted(const domxml *dom, const char **ret_why);
 
-enum migrate_policy {
-    MIGRATE_POLICY_PAUSE = 0,
-    MIGRATE_POLICY_ABORT,
-    MIGRATE_POLICY_AUTO_CONVERGE,
-    MIGRATE_POLICY_POSTCOPY,
-};
-enum migrate_policy migrate_policy_parse(const char *name);
+/* enum migrate_policy is parsed with the parameters (params.h) */
 const char *migrate_policy_name(enum migrate_policy policy);
 
 enum migrate_action {

@@ -14,6 +14,7 @@
 #include "log.h"
 #include "migrate.h"
 #include "migration.h"
+#include "migration-priv.h"
 #include "state.h"
 #include "sync.h"
 
@@ -55,7 +56,7 @@ migration_orphan_settle(const struct ferry_params *p, virt_conn *conn, const str
     struct virt_job_stats s;
     ferry_error *e = NULL;
     bool have_record = flight_load(p, ret_f) == 0 && strcmp(ret_f->name, id->name) == 0;
-    bool active = info->state != VIRT_STATE_ABSENT && info->state != VIRT_STATE_SHUTOFF;
+    bool active = !virt_state_inactive(info->state);
     deadline wait;
 
     if (have_record && flight_owner_alive(ret_f))
@@ -80,7 +81,7 @@ migration_orphan_settle(const struct ferry_params *p, virt_conn *conn, const str
     }
     if (!have_record)
         return 0;
-    if (info->state != VIRT_STATE_ABSENT && info->state != VIRT_STATE_SHUTOFF) {
+    if (!virt_state_inactive(info->state)) {
         /* the guest stayed here; libvirt removed the target's half */
         if (info->state == VIRT_STATE_PAUSED && ret_f->was_running &&
             (info->paused_why == VIRT_PAUSED_MIGRATION || info->paused_why == VIRT_PAUSED_USER)) {
@@ -118,7 +119,7 @@ migration_orphan_remove_copy(const struct ident *id, const struct flight *f, con
     ret = virt_domain_query(dst, &vid, &d, err);
     if (ret < 0)
         goto cleanup;
-    if (d.state != VIRT_STATE_ABSENT && d.state != VIRT_STATE_SHUTOFF) {
+    if (!virt_state_inactive(d.state)) {
         ret = virt_domain_destroy(dst, &vid, err);
         if (ret == 0)
             ret = virt_domain_wait_inactive(dst, &vid, dl, MIGRATION_POLL_MS, err);
@@ -190,7 +191,7 @@ migration_recover(virt_conn *src, virt_conn *dst, const struct virt_identity *vi
         e = error_free(e);
         return -EIO;
     }
-    src_active = s.state != VIRT_STATE_ABSENT && s.state != VIRT_STATE_SHUTOFF;
+    src_active = !virt_state_inactive(s.state);
     if (s.state == VIRT_STATE_PAUSED && s.paused_why == VIRT_PAUSED_POSTCOPY_FAILED) {
         snprintf(note, note_size, "; post-copy failed: neither node has the whole guest, "
                  "it is left paused on the source for inspection");
@@ -222,7 +223,7 @@ migration_recover(virt_conn *src, virt_conn *dst, const struct virt_identity *vi
         *ret_on_target = true;
         return 0;
     }
-    if (src_active && d.state != VIRT_STATE_ABSENT && d.state != VIRT_STATE_SHUTOFF &&
+    if (src_active && !virt_state_inactive(d.state) &&
         d.state != VIRT_STATE_RUNNING) {
         if (virt_domain_destroy(dst, vid, &e) == 0)
             snprintf(note + strlen(note), note_size - strlen(note),
@@ -232,233 +233,307 @@ migration_recover(virt_conn *src, virt_conn *dst, const struct virt_identity *vi
     return ret;
 }
 
-int
-migration_to(const struct ferry_params *p, const deadline *dl, struct migration_result *ret_result,
-              ferry_error **err)
-{
+/* One migrate_to, as it goes through its phases. */
+struct migration_ctx {
+    const struct ferry_params *p;
+    const deadline *dl;
     struct ident id;
     struct virt_identity vid;
-    struct virt_domain_info info;
-    struct virt_domain_info dinfo;
+    struct virt_domain_info info;     /* the domain on the source */
     struct migrate_target t;
-    struct migrate_watch w;
-    struct migrate_result mr;
-    struct virt_migrate_spec spec;
-    struct virt_job_stats done_stats;
-    struct migration_result r;
-    virt_conn *src = NULL;
-    virt_conn *dst = NULL;
-    domxml *live = NULL;
-    char *live_xml = NULL;
-    char *probe_host = NULL;
+    virt_conn *src;
+    virt_conn *dst;
+    domxml *live;                     /* the running domain's XML */
+    const char *local;                /* this node's name */
     char nodebuf[256];
-    char note[512];
-    const char *local = NULL;
-    ferry_error *e = NULL;
-    uint64_t mem_kib = 0;
-    int probe_port = 0;
-    bool on_target = false;
-    bool orphan = false;
-    struct flight fl;
-    deadline preflight_dl;
+    struct flight fl;                 /* a killed migrate_to's record, then ours */
+    bool orphan;                      /* fl is a killed migrate_to's, whose guest left */
+    struct migrate_watch w;           /* the policy's clock and state */
+    struct migration_result r;
+};
+
+static void
+migration_ctx_clear(struct migration_ctx *c)
+{
+    domxml_free(c->live);
+    migrate_target_clear(&c->t);
+    virt_conn_close(c->dst);
+    virt_conn_close(c->src);
+    ident_clear(&c->id);
+}
+
+/* Which domain, which target; an earlier migrate_to killed here is ended first. */
+static int
+migration_resolve(struct migration_ctx *c, ferry_error **err)
+{
+    int ret = ident_open(c->p, IDENT_STRICT, &c->id, &c->src, &c->info, err);
+
+    if (ret < 0)
+        return ret;
+    if (c->info.uuid_mismatch)
+        return ident_mismatch_error(&c->id, err);
+    snprintf(c->r.name, sizeof(c->r.name), "%s", c->id.name);
+    c->vid = ident_virt(&c->id);
+    c->orphan = migration_orphan_settle(c->p, c->src, &c->id, true, &c->info, c->dl, &c->fl) == 1;
+    c->local = migration_local_node(c->p, c->nodebuf, sizeof(c->nodebuf));
+    ret = migrate_target_resolve(c->p, c->p->migrate_target, c->local, &c->t, err);
+    if (ret < 0)
+        return ret;
+    snprintf(c->r.target, sizeof(c->r.target), "%s", c->t.node);
+    return 0;
+}
+
+/* The target answers: its ssh port (a bounded TCP connect), then its libvirt
+ * (a bounded connection). */
+static int
+migration_connect_target(struct migration_ctx *c, ferry_error **err)
+{
+    char *host = NULL;
+    int port = 0;
     deadline connect_dl;
-    int rc = 0;
     int ret = 0;
 
-    memset(&r, 0, sizeof(r));
-    memset(ret_result, 0, sizeof(*ret_result));
-    memset(&t, 0, sizeof(t));
-    memset(&mr, 0, sizeof(mr));
-    ret = ident_open(p, IDENT_STRICT, &id, &src, &info, err);
-    if (ret < 0)
-        goto cleanup;
-    if (info.uuid_mismatch) {
-        ret = ident_mismatch_error(&id, err);
-        goto cleanup;
-    }
-    snprintf(r.name, sizeof(r.name), "%s", id.name);
-    vid = ident_virt(&id);
-    /* an earlier migrate_to killed here: end its job first */
-    orphan = migration_orphan_settle(p, src, &id, true, &info, dl, &fl) == 1;
-    local = migration_local_node(p, nodebuf, sizeof(nodebuf));
-    ret = migrate_target_resolve(p, p->migrate_target, local, &t, err);
-    if (ret < 0)
-        goto cleanup;
-    snprintf(r.target, sizeof(r.target), "%s", t.node);
+    if (migrate_uri_endpoint(c->t.dest_uri, &host, &port) == 0) {
+        int64_t probe_ms = deadline_remaining_ms(c->dl) / 4;
 
-    /* Pre-flight: nothing moves before every check passed. */
-    if (migrate_uri_endpoint(t.dest_uri, &probe_host, &probe_port) == 0) {
-        int64_t probe_ms = deadline_remaining_ms(dl) / 4;
-
-        if (probe_ms > 5000)
-            probe_ms = 5000;
-        ret = migrate_probe_tcp(probe_host, probe_port, probe_ms, err);
+        ret = migrate_probe_tcp(host, port, probe_ms > 5000 ? 5000 : probe_ms, err);
+        free(host);
         if (ret < 0) {
-            error_prefix(*err, "target %s unreachable: ", t.node);
-            goto cleanup;
+            error_prefix(*err, "target %s unreachable: ", c->t.node);
+            return ret;
         }
     }
-    connect_dl = deadline_sub(dl, deadline_remaining_ms(dl) / 4);
-    ret = virt_conn_open_within(t.dest_uri, &connect_dl, &dst, err);
-    if (ret < 0) {
-        error_prefix(*err, "target %s: ", t.node);
-        goto cleanup;
-    }
-    ret = virt_domain_query(dst, &vid, &dinfo, err);
+    connect_dl = deadline_sub(c->dl, deadline_remaining_ms(c->dl) / 4);
+    ret = virt_conn_open_within(c->t.dest_uri, &connect_dl, &c->dst, err);
     if (ret < 0)
-        goto cleanup;
-    if (info.state == VIRT_STATE_ABSENT || info.state == VIRT_STATE_SHUTOFF) {
-        if (dinfo.state == VIRT_STATE_RUNNING) {
-            r.already = true;       /* a repeated migrate_to after success */
-            if (orphan && strcmp(fl.target, t.node) == 0)
-                flight_end(p);      /* the killed one's guest arrived where it should */
-            *ret_result = r;
-            goto cleanup;
-        }
-        ret = error_set(err, FERRY_E_STATE, "domain '%s' is not running here (%s); nothing to migrate",
-                        id.name, info.state_text);
-        goto cleanup;
+        error_prefix(*err, "target %s: ", c->t.node);
+    return ret;
+}
+
+/* Where the domain is on both nodes. 1: nothing to do (a repeated
+ * migrate_to after success); 0: migrate it; < 0: refused. */
+static int
+migration_check_states(struct migration_ctx *c, ferry_error **err)
+{
+    struct virt_domain_info d;
+    int ret = virt_domain_query(c->dst, &c->vid, &d, err);
+
+    if (ret < 0)
+        return ret;
+    if (virt_state_inactive(c->info.state)) {
+        if (d.state != VIRT_STATE_RUNNING)
+            return error_set(err, FERRY_E_STATE, "domain '%s' is not running here (%s); nothing "
+                             "to migrate", c->id.name, c->info.state_text);
+        if (c->orphan && strcmp(c->fl.target, c->t.node) == 0)
+            flight_end(c->p);      /* the killed one's guest arrived where it should */
+        c->r.already = true;
+        return 1;
     }
-    if (dinfo.state == VIRT_STATE_RUNNING) {
-        ret = error_set(err, FERRY_E_STATE, "domain '%s' already runs on the target %s while it "
-                        "runs here: refusing to migrate onto a running copy", id.name, t.node);
-        goto cleanup;
-    }
-    if (dinfo.uuid_mismatch) {
-        ret = error_set(err, FERRY_E_STATE, "the target %s has another domain named '%s' "
-                        "(a different UUID)", t.node, id.name);
-        goto cleanup;
-    }
-    if (dinfo.state != VIRT_STATE_ABSENT && dinfo.state != VIRT_STATE_SHUTOFF) {
+    if (d.state == VIRT_STATE_RUNNING)
+        return error_set(err, FERRY_E_STATE, "domain '%s' already runs on the target %s while "
+                         "it runs here: refusing to migrate onto a running copy", c->id.name,
+                         c->t.node);
+    if (d.uuid_mismatch)
+        return error_set(err, FERRY_E_STATE, "the target %s has another domain named '%s' "
+                         "(a different UUID)", c->t.node, c->id.name);
+    if (!virt_state_inactive(d.state)) {
         /* a half-arrived copy of an earlier, failed migration */
-        ret = virt_domain_destroy(dst, &vid, err);
+        ret = virt_domain_destroy(c->dst, &c->vid, err);
         if (ret < 0)
-            goto cleanup;
-        log_warning("removed a stale %s copy of '%s' from %s before migrating", dinfo.state_text,
-                    id.name, t.node);
+            return ret;
+        log_warning("removed a stale %s copy of '%s' from %s before migrating", d.state_text,
+                    c->id.name, c->t.node);
     }
-    preflight_dl = deadline_sub(dl, deadline_remaining_ms(dl) / 10);
-    if (sync_definition_check(p, src, &id, &preflight_dl) && p->persistent) {
+    return 0;
+}
+
+/* Pre-flight: nothing moves before every check passed. 1: nothing to do. */
+static int
+migration_preflight(struct migration_ctx *c, ferry_error **err)
+{
+    deadline sync_dl = deadline_sub(c->dl, deadline_remaining_ms(c->dl) / 10);
+    char *live_xml = NULL;
+    ferry_error *e = NULL;
+    int ret = migration_connect_target(c, err);
+
+    if (ret == 0)
+        ret = migration_check_states(c, err);
+    if (ret != 0)
+        return ret;
+    if (sync_definition_check(c->p, c->src, &c->id, &sync_dl) && c->p->persistent) {
         /* the target is defined from the config file: take the new one */
         domxml *fresh = NULL;
 
-        if (domxml_load_file(id.config_path, &fresh, &e) == 0) {
-            domxml_free(id.xml);
-            id.xml = fresh;
+        if (domxml_load_file(c->id.config_path, &fresh, &e) == 0) {
+            domxml_free(c->id.xml);
+            c->id.xml = fresh;
         }
-        e = error_free(e);
+        error_free(e);
     }
-    ret = virt_domain_xml(src, &vid, &live_xml, err);
+    ret = virt_domain_xml(c->src, &c->vid, &live_xml, err);
+    if (ret == 0)
+        ret = domxml_parse(live_xml, strlen(live_xml), "the running domain's XML", &c->live, err);
+    free(live_xml);
+    if (ret == 0)
+        ret = migrate_preflight_target(c->dst, c->live, c->p, c->t.node, err);
+    if (ret == 0 && c->p->migration_downtime_ms > 0)
+        ret = virt_domain_set_max_downtime(c->src, &c->vid, (uint64_t)c->p->migration_downtime_ms,
+                                           err);
     if (ret < 0)
-        goto cleanup;
-    ret = domxml_parse(live_xml, strlen(live_xml), "the running domain's XML", &live, err);
-    if (ret < 0)
-        goto cleanup;
-    mem_kib = domxml_memory_kib(live);
-    ret = migrate_preflight_target(dst, live, p, t.node, err);
-    if (ret < 0)
-        goto cleanup;
-    if (p->migration_downtime_ms > 0) {
-        ret = virt_domain_set_max_downtime(src, &vid, (uint64_t)p->migration_downtime_ms, err);
-        if (ret < 0)
-            goto cleanup;
-    }
-
-    memset(&spec, 0, sizeof(spec));
-    spec.dest_uri = t.dest_uri;
-    spec.data_uri = p->tunnelled ? NULL : t.data_uri;
-    spec.live = strcmp(p->migrate, "pause") != 0;
-    spec.persistent = p->persistent;
-    spec.persist_xml = p->persistent && id.xml ? domxml_text(id.xml) : NULL;
-    spec.tunnelled = p->tunnelled;
-    spec.tls = p->tls;
-    spec.auto_converge = strcmp(p->migration_policy, "auto-converge") == 0;
-    spec.postcopy = strcmp(p->migration_policy, "postcopy") == 0;
-    spec.unsafe = p->allow_unsafe;
-    spec.compression = p->migration_compression && strcmp(p->migration_compression, "none") != 0 ?
-                       p->migration_compression : NULL;
-    spec.bandwidth_mib_s = (uint64_t)p->migration_speed_mib_s;
-    spec.parallel = (int)p->migration_parallel;
-
-    migrate_watch_init(&w, p, mem_kib, dl, deadline_now_ms());
-    if (!migrate_watch_time_enough(&w, deadline_now_ms())) {
+        return ret;
+    migrate_watch_init(&c->w, c->p, domxml_memory_kib(c->live), c->dl, deadline_now_ms());
+    if (!migrate_watch_time_enough(&c->w, deadline_now_ms())) {
         /* the watcher would have to pause or abort at once: a guest paused
          * (or a migration aborted) for nothing */
-        ret = error_set(err, FERRY_E_TIMEOUT, "pre-flight took %lld ms of migrate_to's time; "
-                        "%lld ms are left, too few to start a migration the policy can still "
-                        "bound (nothing has moved)", (long long)deadline_elapsed_ms(dl),
-                        (long long)deadline_remaining_ms(dl));
-        goto cleanup;
+        return error_set(err, FERRY_E_TIMEOUT, "pre-flight took %lld ms of migrate_to's time; "
+                         "%lld ms are left, too few to start a migration the policy can still "
+                         "bound (nothing has moved)", (long long)deadline_elapsed_ms(c->dl),
+                         (long long)deadline_remaining_ms(c->dl));
     }
+    return 0;
+}
+
+void
+migration_spec(const struct ferry_params *p, const struct migrate_target *t, const char *persist_xml,
+               struct virt_migrate_spec *ret_spec)
+{
+    struct virt_migrate_spec spec = {
+        .dest_uri = t->dest_uri,
+        .data_uri = p->tunnelled ? NULL : t->data_uri,
+        .live = p->migrate_mode == MIGRATE_MODE_LIVE,
+        .persistent = p->persistent,
+        .persist_xml = p->persistent ? persist_xml : NULL,
+        .tunnelled = p->tunnelled,
+        .tls = p->tls,
+        .auto_converge = p->migration_policy_id == MIGRATE_POLICY_AUTO_CONVERGE,
+        .postcopy = p->migration_policy_id == MIGRATE_POLICY_POSTCOPY,
+        .unsafe = p->allow_unsafe,
+        .compression = p->migration_compression &&
+                       strcmp(p->migration_compression, "none") != 0 ?
+                       p->migration_compression : NULL,
+        .bandwidth_mib_s = (uint64_t)p->migration_speed_mib_s,
+        .parallel = (int)p->migration_parallel,
+    };
+
+    *ret_spec = spec;
+}
+
+/* The migrate call and its watcher, with the flight record around it. */
+static int
+migration_run(struct migration_ctx *c, struct migrate_result *mr, ferry_error **err)
+{
+    struct virt_migrate_spec spec;
+    int rc = 0;
+
+    migration_spec(c->p, &c->t, c->id.xml ? domxml_text(c->id.xml) : NULL, &spec);
     /* the record the next action here needs if this process is killed */
-    memset(&fl, 0, sizeof(fl));
-    snprintf(fl.name, sizeof(fl.name), "%s", id.name);
-    snprintf(fl.uuid, sizeof(fl.uuid), "%s", id.uuid ? id.uuid : info.uuid);
-    snprintf(fl.target, sizeof(fl.target), "%s", t.node);
-    snprintf(fl.dest_uri, sizeof(fl.dest_uri), "%s", t.dest_uri);
-    fl.was_running = info.state == VIRT_STATE_RUNNING;
-    rc = flight_begin(p, &fl);
+    memset(&c->fl, 0, sizeof(c->fl));
+    snprintf(c->fl.name, sizeof(c->fl.name), "%s", c->id.name);
+    snprintf(c->fl.uuid, sizeof(c->fl.uuid), "%s", c->id.uuid ? c->id.uuid : c->info.uuid);
+    snprintf(c->fl.target, sizeof(c->fl.target), "%s", c->t.node);
+    snprintf(c->fl.dest_uri, sizeof(c->fl.dest_uri), "%s", c->t.dest_uri);
+    c->fl.was_running = c->info.state == VIRT_STATE_RUNNING;
+    rc = flight_begin(c->p, &c->fl);
     if (rc < 0)
         log_warning("cannot record the migration in flight (%s): if this migrate_to is killed, "
                     "the next action here cannot tell where the guest went", strerror(-rc));
-    ret = migrate_run(src, dst, &vid, &spec, &w, &mr, err);
-    if (ret == 0) {
-        if (virt_domain_job_stats(dst, &vid, true, &done_stats, &e) == 0) {
-            mr.downtime_ms = done_stats.downtime_ms;
-            if (done_stats.data_processed)
-                mr.bytes = done_stats.data_processed;
-            if (done_stats.elapsed_ms)
-                mr.elapsed_ms = done_stats.elapsed_ms;
-            if (done_stats.iterations)
-                mr.iterations = done_stats.iterations;
-        }
-        e = error_free(e);
-        /* never two running copies */
-        if (virt_domain_query(src, &vid, &info, &e) == 0 && info.state == VIRT_STATE_RUNNING) {
-            ret = error_set(err, FERRY_E_STATE, "libvirt reported the migration of '%s' done, "
-                            "but it still runs here", id.name);
-        }
-        e = error_free(e);
-        /* no definition stays behind to be started by hand or by autostart: the
-         * config file holds it (save_config) and the domain runs elsewhere */
-        if (ret == 0 && p->save_config && id.config_path && info.state == VIRT_STATE_SHUTOFF) {
-            if (virt_domain_undefine(src, &vid, &e) < 0)
-                log_warning("migrated '%s', but its definition stays on this node: %s", id.name,
-                            error_message(e));
-            e = error_free(e);
-        }
-    } else {
-        migration_recover(src, dst, &vid, fl.was_running, &on_target, note, sizeof(note));
-        if (on_target) {
-            log_warning("migration of '%s' reported an error after the switch-over (%s); it runs "
-                        "on %s", id.name, error_message(*err), t.node);
-            *err = error_free(*err);
-            snprintf(mr.outcome, sizeof(mr.outcome), "completed-with-error");
-            ret = 0;
-        } else if (note[0]) {
-            ferry_error *joined = NULL;
+    return migrate_run(c->src, c->dst, &c->vid, &spec, &c->w, mr, err);
+}
 
-            error_set(&joined, error_code(*err), "%s%s", error_message(*err), note);
-            error_free(*err);
-            *err = joined;
-        }
+/* After a successful migrate call: libvirt's own figures, never two running
+ * copies, no definition left behind. */
+static int
+migration_finish(struct migration_ctx *c, struct migrate_result *mr, ferry_error **err)
+{
+    struct virt_job_stats done;
+    ferry_error *e = NULL;
+    int ret = 0;
+
+    if (virt_domain_job_stats(c->dst, &c->vid, true, &done, &e) == 0) {
+        mr->downtime_ms = done.downtime_ms;
+        if (done.data_processed)
+            mr->bytes = done.data_processed;
+        if (done.elapsed_ms)
+            mr->elapsed_ms = done.elapsed_ms;
+        if (done.iterations)
+            mr->iterations = done.iterations;
     }
+    e = error_free(e);
+    if (virt_domain_query(c->src, &c->vid, &c->info, &e) == 0 &&
+        c->info.state == VIRT_STATE_RUNNING)
+        ret = error_set(err, FERRY_E_STATE, "libvirt reported the migration of '%s' done, but "
+                        "it still runs here", c->id.name);
+    e = error_free(e);
+    /* no definition stays behind to be started by hand or by autostart: the
+     * config file holds it (save_config) and the domain runs elsewhere */
+    if (ret == 0 && c->p->save_config && c->id.config_path &&
+        c->info.state == VIRT_STATE_SHUTOFF && virt_domain_undefine(c->src, &c->vid, &e) < 0)
+        log_warning("migrated '%s', but its definition stays on this node: %s", c->id.name,
+                    error_message(e));
+    error_free(e);
+    return ret;
+}
+
+/* After a failed migrate call: the guest runs, unpaused, on the source, or
+ * it had switched over (then the migration counts as done). */
+static int
+migration_fail(struct migration_ctx *c, struct migrate_result *mr, int ret, ferry_error **err)
+{
+    char note[512] = "";
+    bool on_target = false;
+
+    migration_recover(c->src, c->dst, &c->vid, c->fl.was_running, &on_target, note, sizeof(note));
+    if (on_target) {
+        log_warning("migration of '%s' reported an error after the switch-over (%s); it runs "
+                    "on %s", c->id.name, error_message(*err), c->t.node);
+        *err = error_free(*err);
+        snprintf(mr->outcome, sizeof(mr->outcome), "completed-with-error");
+        return 0;
+    }
+    if (note[0]) {
+        ferry_error *joined = NULL;
+
+        error_set(&joined, error_code(*err), "%s%s", error_message(*err), note);
+        error_free(*err);
+        *err = joined;
+    }
+    return ret;
+}
+
+int
+migration_to(const struct ferry_params *p, const deadline *dl, struct migration_result *ret_result,
+             ferry_error **err)
+{
+    struct migration_ctx c = { .p = p, .dl = dl };
+    struct migrate_result mr;
+    int ret = 0;
+
+    memset(ret_result, 0, sizeof(*ret_result));
+    memset(&mr, 0, sizeof(mr));
+    ret = migration_resolve(&c, err);
+    if (ret == 0)
+        ret = migration_preflight(&c, err);
+    if (ret != 0) {
+        if (ret > 0) {            /* nothing to do */
+            *ret_result = c.r;
+            ret = 0;
+        }
+        goto cleanup;
+    }
+    ret = migration_run(&c, &mr, err);
+    if (ret == 0)
+        ret = migration_finish(&c, &mr, err);
+    else
+        ret = migration_fail(&c, &mr, ret, err);
     /* answered: whatever happened is Pacemaker's to know now */
     flight_end(p);
-    migrate_result_format(&mr, id.name, local, t.node, p->migrate, p->migration_policy, r.line,
-                          sizeof(r.line));
-    r.downtime_ms = mr.downtime_ms;
-    migration_log_append(p, r.line);
-    *ret_result = r;
+    migrate_result_format(&mr, c.id.name, c.local, c.t.node, p->migrate, p->migration_policy,
+                          c.r.line, sizeof(c.r.line));
+    c.r.downtime_ms = mr.downtime_ms;
+    migration_log_append(p, c.r.line);
+    *ret_result = c.r;
 cleanup:
-    error_free(e);
-    free(probe_host);
-    free(live_xml);
-    domxml_free(live);
-    migrate_target_clear(&t);
-    virt_conn_close(dst);
-    virt_conn_close(src);
-    ident_clear(&id);
+    migration_ctx_clear(&c);
     return ret;
 }
 
@@ -492,7 +567,7 @@ migration_from(const struct ferry_params *p, const deadline *dl, enum vm_status 
             sync_keep(p, conn, &id, &info, true, dl);
             goto cleanup;
         }
-        if (info.state == VIRT_STATE_ABSENT || info.state == VIRT_STATE_SHUTOFF) {
+        if (virt_state_inactive(info.state)) {
             *ret_status = VM_STATUS_STOPPED;
             goto cleanup;
         }

@@ -163,6 +163,12 @@ virt_conn_uri(const virt_conn *c)
     return c->uri;
 }
 
+bool
+virt_state_inactive(enum virt_state state)
+{
+    return state == VIRT_STATE_ABSENT || state == VIRT_STATE_SHUTOFF;
+}
+
 const char *
 virt_state_name(enum virt_state state)
 {
@@ -474,7 +480,7 @@ virt_domain_wait_inactive(virt_conn *c, const struct virt_identity *id, const de
         ret = virt_domain_query(c, id, &info, err);
         if (ret < 0)
             return ret;
-        if (info.state == VIRT_STATE_ABSENT || info.state == VIRT_STATE_SHUTOFF)
+        if (virt_state_inactive(info.state))
             return 0;
         if (!deadline_wait_ms(dl, poll_ms))
             return error_set(err, FERRY_E_TIMEOUT, "domain '%s' is still %s", id->name,

@@ -343,7 +343,7 @@ vm_start(const struct ferry_params *p, const deadline *dl, struct vm_start_resul
             log_warning("start: %s", note);
         flight_end(p);
     }
-    if (p->snapshot && (info.state == VIRT_STATE_ABSENT || info.state == VIRT_STATE_SHUTOFF) &&
+    if (p->snapshot && virt_state_inactive(info.state) &&
         (ret = snapshot_dir_check(p, err)) == 0 &&
         snapshot_path(p, id.name, "", "", image, sizeof(image)) == 0 &&
         access(image, F_OK) == 0)
@@ -482,7 +482,7 @@ vm_stop(const struct ferry_params *p, const deadline *dl, struct vm_stop_result 
             goto cleanup;
         flight_end(p);
     }
-    if (info.state == VIRT_STATE_ABSENT || info.state == VIRT_STATE_SHUTOFF) {
+    if (virt_state_inactive(info.state)) {
         r.how = VM_STOP_WAS_STOPPED;
         r.elapsed_ms = deadline_elapsed_ms(dl);
         *ret_result = r;
@@ -523,7 +523,7 @@ vm_stop(const struct ferry_params *p, const deadline *dl, struct vm_stop_result 
             ferry_error *again = NULL;
 
             if (virt_domain_query(conn, &vid, &info, &again) == 0 &&
-                (info.state == VIRT_STATE_ABSENT || info.state == VIRT_STATE_SHUTOFF)) {
+                virt_state_inactive(info.state)) {
                 *err = error_free(*err);
                 ret = 0;
             }

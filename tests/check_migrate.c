@@ -10,6 +10,7 @@
 
 #include "check_common.h"
 #include "migrate.h"
+#include "migration-priv.h"
 
 static struct ferry_params *
 params_from(const char *const *vars)
@@ -303,8 +304,12 @@ START_TEST(test_params_validation)
         struct ferry_params *p = NULL;
         ferry_error *err = NULL;
 
-        ck_assert_int_eq(params_parse(env, &p, &err), 0);
-        ck_assert_int_eq(params_validate(p, &err), FERRY_E_CONFIG);
+        /* an enumerated value is checked as it is parsed, a range at validation */
+        int rc = params_parse(env, &p, &err);
+
+        if (rc == 0)
+            rc = params_validate(p, &err);
+        ck_assert_int_eq(rc, FERRY_E_CONFIG);
         ck_assert_msg(strstr(error_message(err), cases[i].want), "%s", error_message(err));
         error_free(err);
         params_free(p);
@@ -759,14 +764,48 @@ START_TEST(test_policy_decisions)
 }
 END_TEST
 
+/* The migrate call's settings follow the parameters, parsed once. */
+START_TEST(test_migration_spec)
+{
+    const char *pause_vars[] = { "OCF_RESKEY_migrate=pause", "OCF_RESKEY_tunnelled=true",
+                                 "OCF_RESKEY_migration_compression=none",
+                                 "OCF_RESKEY_migration_speed=50", NULL };
+    const char *live_vars[] = { "OCF_RESKEY_migration_policy=auto-converge",
+                                "OCF_RESKEY_persistent=true", "OCF_RESKEY_migration_parallel=4",
+                                "OCF_RESKEY_migration_compression=xbzrle", NULL };
+    struct migrate_target t = { "node2", "node2", "qemu+ssh://node2/system", "tcp://node2-mig" };
+    struct virt_migrate_spec spec;
+    struct ferry_params *p = params_from(pause_vars);
+
+    migration_spec(p, &t, "<domain/>", &spec);
+    ck_assert(!spec.live);
+    ck_assert(spec.tunnelled);
+    ck_assert_ptr_null(spec.data_uri);          /* the stream is inside libvirt's connection */
+    ck_assert_ptr_null(spec.compression);
+    ck_assert_ptr_null(spec.persist_xml);       /* not persistent */
+    ck_assert(!spec.auto_converge && !spec.postcopy);
+    ck_assert_int_eq(spec.bandwidth_mib_s, 50);
+    params_free(p);
+    p = params_from(live_vars);
+    migration_spec(p, &t, "<domain/>", &spec);
+    ck_assert(spec.live);
+    ck_assert(spec.auto_converge);
+    ck_assert_str_eq(spec.data_uri, "tcp://node2-mig");
+    ck_assert_str_eq(spec.dest_uri, "qemu+ssh://node2/system");
+    ck_assert_str_eq(spec.persist_xml, "<domain/>");
+    ck_assert_str_eq(spec.compression, "xbzrle");
+    ck_assert_int_eq(spec.parallel, 4);
+    params_free(p);
+}
+END_TEST
+
 START_TEST(test_names_and_format)
 {
     struct migrate_result r;
     char line[512];
 
-    ck_assert_int_eq(migrate_policy_parse("auto-converge"), MIGRATE_POLICY_AUTO_CONVERGE);
-    ck_assert_int_eq(migrate_policy_parse(NULL), MIGRATE_POLICY_PAUSE);
     ck_assert_str_eq(migrate_policy_name(MIGRATE_POLICY_POSTCOPY), "postcopy");
+    ck_assert_str_eq(migrate_policy_name(MIGRATE_POLICY_AUTO_CONVERGE), "auto-converge");
     ck_assert_str_eq(migrate_action_name(MIGRATE_ACT_ABORT), "abort");
     memset(&r, 0, sizeof(r));
     snprintf(r.outcome, sizeof(r.outcome), "completed");
@@ -807,6 +846,7 @@ main(void)
     add_tcase(s, tcase_create("preflight"), test_preflight_target, 10);
     add_tcase(s, tcase_create("watch_init"), test_watch_init, 5);
     add_tcase(s, tcase_create("time_enough"), test_watch_time_enough, 5);
+    add_tcase(s, tcase_create("spec"), test_migration_spec, 5);
     add_tcase(s, tcase_create("policy"), test_policy_decisions, 5);
     add_tcase(s, tcase_create("format"), test_names_and_format, 5);
     return check_run(s);

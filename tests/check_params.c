@@ -329,10 +329,12 @@ START_TEST(test_rgmanager_migrate_options)
     struct ferry_params *p = parse_ok(all);
 
     ck_assert_str_eq(p->migrate, "live");
+    ck_assert_int_eq(p->migrate_mode, MIGRATE_MODE_LIVE);
     ck_assert(p->tunnelled);
     ck_assert(p->allow_unsafe);
     ck_assert_str_eq(p->migration_compression, "xbzrle");
     ck_assert_str_eq(p->migration_policy, "auto-converge");
+    ck_assert_int_eq(p->migration_policy_id, MIGRATE_POLICY_AUTO_CONVERGE);
     ck_assert_int_eq(p->migration_speed_mib_s, 500);
     params_free(p);
     p = parse_ok(par);
@@ -340,6 +342,7 @@ START_TEST(test_rgmanager_migrate_options)
     ck_assert(p->tls);
     ck_assert_str_eq(p->migration_compression, "mt");
     ck_assert_str_eq(p->migration_policy, "postcopy");
+    ck_assert_int_eq(p->migration_policy_id, MIGRATE_POLICY_POSTCOPY);
     params_free(p);
     p = parse_ok(parn);
     ck_assert_int_eq(p->migration_parallel, 4);
