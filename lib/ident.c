@@ -65,7 +65,7 @@ ident_config_search(const char *path, const char *name, char *buf, size_t size)
  * a UUID and agrees with 'name'. No I/O on the config file. */
 static bool
 ident_from_record(const struct ferry_params *p, const struct ferry_state *st,
-                     struct ident *id, ferry_error **err, int *ret)
+                  struct ident *id, ferry_error **err, int *ret)
 {
     /* it must be the record of what these parameters name: the resource's
      * config file (or name) may have changed since, and a record must never
@@ -85,7 +85,7 @@ ident_from_record(const struct ferry_params *p, const struct ferry_state *st,
  * as long as the name is known some other way. */
 int
 ident_resolve(const struct ferry_params *p, enum ident_how how, struct ident *id,
-                 ferry_error **err)
+              ferry_error **err)
 {
     struct ferry_state st;
     int ret = 0;
@@ -133,7 +133,8 @@ by_name:
         if (error_strdup(&id->name, p->name, err) < 0)
             return -ENOMEM;
         /* the UUID recorded at start, if it was for this name */
-        if (strcmp(st.name, p->name) == 0 && st.uuid[0] && error_strdup(&id->uuid, st.uuid, err) < 0)
+        if (strcmp(st.name, p->name) == 0 && st.uuid[0] &&
+            error_strdup(&id->uuid, st.uuid, err) < 0)
             return -ENOMEM;
         goto cleanup;
     }
@@ -185,7 +186,7 @@ ident_mismatch_error(const struct ident *id, ferry_error **err)
  * to the caller (ret_info->uuid_mismatch): it is not ours. */
 int
 ident_open(const struct ferry_params *p, enum ident_how how, struct ident *id,
-        virt_conn **ret_conn, struct virt_domain_info *ret_info, ferry_error **err)
+           virt_conn **ret_conn, struct virt_domain_info *ret_info, ferry_error **err)
 {
     struct virt_identity vid;
     int ret = ident_resolve(p, how, id, err);
@@ -204,7 +205,7 @@ ident_open(const struct ferry_params *p, enum ident_how how, struct ident *id,
 /* "a domain named 'x' with another UUID is ..." for notes and warnings */
 void
 ident_namesake_note(const struct ident *id, const struct virt_domain_info *info, char *buf,
-                 size_t size)
+                    size_t size)
 {
     snprintf(buf, size, "a domain named '%s' with another UUID is %s here; it is not this "
              "resource's (UUID %s, from %s) and was left alone", id->name,

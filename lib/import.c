@@ -419,6 +419,24 @@ import_map_free(struct import_map *map)
     memset(map, 0, sizeof(*map));
 }
 
+/* The message of a problem or warning, on one line whatever the input held
+ * (newly allocated); NULL when out of memory (conf->oom). */
+static char *
+import_vmessage(import_conf *conf, const char *fmt, va_list ap)
+{
+    char *msg = NULL;
+    char *p = NULL;
+
+    if (vasprintf(&msg, fmt, ap) < 0) {
+        conf->oom = true;
+        return NULL;
+    }
+    for (p = msg; *p; p++)
+        if (*p == '\n' || *p == '\r')
+            *p = ' ';
+    return msg;
+}
+
 static void
 import_problem(import_conf *conf, int code, long line, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
@@ -431,21 +449,14 @@ import_problem(import_conf *conf, int code, long line, const char *fmt, ...)
     char *msg = NULL;
     char *joined = NULL;
     char *buf = NULL;
-    char *p;
     size_t size;
     int n;
 
     va_start(ap, fmt);
-    n = vasprintf(&msg, fmt, ap);
+    msg = import_vmessage(conf, fmt, ap);
     va_end(ap);
-    if (n < 0) {
-        conf->oom = true;
+    if (msg == NULL)
         return;
-    }
-    /* one line each, whatever the input held */
-    for (p = msg; *p; p++)
-        if (*p == '\n' || *p == '\r')
-            *p = ' ';
     /* appended: the buffer doubles when full */
     n = asprintf(&joined, "%s%s:%ld: %s", conf->problems ? "\n" : "", conf->origin, line, msg);
     if (n < 0) {
@@ -482,20 +493,12 @@ import_warn(import_conf *conf, ssize_t vm, long line, const char *fmt, ...)
     va_list ap;
     char *msg = NULL;
     struct import_note *note = NULL;
-    char *p;
-    int n;
 
     va_start(ap, fmt);
-    n = vasprintf(&msg, fmt, ap);
+    msg = import_vmessage(conf, fmt, ap);
     va_end(ap);
-    if (n < 0) {
-        conf->oom = true;
+    if (msg == NULL)
         return;
-    }
-    /* one line each, whatever the input held */
-    for (p = msg; *p; p++)
-        if (*p == '\n' || *p == '\r')
-            *p = ' ';
     note = import_grow(conf, (void **)&conf->notes, &conf->n_notes, sizeof(*note));
     if (note == NULL)
         goto cleanup;

@@ -17,6 +17,7 @@
 
 #include "log.h"
 #include "migrate.h"
+#include "migrate-priv.h"
 
 #define MIGRATE_WATCH_POLL_MS 200
 /* how finely the guest-visible pause is measured */
@@ -306,7 +307,10 @@ migrate_probe_tcp(const char *host, int port, int64_t timeout_ms, ferry_error **
     int rc = 0;
     int ret = FERRY_E_LIBVIRT;
     /* poll() waits for ever on a negative time: a spent budget is no wait */
-    int wait_ms = timeout_ms <= 0 ? 0 : timeout_ms > INT_MAX ? INT_MAX : (int)timeout_ms;
+    int wait_ms = (int)(timeout_ms > INT_MAX ? INT_MAX : timeout_ms);
+
+    if (wait_ms < 0)
+        wait_ms = 0;
 
     memset(&hints, 0, sizeof(hints));
     hints.ai_socktype = SOCK_STREAM;
@@ -462,7 +466,7 @@ migrate_watch_init(struct migrate_watch *w, const struct ferry_params *p, uint64
                    const deadline *dl, int64_t now_ms)
 {
     uint64_t gib_x1000 = memory_kib * 1000 / (1024 * 1024);
-    int64_t left_ms = dl->end_ms - now_ms;
+    int64_t left_ms = deadline_end_ms(dl) - now_ms;
     int64_t reserve_ms = left_ms * MIGRATE_HARD_RESERVE_PCT / 100;
 
     memset(w, 0, sizeof(*w));
@@ -476,8 +480,9 @@ migrate_watch_init(struct migrate_watch *w, const struct ferry_params *p, uint64
     w->policy = p->migration_policy_id;
     w->start_ms = now_ms;
     w->stall_timeout_ms = p->migration_stall_timeout_ms;
-    w->completion_at_ms = now_ms + (int64_t)((uint64_t)p->migration_timeout_per_gib_ms * gib_x1000 / 1000);
-    w->hard_at_ms = dl->end_ms - reserve_ms;
+    w->completion_at_ms = now_ms + (int64_t)((uint64_t)p->migration_timeout_per_gib_ms *
+                                             gib_x1000 / 1000);
+    w->hard_at_ms = deadline_end_ms(dl) - reserve_ms;
     w->giveup_at_ms = w->hard_at_ms + reserve_ms / 2;
     if (w->completion_at_ms > w->hard_at_ms)
         w->completion_at_ms = w->hard_at_ms;
@@ -538,8 +543,14 @@ migrate_watch_decide(const struct migrate_watch *w, int64_t now_ms, const char *
     bool hard = now_ms >= w->hard_at_ms;
     bool stalled = now_ms - w->best_at_ms >= w->stall_timeout_ms;
     bool overtime = now_ms >= w->completion_at_ms;
-    const char *why = hard ? "deadline" : stalled ? "stalled" : overtime ? "timeout" : "";
+    const char *why = "";
 
+    if (hard)
+        why = "deadline";
+    else if (stalled)
+        why = "stalled";
+    else if (overtime)
+        why = "timeout";
     if (ret_why)
         *ret_why = why;
     if (w->aborted || w->postcopy)
@@ -550,7 +561,7 @@ migrate_watch_decide(const struct migrate_watch *w, int64_t now_ms, const char *
         bool giveup = now_ms >= w->giveup_at_ms;
 
         if (ret_why)
-            *ret_why = giveup ? "deadline" : stalled ? "stalled" : "";
+            *ret_why = giveup ? "deadline" : (stalled ? "stalled" : "");
         return giveup || stalled ? MIGRATE_ACT_ABORT : MIGRATE_ACT_NONE;
     }
     if (!(hard || stalled || overtime))

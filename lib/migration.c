@@ -49,8 +49,8 @@ migration_job_wait_ended(virt_conn *conn, const struct virt_identity *vid, const
  * must deal with the copy on f->target; 0 otherwise. *info is re-read. */
 int
 migration_orphan_settle(const struct ferry_params *p, virt_conn *conn, const struct ident *id,
-                 bool any_job, struct virt_domain_info *info, const deadline *dl,
-                 struct flight *ret_f)
+                        bool any_job, struct virt_domain_info *info, const deadline *dl,
+                        struct flight *ret_f)
 {
     struct virt_identity vid = ident_virt(id);
     struct virt_job_stats s;
@@ -103,7 +103,7 @@ migration_orphan_settle(const struct ferry_params *p, virt_conn *conn, const str
  * there: 0 once it does not run there. */
 int
 migration_orphan_remove_copy(const struct ident *id, const struct flight *f, const deadline *dl,
-                      char *note, size_t note_size, ferry_error **err)
+                             char *note, size_t note_size, ferry_error **err)
 {
     struct virt_identity vid = { f->name, f->uuid[0] ? f->uuid : id->uuid };
     struct virt_domain_info d;
@@ -176,7 +176,7 @@ migration_local_node(const struct ferry_params *p, char *buf, size_t size)
  * nothing of it may be left on the target unless it runs there and not here. */
 static int
 migration_recover(virt_conn *src, virt_conn *dst, const struct virt_identity *vid,
-                   bool was_running, bool *ret_on_target, char *note, size_t note_size)
+                  bool was_running, bool *ret_on_target, char *note, size_t note_size)
 {
     struct virt_domain_info s;
     struct virt_domain_info d;
@@ -394,8 +394,8 @@ migration_preflight(struct migration_ctx *c, ferry_error **err)
 }
 
 void
-migration_spec(const struct ferry_params *p, const struct migrate_target *t, const char *persist_xml,
-               struct virt_migrate_spec *ret_spec)
+migration_spec(const struct ferry_params *p, const struct migrate_target *t,
+               const char *persist_xml,               struct virt_migrate_spec *ret_spec)
 {
     struct virt_migrate_spec spec = {
         .dest_uri = t->dest_uri,
@@ -539,9 +539,9 @@ cleanup:
 
 int
 migration_from(const struct ferry_params *p, const deadline *dl, enum vm_status *ret_status,
-                ferry_error **err)
+               ferry_error **err)
 {
-    struct ident id;
+    struct ident id = { 0 };
     struct virt_identity vid;
     struct virt_domain_info info;
     virt_conn *conn = NULL;

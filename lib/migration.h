@@ -37,7 +37,7 @@ int migration_to(const struct ferry_params *params, const deadline *dl,
 /* migrate_from, on the target: confirms the domain runs here, within dl.
  * *ret_status is VM_STATUS_RUNNING, or VM_STATUS_STOPPED when it is not here. */
 int migration_from(const struct ferry_params *params, const deadline *dl,
-                    enum vm_status *ret_status, ferry_error **err);
+                   enum vm_status *ret_status, ferry_error **err);
 
 /* Pacemaker SIGKILLs migrate_to at its timeout; libvirtd's job goes on. The
  * next stop, start, probe or migrate_to on the node ends it first: an

@@ -921,8 +921,8 @@ params_choices_text(const char *const *choices, char *buf, size_t size)
 
     buf[0] = '\0';
     for (i = 0; choices[i] && used < size; i++) {
-        const char *sep = i == 0 ? "" : choices[i + 1] ? ", " : " or ";
-        int n = snprintf(buf + used, size - used, "%s'%s'", sep, choices[i]);
+        const char *sep = choices[i + 1] ? ", " : " or ";
+        int n = snprintf(buf + used, size - used, "%s'%s'", i == 0 ? "" : sep, choices[i]);
 
         if (n < 0)
             break;

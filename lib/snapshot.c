@@ -20,7 +20,7 @@
 /* DIR/NAME with suffix ("", ".stale", or a temporary name). */
 int
 snapshot_path(const struct ferry_params *p, const char *name, const char *prefix,
-                 const char *suffix, char *buf, size_t size)
+              const char *suffix, char *buf, size_t size)
 {
     int n = snprintf(buf, size, "%s/%s%s%s", p->snapshot, prefix, name, suffix);
 
@@ -146,8 +146,8 @@ snapshot_xml_with_uuid(const char *xml, const char *uuid)
  * nothing starts afresh beside it. */
 int
 snapshot_restore(virt_conn *conn, const struct ident *id,
-                    const struct virt_domain_info *info, const struct ferry_params *p,
-                    const char *path, struct vm_start_result *r, ferry_error **err)
+                 const struct virt_domain_info *info, const struct ferry_params *p,
+                 const char *path, struct vm_start_result *r, ferry_error **err)
 {
     struct virt_identity vid = ident_virt(id);
     ferry_error *e = NULL;
@@ -270,7 +270,7 @@ snapshot_unsavable(const struct virt_domain_info *info)
  * write one file), renamed DIR/NAME when complete. */
 bool
 snapshot_save(virt_conn *conn, const struct ident *id, const struct virt_domain_info *info,
-                 const struct ferry_params *p, const deadline *dl, char *note, size_t note_size)
+              const struct ferry_params *p, const deadline *dl, char *note, size_t note_size)
 {
     struct virt_identity vid = ident_virt(id);
     struct utsname node;

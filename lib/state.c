@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "state.h"
+#include "state-priv.h"
 
 void
 state_init(struct ferry_state *st)

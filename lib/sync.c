@@ -50,7 +50,7 @@ sync_write_job_run(void *arg)
 
 static int
 sync_config_write(const char *path, const char *xml, const char *name, const char *uuid,
-                        const deadline *dl, ferry_error **err)
+                  const deadline *dl, ferry_error **err)
 {
     struct sync_write_job *j = calloc(1, sizeof(*j));
     int ret = 0;
@@ -83,7 +83,7 @@ sync_config_write(const char *path, const char *xml, const char *name, const cha
  * be transient has none (and costs no libvirt call). */
 static bool
 sync_definition(const struct ferry_params *p, virt_conn *conn, const struct ident *id,
-                   struct ferry_state *st, bool baseline, bool transient, const deadline *dl)
+                struct ferry_state *st, bool baseline, bool transient, const deadline *dl)
 {
     struct virt_identity vid = ident_virt(id);
     char *xml = NULL;
@@ -122,7 +122,7 @@ cleanup:
  * definition. True if the config file was rewritten. */
 bool
 sync_definition_check(const struct ferry_params *p, virt_conn *conn, const struct ident *id,
-                    const deadline *dl)
+                      const deadline *dl)
 {
     struct ferry_state st;
     struct ferry_state before;
@@ -145,7 +145,7 @@ sync_definition_check(const struct ferry_params *p, virt_conn *conn, const struc
  * or nowhere to write. */
 static void
 sync_utilization(const struct ferry_params *p, virt_conn *conn, const struct ident *id,
-                    struct ferry_state *st, const deadline *dl)
+                 struct ferry_state *st, const deadline *dl)
 {
     struct virt_identity vid = ident_virt(id);
     struct utilization_size size = { 0, 0 };
@@ -175,12 +175,14 @@ cleanup:
  * node's record of the domain up to date, and save it if anything changed. */
 void
 sync_keep(const struct ferry_params *p, virt_conn *conn, const struct ident *id,
-        const struct virt_domain_info *info, bool arrived, const deadline *dl)
+          const struct virt_domain_info *info, bool arrived, const deadline *dl)
 {
-    const char *uuid = id->uuid ? id->uuid : info->uuid[0] ? info->uuid : NULL;
+    const char *uuid = id->uuid;
     struct ferry_state st;
     struct ferry_state before;
 
+    if (uuid == NULL && info->uuid[0])
+        uuid = info->uuid;
     state_load(p, &st);
     if (strcmp(st.name, id->name) != 0 || (uuid && strcmp(st.uuid, uuid) != 0)) {
         /* another domain than the one recorded: nothing of the old record holds */

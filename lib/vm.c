@@ -34,7 +34,7 @@
 int
 vm_validate(const struct ferry_params *p, ferry_error **err)
 {
-    struct ident id;
+    struct ident id = { 0 };
     int ret = 0;
 
     ret = params_validate(p, err);
@@ -136,12 +136,12 @@ int
 vm_monitor(const struct ferry_params *p, const deadline *dl,
            struct vm_monitor_result *ret_result, ferry_error **err)
 {
-    struct ident id;
+    struct ident id = { 0 };
     struct virt_identity vid;
     struct virt_domain_info info;
     struct vm_monitor_result r;
     struct proc_ref proc;
-    struct flight flight;
+    struct flight flight = { 0 };
     virt_conn *conn = NULL;
     ferry_error *conn_err = NULL;
     int ret = 0;
@@ -311,11 +311,11 @@ int
 vm_start(const struct ferry_params *p, const deadline *dl, struct vm_start_result *ret_result,
          ferry_error **err)
 {
-    struct ident id;
+    struct ident id = { 0 };
     struct virt_identity vid;
     struct virt_domain_info info;
     struct vm_start_result r;
-    struct flight flight;
+    struct flight flight = { 0 };
     virt_conn *conn = NULL;
     char image[4096];
     char uuid[40] = "";
@@ -438,12 +438,12 @@ int
 vm_stop(const struct ferry_params *p, const deadline *dl, struct vm_stop_result *ret_result,
         ferry_error **err)
 {
-    struct ident id;
+    struct ident id = { 0 };
     struct virt_identity vid;
     struct virt_domain_info info;
     struct vm_stop_result r;
     struct proc_ref proc = { 0, 0 };
-    struct flight flight;
+    struct flight flight = { 0 };
     deadline graceful;
     virt_conn *conn = NULL;
     ferry_error *shutdown_err = NULL;

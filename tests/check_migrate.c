@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "check_common.h"
+#include "migrate-priv.h"
 #include "migrate.h"
 #include "migration-priv.h"
 
@@ -826,28 +827,28 @@ main(void)
 {
     Suite *s = suite_create("migrate");
 
-    add_tcase(s, tcase_create("target_default"), test_target_default, 5);
-    add_tcase(s, tcase_create("target_mapping"), test_target_user_and_mapping, 5);
-    add_tcase(s, tcase_create("target_uris"), test_target_uris, 5);
-    add_tcase(s, tcase_create("target_rejects"), test_target_rejects, 5);
-    add_tcase(s, tcase_create("uri_injection_static"), test_uri_injection_static, 5);
-    add_tcase(s, tcase_create("uri_injection_node"), test_uri_injection_node, 5);
-    add_tcase(s, tcase_create("endpoint_ipv6"), test_endpoint_ipv6, 10);
-    add_tcase(s, tcase_create("mapping_syntax"), test_mapping_syntax, 5);
-    add_tcase(s, tcase_create("params"), test_params_validation, 5);
-    add_tcase(s, tcase_create("expand"), test_expand_and_endpoint, 5);
-    add_tcase(s, tcase_create("probe"), test_probe_refused_fast, 10);
-    add_tcase(s, tcase_create("disks"), test_disk_safety, 5);
-    add_tcase(s, tcase_create("disks_libvirt_rule"), test_disk_safety_libvirt_rule, 5);
-    add_tcase(s, tcase_create("memory_fits"), test_memory_fits, 5);
-    add_tcase(s, tcase_create("hugepages_xml"), test_hugepages_xml, 5);
-    add_tcase(s, tcase_create("cpu_wanted"), test_cpu_compare_wanted, 5);
-    add_tcase(s, tcase_create("cpu_xml"), test_cpu_xml, 5);
-    add_tcase(s, tcase_create("preflight"), test_preflight_target, 10);
-    add_tcase(s, tcase_create("watch_init"), test_watch_init, 5);
-    add_tcase(s, tcase_create("time_enough"), test_watch_time_enough, 5);
-    add_tcase(s, tcase_create("spec"), test_migration_spec, 5);
-    add_tcase(s, tcase_create("policy"), test_policy_decisions, 5);
-    add_tcase(s, tcase_create("format"), test_names_and_format, 5);
+    add_test(s, test_target_default, 5);
+    add_test(s, test_target_user_and_mapping, 5);
+    add_test(s, test_target_uris, 5);
+    add_test(s, test_target_rejects, 5);
+    add_test(s, test_uri_injection_static, 5);
+    add_test(s, test_uri_injection_node, 5);
+    add_test(s, test_endpoint_ipv6, 10);
+    add_test(s, test_mapping_syntax, 5);
+    add_test(s, test_params_validation, 5);
+    add_test(s, test_expand_and_endpoint, 5);
+    add_test(s, test_probe_refused_fast, 10);
+    add_test(s, test_disk_safety, 5);
+    add_test(s, test_disk_safety_libvirt_rule, 5);
+    add_test(s, test_memory_fits, 5);
+    add_test(s, test_hugepages_xml, 5);
+    add_test(s, test_cpu_compare_wanted, 5);
+    add_test(s, test_cpu_xml, 5);
+    add_test(s, test_preflight_target, 10);
+    add_test(s, test_watch_init, 5);
+    add_test(s, test_watch_time_enough, 5);
+    add_test(s, test_migration_spec, 5);
+    add_test(s, test_policy_decisions, 5);
+    add_test(s, test_names_and_format, 5);
     return check_run(s);
 }

@@ -429,19 +429,19 @@ main(void)
 {
     Suite *s = suite_create("params");
 
-    add_tcase(s, tcase_create("defaults"), test_defaults, 5);
-    add_tcase(s, tcase_create("all_set"), test_everything_set, 5);
-    add_tcase(s, tcase_create("empty"), test_empty_values_are_unset, 5);
-    add_tcase(s, tcase_create("bad_booleans"), test_bad_booleans, 5);
-    add_tcase(s, tcase_create("bad_times"), test_bad_times, 5);
-    add_tcase(s, tcase_create("validate"), test_validate_rejects, 5);
-    add_tcase(s, tcase_create("parsers"), test_value_parsers, 5);
-    add_tcase(s, tcase_create("table"), test_table_is_complete, 5);
-    add_tcase(s, tcase_create("aliases"), test_rgmanager_aliases, 5);
-    add_tcase(s, tcase_create("split_argv"), test_split_argv, 5);
-    add_tcase(s, tcase_create("status_program_snapshot"), test_rgmanager_status_program_snapshot, 5);
-    add_tcase(s, tcase_create("migrate_options"), test_rgmanager_migrate_options, 5);
-    add_tcase(s, tcase_create("uri_parts"), test_uri_parts, 5);
-    add_tcase(s, tcase_create("free"), test_free_null, 5);
+    add_test(s, test_defaults, 5);
+    add_test(s, test_everything_set, 5);
+    add_test(s, test_empty_values_are_unset, 5);
+    add_test(s, test_bad_booleans, 5);
+    add_test(s, test_bad_times, 5);
+    add_test(s, test_validate_rejects, 5);
+    add_test(s, test_value_parsers, 5);
+    add_test(s, test_table_is_complete, 5);
+    add_test(s, test_rgmanager_aliases, 5);
+    add_test(s, test_split_argv, 5);
+    add_test(s, test_rgmanager_status_program_snapshot, 5);
+    add_test(s, test_rgmanager_migrate_options, 5);
+    add_test(s, test_uri_parts, 5);
+    add_test(s, test_free_null, 5);
     return check_run(s);
 }
