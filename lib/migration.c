@@ -57,6 +57,7 @@ migration_orphan_settle(const struct ferry_params *p, virt_conn *conn, const str
     ferry_error *e = NULL;
     bool have_record = flight_load(p, ret_f) == 0 && strcmp(ret_f->name, id->name) == 0;
     bool active = !virt_state_inactive(info->state);
+    bool aborted = false;
     deadline wait;
 
     if (have_record && flight_owner_alive(ret_f))
@@ -70,21 +71,27 @@ migration_orphan_settle(const struct ferry_params *p, virt_conn *conn, const str
         e = error_free(e);
         if (virt_domain_abort_job(conn, &vid, &e) < 0)
             log_warning("aborting the migration of '%s': %s", id->name, error_message(e));
+        aborted = true;
         wait = deadline_sub(dl, MIGRATION_ORPHAN_WAIT_MAX_MS);
         if (!migration_job_wait_ended(conn, &vid, &wait))
             log_warning("the migration job of '%s' has not ended", id->name);
     }
     e = error_free(e);
     if (virt_domain_query(conn, &vid, info, &e) < 0) {
+        /* cannot tell where the guest is: the action goes on with what it knew */
         error_free(e);
-        return have_record ? 1 : 0;
+        return 0;
     }
     if (!have_record)
         return 0;
     if (!virt_state_inactive(info->state)) {
-        /* the guest stayed here; libvirt removed the target's half */
+        /* the guest stayed here; libvirt removed the target's half. Resumed
+         * only if it ran before and this migration paused it (pause mode, or
+         * the watcher's suspend just before we aborted it): never a guest an
+         * operator paused since */
         if (info->state == VIRT_STATE_PAUSED && ret_f->was_running &&
-            (info->paused_why == VIRT_PAUSED_MIGRATION || info->paused_why == VIRT_PAUSED_USER)) {
+            (info->paused_why == VIRT_PAUSED_MIGRATION ||
+             (aborted && info->paused_why == VIRT_PAUSED_USER))) {
             if (virt_domain_resume(conn, &vid, &e) == 0)
                 log_warning("resumed '%s', paused by the interrupted migration", id->name);
             e = error_free(e);
