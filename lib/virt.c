@@ -263,7 +263,8 @@ virt_domain_find(virt_conn *c, const struct virt_identity *id, virDomainPtr *ret
     if (id->uuid && virDomainGetUUIDString(dom, uuid) == 0 && strcasecmp(uuid, id->uuid) != 0) {
         /* Someone else's domain under our name: not ours. */
         if (ret_mismatch)
-            *ret_mismatch = virDomainIsActive(dom) == 1 ? VIRT_NAMESAKE_RUNNING : VIRT_NAMESAKE_INACTIVE;
+            *ret_mismatch = virDomainIsActive(dom) == 1 ? VIRT_NAMESAKE_RUNNING :
+                                                          VIRT_NAMESAKE_INACTIVE;
         virDomainFree(dom);
         return 0;
     }

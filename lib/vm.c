@@ -186,7 +186,8 @@ vm_monitor(const struct ferry_params *p, const deadline *dl,
                         id.name, id.uuid, id.source);
         goto cleanup;
     }
-    if (!info.uuid_mismatch && migration_orphan_settle(p, conn, &id, false, &info, dl, &flight) == 1)
+    if (!info.uuid_mismatch &&
+        migration_orphan_settle(p, conn, &id, false, &info, dl, &flight) == 1)
         log_warning("domain '%s' left for %s by a migration whose migrate_to was killed; the "
                     "next stop here removes it there", id.name, flight.target);
     if (info.uuid_mismatch) {
