@@ -11,6 +11,8 @@ PACKAGES=(
     # build
     gcc make autoconf automake libtool pkg-config libvirt-dev libxml2-dev check
     xsltproc libxml2-utils
+    # the Debian package (package.sh): dpkg-buildpackage and lintian
+    build-essential debhelper lintian
     # the agent's hypervisor, and the lab the tests and the demo run in
     libvirt-daemon libvirt-daemon-driver-qemu libvirt-clients qemu-system-x86 qemu-utils
     openssh-server openssh-client iproute2 procps util-linux busybox-static

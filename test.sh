@@ -1,8 +1,10 @@
 #!/bin/bash
 # test.sh — the whole test suite: installs what is missing, builds with
 # warnings as errors, runs `make check` (unit tests, black-box tests of the
-# agent, and the real-daemon lab tests), `make distcheck`, the unit and
-# black-box tests again in an ASan+UBSan build, and the fuzz corpus replay.
+# agent, and the real-daemon lab tests), `make distcheck`, the Debian
+# package (package.sh: dpkg-buildpackage from a clean copy, then lintian),
+# the unit and black-box tests again in an ASan+UBSan build, and the fuzz
+# corpus replay.
 set -uo pipefail
 cd "$(dirname "$0")"
 
@@ -60,6 +62,15 @@ if [ "${FERRY_SKIP_SANITIZERS:-}" != 1 ]; then
         passed=$((passed + 1)); echo "fuzz replay: ok"
     else
         failed=$((failed + 1)); rc=1; echo "fuzz replay: FAILED (see fuzz-replay.log)"; tail -n 30 fuzz-replay.log
+    fi
+fi
+# the package, as operators install it: built from a clean copy and
+# lintian-clean (the tests it would run while building have just run above)
+if [ "${FERRY_SKIP_PACKAGE:-}" != 1 ]; then
+    if ./package.sh --nocheck >package.log 2>&1; then
+        passed=$((passed + 1)); echo "package: ok"
+    else
+        failed=$((failed + 1)); rc=1; echo "package: FAILED (see package.log)"; tail -n 30 package.log
     fi
 fi
 echo "ferry: $passed passed, $failed failed"

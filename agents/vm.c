@@ -18,6 +18,7 @@
 #include "log.h"
 #include "ocf.h"
 #include "params.h"
+#include "migration.h"
 #include "vm.h"
 
 extern char **environ;
@@ -202,14 +203,14 @@ agent_stop(struct agent *a)
 static int
 agent_migrate_to(struct agent *a)
 {
-    struct vm_migrate_result r;
+    struct migration_result r;
     ferry_error *err = NULL;
     int rc = OCF_SUCCESS;
 
     memset(&r, 0, sizeof(r));
     /* Every failure is an ordinary error (1): Pacemaker then stops the
      * resource on both nodes and starts it once; 2, 5 or 6 would also ban it. */
-    if (vm_migrate_to(a->params, &a->dl, &r, &err) < 0)
+    if (migration_to(a->params, &a->dl, &r, &err) < 0)
         rc = agent_fail(a, OCF_ERR_GENERIC, err);
     else if (r.already)
         log_info("migrate_to: domain '%s' already runs on %s", r.name, r.target);
@@ -228,7 +229,7 @@ agent_migrate_from(struct agent *a)
     ferry_error *err = NULL;
     int rc = OCF_SUCCESS;
 
-    if (vm_migrate_from(a->params, &a->dl, &status, &err) < 0) {
+    if (migration_from(a->params, &a->dl, &status, &err) < 0) {
         rc = agent_fail(a, OCF_ERR_GENERIC, err);
     } else if (status != VM_STATUS_RUNNING) {
         error_set(&err, FERRY_E_STATE, "the domain does not run on this node after the migration");

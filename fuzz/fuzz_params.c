@@ -30,6 +30,7 @@
 #include <strings.h>
 
 #include "migrate.h"
+#include "migrate-priv.h"   /* the decision function: a test seam */
 #include "params.h"
 
 #define FZ_MAX_RECORDS 48

@@ -43,7 +43,7 @@ fz_setup(void)
     assert(mkdtemp(fz_dir) != NULL);
     fz_params.state_dir = fz_dir;
     fz_params.instance = "p/fuzz";
-    assert(state_path(&fz_params, fz_path, sizeof(fz_path)) == 0);
+    assert(state_path_suffix(&fz_params, ".state", fz_path, sizeof(fz_path)) == 0);
     atexit(fz_cleanup);
 }
 

@@ -22,6 +22,7 @@
 #include <string.h>
 
 #include "migrate.h"
+#include "migrate-priv.h"   /* the decision function: a test seam */
 
 #define FZ_MAX_TIME_MS (24LL * 3600 * 1000)      /* params.c's PARAMS_MAX_TIME_MS */
 #define FZ_MIN_COPY_MS 3000                        /* migrate.c's MIGRATE_MIN_COPY_MS */

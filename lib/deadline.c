@@ -19,6 +19,12 @@ deadline_now_ms(void)
 }
 
 int64_t
+deadline_end_ms(const deadline *d)
+{
+    return d->end_ms;
+}
+
+int64_t
 deadline_margin_ms(int64_t timeout_ms)
 {
     int64_t margin_ms = timeout_ms / 10;
@@ -145,7 +151,7 @@ int
 deadline_run(const deadline *d, void (*fn)(void *arg), void (*release)(void *arg), void *arg)
 {
     struct deadline_job *j = calloc(1, sizeof(*j));
-    int64_t end_ms = deadline_now_ms() + deadline_remaining_ms(d);
+    int64_t end_ms = deadline_end_ms(d);
     pthread_condattr_t cattr;
     pthread_attr_t tattr;
     pthread_t thread;

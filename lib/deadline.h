@@ -28,6 +28,7 @@ void deadline_init_budget(deadline *d, int64_t budget_ms);
 deadline deadline_sub(const deadline *parent, int64_t budget_ms);
 
 int64_t deadline_now_ms(void);
+int64_t deadline_end_ms(const deadline *d);        /* when it ends, deadline_now_ms()'s clock */
 int64_t deadline_remaining_ms(const deadline *d);  /* never negative */
 int64_t deadline_elapsed_ms(const deadline *d);
 bool deadline_expired(const deadline *d);

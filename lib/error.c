@@ -118,3 +118,13 @@ error_code_name(int code)
     }
     return "unknown";
 }
+
+int
+error_strdup(char **dst, const char *src, ferry_error **err)
+{
+    *dst = NULL;
+    if (src == NULL)
+        return 0;
+    *dst = strdup(src);
+    return *dst ? 0 : error_set(err, -ENOMEM, "out of memory");
+}

@@ -56,4 +56,7 @@ ferry_error *error_free(ferry_error *err);
 /* A short name for a code, for logs ("config", "libvirt", "ENOENT"...). */
 const char *error_code_name(int code);
 
+/* *dst = a copy of src (NULL for NULL): 0, or -ENOMEM with err set. */
+int error_strdup(char **dst, const char *src, ferry_error **err);
+
 #endif

@@ -81,6 +81,19 @@ struct import_fdnode {
     long line;
 };
 
+/* A hash table of strings (copies, owned), each with a number: open addressing, at most
+ * half full, so a lookup or an insertion takes constant time on average. */
+struct import_map_slot {
+    char *key;             /* NULL: empty */
+    size_t value;
+};
+
+struct import_map {
+    struct import_map_slot *slots;
+    size_t size;           /* 0 or a power of two */
+    size_t count;
+};
+
 struct import_domain {
     char *name;
     bool ordered;
@@ -88,6 +101,7 @@ struct import_domain {
     bool nofailback;
     struct import_fdnode *nodes;
     size_t n_nodes;
+    struct import_map node_index;  /* node name -> index in nodes */
     long line;
 };
 
@@ -150,14 +164,22 @@ struct import_conf {
     size_t n_orders;
     struct import_note *notes;
     size_t n_notes;
-    char **ids;            /* every id written, for uniqueness */
-    size_t n_ids;
+    struct import_map ids;         /* every id written, for uniqueness */
+    struct import_map id_next;     /* base id -> the first suffix n that may be free */
+    struct import_map vm_index;    /* vm name -> index in vms */
+    struct import_map domain_index;        /* failover domain name -> index in domains */
+    struct import_map node_index;  /* clusternode name -> index in nodes */
+    size_t *note_order;    /* notes by vm (a stable sort): the head's, vm 0's, vm 1's... */
+    size_t *note_start;    /* n_vms + 2: note_order[note_start[vm + 1]] is vm's first */
     /* while parsing */
     size_t *line_starts;   /* offset of each line's first character in the input */
     size_t n_lines;
     const char *text;
     size_t len;
+    struct import_map services;    /* the <service> names under <rm> */
     char *problems;        /* '\n'-separated error lines */
+    size_t problems_len;
+    size_t problems_size;  /* allocated */
     int problem_code;
     bool oom;
 };
@@ -212,34 +234,60 @@ import_doctype_line(const char *text, size_t len)
     return line;
 }
 
-/* The line where node's start tag begins. libxml2 records the line where it ends, which
- * differs for a tag spread over several lines: look back from there for "<name" (a
- * literal '<' cannot occur inside a start tag). */
+/* The line in from..to (1-based, to <= n_lines) of the last "<name" before the end of line
+ * to; to if there is none. */
 static long
-import_line(const import_conf *conf, const xmlNode *node)
+import_line_find(const import_conf *conf, const char *name, long from, long to)
 {
-    long line = xmlGetLineNo(node);
-    long l = line;
-    size_t nlen;
-    size_t end;
+    size_t nlen = strlen(name);
+    size_t end = (size_t)to < conf->n_lines ? conf->line_starts[to] : conf->len;
+    size_t stop = conf->line_starts[from - 1];
+    long l = to;
     size_t i;
 
-    if (conf->line_starts == NULL || line <= 0 || (size_t)line > conf->n_lines ||
-        node->type != XML_ELEMENT_NODE)
-        return line;
-    nlen = strlen((const char *)node->name);
-    end = (size_t)line < conf->n_lines ? conf->line_starts[line] : conf->len;
-    for (i = end; i > 0 && line - l < 1000; i--) {
+    for (i = end; i > stop; i--) {
         const char *q = conf->text + i - 1;
 
         if (*q == '\n' && i != end)
             l--;
-        if (*q == '<' && i + nlen < conf->len &&
-            strncmp(q + 1, (const char *)node->name, nlen) == 0 &&
+        if (*q == '<' && i + nlen < conf->len && strncmp(q + 1, name, nlen) == 0 &&
             strchr(" \t\r\n/>", q[1 + nlen]) != NULL && q[1 + nlen] != '\0')
             return l;
     }
-    return line;
+    return to;
+}
+
+/* Keeps in each element's _private the line where its start tag begins. libxml2 records
+ * the line where it ends, which differs for a tag spread over several lines: look back
+ * from the end of that line for "<name" (a literal '<' cannot occur inside a start tag).
+ * In document order a start tag begins after the previous one ended (*prev_end), so the
+ * search goes no further back than that line: every line is looked at at most twice. */
+static void
+import_lines_mark(const import_conf *conf, xmlNode *node, long *prev_end)
+{
+    long end;
+    long start;
+
+    for (; node; node = node->next) {
+        if (node->type != XML_ELEMENT_NODE)
+            continue;
+        end = xmlGetLineNo(node);
+        start = end;
+        if (end > *prev_end && (size_t)end <= conf->n_lines)
+            start = import_line_find(conf, (const char *)node->name,
+                                     *prev_end > 0 ? *prev_end : 1, end);
+        node->_private = (void *)(intptr_t)start;
+        if (end > *prev_end)
+            *prev_end = end;
+        import_lines_mark(conf, node->children, prev_end);
+    }
+}
+
+/* The line where node's start tag begins (import_lines_mark()), or where it ends. */
+static long
+import_line(const xmlNode *node)
+{
+    return node->_private ? (long)(intptr_t)node->_private : xmlGetLineNo(node);
 }
 
 /* The attribute's value, newly allocated; NULL if absent (or out of memory: conf->oom). */
@@ -268,20 +316,125 @@ import_known(const char *const *list, const char *name)
     return false;
 }
 
-/* Grows *array by one zeroed element of size bytes; returns it, or NULL (conf->oom). */
+/* Grows *array by one zeroed element of size bytes; returns it, or NULL (conf->oom). The
+ * array holds the smallest power of two >= *count elements: it doubles when *count is one. */
 static void *
 import_grow(import_conf *conf, void **array, size_t *count, size_t size)
 {
+    char *p = *array;
+    size_t n = *count;
+
+    if (n == 0 || (n & (n - 1)) == 0) {
+        if (n > SIZE_MAX / 2 / size ||
+            (p = realloc(*array, (n == 0 ? 1 : 2 * n) * size)) == NULL) {
+            conf->oom = true;
+            return NULL;
+        }
+        *array = p;
+    }
+    memset(p + n * size, 0, size);
+    return p + (*count)++ * size;
+}
+
+static size_t
+import_map_hash(const char *key)
+{
+    uint64_t h = UINT64_C(14695981039346656037);   /* FNV-1a */
+
+    for (; *key; key++) {
+        h ^= (unsigned char)*key;
+        h *= UINT64_C(1099511628211);
+    }
+    return (size_t)h;
+}
+
+/* key's slot, or the empty one where it would go (map->size > 0). */
+static struct import_map_slot *
+import_map_slot(const struct import_map *map, const char *key)
+{
+    size_t mask = map->size - 1;
+    size_t i = import_map_hash(key) & mask;
+
+    while (map->slots[i].key && strcmp(map->slots[i].key, key) != 0)
+        i = (i + 1) & mask;
+    return &map->slots[i];
+}
+
+/* key's value, NULL when key is not in map. */
+static size_t *
+import_map_get(const struct import_map *map, const char *key)
+{
+    struct import_map_slot *slot = NULL;
+
+    if (map->size == 0)
+        return NULL;
+    slot = import_map_slot(map, key);
+    return slot->key ? &slot->value : NULL;
+}
+
+/* Sets key's value, adding a copy of key when it is new. Returns map's copy of key (it
+ * stays where it is while map lives), or NULL when out of memory (conf->oom). */
+static const char *
+import_map_set(import_conf *conf, struct import_map *map, const char *key, size_t value)
+{
+    struct import_map_slot *old = map->slots;
+    struct import_map_slot *slot = NULL;
+    size_t old_size = map->size;
+    size_t i;
+
+    if (2 * (map->count + 1) > map->size) {
+        map->size = old_size ? 2 * old_size : 16;
+        map->slots = calloc(map->size, sizeof(*map->slots));
+        if (map->slots == NULL) {
+            map->slots = old;
+            map->size = old_size;
+            conf->oom = true;
+            return NULL;
+        }
+        for (i = 0; i < old_size; i++)
+            if (old[i].key)
+                *import_map_slot(map, old[i].key) = old[i];
+        free(old);
+    }
+    slot = import_map_slot(map, key);
+    if (slot->key == NULL) {
+        if ((slot->key = strdup(key)) == NULL) {
+            conf->oom = true;
+            return NULL;
+        }
+        map->count++;
+    }
+    slot->value = value;
+    return slot->key;
+}
+
+static void
+import_map_free(struct import_map *map)
+{
+    size_t i;
+
+    for (i = 0; i < map->size; i++)
+        free(map->slots[i].key);
+    free(map->slots);
+    memset(map, 0, sizeof(*map));
+}
+
+/* The message of a problem or warning, on one line whatever the input held
+ * (newly allocated); NULL when out of memory (conf->oom). */
+static char *
+import_vmessage(import_conf *conf, const char *fmt, va_list ap)
+{
+    char *msg = NULL;
     char *p = NULL;
 
-    p = realloc(*array, (*count + 1) * size);
-    if (p == NULL) {
+    if (vasprintf(&msg, fmt, ap) < 0) {
         conf->oom = true;
         return NULL;
     }
-    memset(p + *count * size, 0, size);
-    *array = p;
-    return p + (*count)++ * size;
+    for (p = msg; *p; p++)
+        if (*p == '\n' || *p == '\r')
+            *p = ' ';
+    return msg;
 }
 
 static void
@@ -295,24 +448,38 @@ import_problem(import_conf *conf, int code, long line, const char *fmt, ...)
     va_list ap;
     char *msg = NULL;
     char *joined = NULL;
+    char *buf = NULL;
+    size_t size;
     int n;
 
     va_start(ap, fmt);
-    n = vasprintf(&msg, fmt, ap);
+    msg = import_vmessage(conf, fmt, ap);
     va_end(ap);
-    if (n < 0) {
-        conf->oom = true;
+    if (msg == NULL)
         return;
-    }
-    if (asprintf(&joined, "%s%s%s:%ld: %s", conf->problems ? conf->problems : "",
-                 conf->problems ? "\n" : "", conf->origin, line, msg) < 0) {
+    /* appended: the buffer doubles when full */
+    n = asprintf(&joined, "%s%s:%ld: %s", conf->problems ? "\n" : "", conf->origin, line, msg);
+    if (n < 0) {
+        joined = NULL;
         conf->oom = true;
-    } else {
-        free(conf->problems);
-        conf->problems = joined;
+    } else if (conf->problems_len + (size_t)n + 1 > conf->problems_size) {
+        size = 2 * conf->problems_size;
+        if (size < conf->problems_len + (size_t)n + 1)
+            size = conf->problems_len + (size_t)n + 1;
+        if ((buf = realloc(conf->problems, size)) == NULL) {
+            conf->oom = true;
+        } else {
+            conf->problems = buf;
+            conf->problems_size = size;
+        }
+    }
+    if (joined && conf->problems_len + (size_t)n + 1 <= conf->problems_size) {
+        memcpy(conf->problems + conf->problems_len, joined, (size_t)n + 1);
+        conf->problems_len += (size_t)n;
     }
     if (conf->problem_code == 0)
         conf->problem_code = code;
+    free(joined);
     free(msg);
 }
 
@@ -326,20 +493,12 @@ import_warn(import_conf *conf, ssize_t vm, long line, const char *fmt, ...)
     va_list ap;
     char *msg = NULL;
     struct import_note *note = NULL;
-    char *p;
-    int n;
 
     va_start(ap, fmt);
-    n = vasprintf(&msg, fmt, ap);
+    msg = import_vmessage(conf, fmt, ap);
     va_end(ap);
-    if (n < 0) {
-        conf->oom = true;
+    if (msg == NULL)
         return;
-    }
-    /* one line each, whatever the input held */
-    for (p = msg; *p; p++)
-        if (*p == '\n' || *p == '\r')
-            *p = ' ';
     note = import_grow(conf, (void **)&conf->notes, &conf->n_notes, sizeof(*note));
     if (note == NULL)
         goto cleanup;
@@ -353,33 +512,25 @@ cleanup:
     free(msg);
 }
 
-static bool
-import_id_taken(const import_conf *conf, const char *id)
-{
-    size_t i;
-
-    for (i = 0; i < conf->n_ids; i++)
-        if (strcmp(conf->ids[i], id) == 0)
-            return true;
-    return false;
-}
-
 /* A valid, unused XML ID made from base (NCName: a letter or '_' first, then letters,
- * digits, '.', '-', '_'); "-2", "-3"... appended on collision. Registered in conf.
- * Returns conf's copy (owned by conf), or NULL when out of memory. */
+ * digits, '.', '-', '_'); "-2", "-3"... appended on collision: the smallest free suffix.
+ * Registered in conf. Returns conf's copy (owned by conf), or NULL when out of memory.
+ * Each base remembers where its search for a free suffix ended (conf->id_next), and an id
+ * is "BASE-N" for one BASE only: all the searches together take linear time. */
 static const char *
 import_id_make(import_conf *conf, const char *base)
 {
     char *clean = NULL;
     char *id = NULL;
-    char **slot = NULL;
+    const char *ret = NULL;
+    size_t *next = NULL;
     size_t i;
     size_t len = strlen(base);
-    unsigned n;
+    size_t n;
 
     clean = malloc(len + 2);
     if (clean == NULL)
-        goto nomem;
+        goto cleanup;
     i = 0;
     if (len == 0 || !(isalpha((unsigned char)base[0]) || base[0] == '_'))
         clean[i++] = '_';
@@ -387,26 +538,28 @@ import_id_make(import_conf *conf, const char *base)
         clean[i++] = (isalnum((unsigned char)*base) || *base == '.' || *base == '-' ||
                       *base == '_') && (unsigned char)*base < 0x80 ? *base : '_';
     clean[i] = '\0';
-    if ((id = strdup(clean)) == NULL)
-        goto nomem;
-    for (n = 2; import_id_taken(conf, id); n++) {
-        free(id);
-        if (asprintf(&id, "%s-%u", clean, n) < 0) {
-            id = NULL;
-            goto nomem;
-        }
+    if (import_map_get(&conf->ids, clean) == NULL) {
+        ret = import_map_set(conf, &conf->ids, clean, 0);
+        goto cleanup;
     }
-    slot = import_grow(conf, (void **)&conf->ids, &conf->n_ids, sizeof(*slot));
-    if (slot == NULL)
-        goto nomem;
-    *slot = id;
-    free(clean);
-    return id;
-nomem:
-    conf->oom = true;
+    next = import_map_get(&conf->id_next, clean);
+    for (n = next ? *next : 2; ; n++) {
+        free(id);
+        if (asprintf(&id, "%s-%zu", clean, n) < 0) {
+            id = NULL;
+            goto cleanup;
+        }
+        if (import_map_get(&conf->ids, id) == NULL)
+            break;
+    }
+    if (import_map_set(conf, &conf->id_next, clean, n + 1) != NULL)
+        ret = import_map_set(conf, &conf->ids, id, 0);
+cleanup:
+    if (ret == NULL)
+        conf->oom = true;
     free(clean);
     free(id);
-    return NULL;
+    return ret;
 }
 
 static const char *
@@ -478,34 +631,23 @@ import_parse_time_s(const char *text, int64_t *ret_s)
 static ssize_t
 import_vm_find(const import_conf *conf, const char *name)
 {
-    size_t i;
+    const size_t *i = import_map_get(&conf->vm_index, name);
 
-    for (i = 0; i < conf->n_vms; i++)
-        if (strcmp(conf->vms[i].name, name) == 0)
-            return (ssize_t)i;
-    return -1;
+    return i ? (ssize_t)*i : -1;
 }
 
 static struct import_domain *
 import_domain_find(const import_conf *conf, const char *name)
 {
-    size_t i;
+    const size_t *i = import_map_get(&conf->domain_index, name);
 
-    for (i = 0; i < conf->n_domains; i++)
-        if (strcmp(conf->domains[i].name, name) == 0)
-            return &conf->domains[i];
-    return NULL;
+    return i ? &conf->domains[*i] : NULL;
 }
 
 static bool
 import_node_known(const import_conf *conf, const char *name)
 {
-    size_t i;
-
-    for (i = 0; i < conf->n_nodes; i++)
-        if (strcmp(conf->nodes[i], name) == 0)
-            return true;
-    return false;
+    return import_map_get(&conf->node_index, name) != NULL;
 }
 
 /* A boolean attribute (rgmanager's 0/1, also yes/no, true/false, on/off). */
@@ -517,7 +659,7 @@ import_bool_attr(import_conf *conf, const xmlNode *node, const char *what, const
     bool b = default_value;
 
     if (v && params_parse_bool(v, &b) < 0)
-        import_problem(conf, FERRY_E_CONFIG, import_line(conf, node),
+        import_problem(conf, FERRY_E_CONFIG, import_line(node),
                        "%s: %s=\"%s\" is not a boolean (0 or 1)", what, name, v);
     free(v);
     return b;
@@ -531,7 +673,7 @@ import_warn_unknown_attrs(import_conf *conf, ssize_t vm, const xmlNode *node, co
 
     for (a = node->properties; a; a = a->next)
         if (!import_known(known, (const char *)a->name))
-            import_warn(conf, vm, import_line(conf, node), "%s: unknown attribute '%s' ignored", what,
+            import_warn(conf, vm, import_line(node), "%s: unknown attribute '%s' ignored", what,
                         (const char *)a->name);
 }
 
@@ -545,31 +687,28 @@ import_parse_nodes(import_conf *conf, const xmlNode *root)
     char *name = NULL;
     char **slot = NULL;
     long *line = NULL;
+    const size_t *i = NULL;
     size_t n = 0;
-    size_t i;
 
     for (c = list ? list->children : NULL; c; c = c->next) {
         if (!xmlnode_is(c, "clusternode"))
             continue;
         name = import_attr(conf, c, "name");
         if (name == NULL) {
-            import_problem(conf, FERRY_E_CONFIG, import_line(conf, c),
+            import_problem(conf, FERRY_E_CONFIG, import_line(c),
                            "<clusternode> without a name");
             continue;
         }
         if (!import_node_name_ok(name)) {
-            import_problem(conf, FERRY_E_CONFIG, import_line(conf, c),
+            import_problem(conf, FERRY_E_CONFIG, import_line(c),
                            "<clusternode name=\"%s\">: not a valid node name", name);
             free(name);
             continue;
         }
-        for (i = 0; i < conf->n_nodes; i++)
-            if (strcmp(conf->nodes[i], name) == 0)
-                break;
-        if (i < conf->n_nodes) {
-            import_problem(conf, FERRY_E_CONFIG, import_line(conf, c),
+        if ((i = import_map_get(&conf->node_index, name)) != NULL) {
+            import_problem(conf, FERRY_E_CONFIG, import_line(c),
                            "<clusternode name=\"%s\"> is defined twice (first at line %ld)",
-                           name, conf->node_lines[i]);
+                           name, conf->node_lines[*i]);
             free(name);
             continue;
         }
@@ -577,12 +716,13 @@ import_parse_nodes(import_conf *conf, const xmlNode *root)
         slot = import_grow(conf, (void **)&conf->nodes, &n, sizeof(*slot));
         n = conf->n_nodes;
         line = import_grow(conf, (void **)&conf->node_lines, &n, sizeof(*line));
-        if (slot == NULL || line == NULL) {
+        if (slot == NULL || line == NULL ||
+            import_map_set(conf, &conf->node_index, name, conf->n_nodes) == NULL) {
             free(name);
             return;
         }
         *slot = name;
-        *line = import_line(conf, c);
+        *line = import_line(c);
         conf->n_nodes++;
     }
 }
@@ -597,26 +737,26 @@ import_parse_domain(import_conf *conf, const xmlNode *fd)
     char *prio = NULL;
     char what[300];
     int64_t p = 0;
-    size_t i;
+    const size_t *i = NULL;
 
     name = import_attr(conf, fd, "name");
     if (name == NULL) {
-        import_problem(conf, FERRY_E_CONFIG, import_line(conf, fd), "<failoverdomain> without a name");
+        import_problem(conf, FERRY_E_CONFIG, import_line(fd), "<failoverdomain> without a name");
         return;
     }
     if ((d = import_domain_find(conf, name)) != NULL) {
-        import_problem(conf, FERRY_E_CONFIG, import_line(conf, fd),
+        import_problem(conf, FERRY_E_CONFIG, import_line(fd),
                        "failover domain '%s' is defined twice (first at line %ld)", name, d->line);
         free(name);
         return;
     }
-    d = import_grow(conf, (void **)&conf->domains, &conf->n_domains, sizeof(*d));
-    if (d == NULL) {
+    if (import_map_set(conf, &conf->domain_index, name, conf->n_domains) == NULL ||
+        (d = import_grow(conf, (void **)&conf->domains, &conf->n_domains, sizeof(*d))) == NULL) {
         free(name);
         return;
     }
     d->name = name;
-    d->line = import_line(conf, fd);
+    d->line = import_line(fd);
     snprintf(what, sizeof(what), "failover domain '%s'", name);
     d->ordered = import_bool_attr(conf, fd, what, "ordered", false);
     d->restricted = import_bool_attr(conf, fd, what, "restricted", false);
@@ -628,37 +768,36 @@ import_parse_domain(import_conf *conf, const xmlNode *fd)
         name = import_attr(conf, c, "name");
         prio = import_attr(conf, c, "priority");
         if (name == NULL || !import_node_name_ok(name)) {
-            import_problem(conf, FERRY_E_CONFIG, import_line(conf, c),
+            import_problem(conf, FERRY_E_CONFIG, import_line(c),
                            "%s: <failoverdomainnode> without a valid node name", what);
             goto next;
         }
-        for (i = 0; i < d->n_nodes; i++)
-            if (strcmp(d->nodes[i].name, name) == 0)
-                break;
-        if (i < d->n_nodes) {
-            import_warn(conf, -1, import_line(conf, c), "%s lists node '%s' twice; "
-                        "the first entry (line %ld) is used", what, name, d->nodes[i].line);
+        if ((i = import_map_get(&d->node_index, name)) != NULL) {
+            import_warn(conf, -1, import_line(c), "%s lists node '%s' twice; "
+                        "the first entry (line %ld) is used", what, name, d->nodes[*i].line);
             goto next;
         }
         p = IMPORT_MAX_PRIORITY;
         if (prio && params_parse_int(prio, 1, IMPORT_MAX_PRIORITY, &p) < 0) {
-            import_problem(conf, FERRY_E_CONFIG, import_line(conf, c),
+            import_problem(conf, FERRY_E_CONFIG, import_line(c),
                            "%s: node '%s' has priority=\"%s\"; a priority is 1 (highest) to %d",
                            what, name, prio, IMPORT_MAX_PRIORITY);
             goto next;
         }
         if (prio == NULL && d->ordered)
-            import_warn(conf, -1, import_line(conf, c), "%s is ordered but node '%s' has no "
+            import_warn(conf, -1, import_line(c), "%s is ordered but node '%s' has no "
                         "priority; it gets the lowest (%d)", what, name, IMPORT_MAX_PRIORITY);
         if (conf->n_nodes > 0 && !import_node_known(conf, name))
-            import_warn(conf, -1, import_line(conf, c), "%s: node '%s' is not a <clusternode>",
+            import_warn(conf, -1, import_line(c), "%s: node '%s' is not a <clusternode>",
                         what, name);
+        if (import_map_set(conf, &d->node_index, name, d->n_nodes) == NULL)
+            goto next;
         n = import_grow(conf, (void **)&d->nodes, &d->n_nodes, sizeof(*n));
         if (n == NULL)
             goto next;
         n->name = name;
         n->priority = (int)p;
-        n->line = import_line(conf, c);
+        n->line = import_line(c);
         name = NULL;
 next:
         free(name);
@@ -780,8 +919,8 @@ import_parse_vm(import_conf *conf, const xmlNode *node)
         return;
     }
     index = (ssize_t)conf->n_vms;
-    vm = import_grow(conf, (void **)&conf->vms, &conf->n_vms, sizeof(*vm));
-    if (vm == NULL) {
+    if (import_map_set(conf, &conf->vm_index, name, conf->n_vms) == NULL ||
+        (vm = import_grow(conf, (void **)&conf->vms, &conf->n_vms, sizeof(*vm))) == NULL) {
         free(name);
         return;
     }
@@ -975,7 +1114,7 @@ import_warn_nested(import_conf *conf, const xmlNode *node, const char *where)
             name = import_attr(conf, c, "name");
             if (name == NULL)
                 name = import_attr(conf, c, "ref");
-            import_warn(conf, -1, import_line(conf, c), "vm '%s' inside %s is not translated: "
+            import_warn(conf, -1, import_line(c), "vm '%s' inside %s is not translated: "
                         "only <vm>s directly under <rm> are", name ? name : "?", where);
             free(name);
             name = NULL;
@@ -984,25 +1123,8 @@ import_warn_nested(import_conf *conf, const xmlNode *node, const char *where)
     }
 }
 
-static bool
-import_is_service(const xmlNode *rm, const char *name)
-{
-    const xmlNode *c;
-    xmlChar *v = NULL;
-    bool found = false;
-
-    for (c = rm->children; c && !found; c = c->next) {
-        if (!xmlnode_is(c, "service"))
-            continue;
-        v = xmlGetProp(c, BAD_CAST "name");
-        found = v && strcmp((const char *)v, name) == 0;
-        xmlFree(v);
-    }
-    return found;
-}
-
 static void
-import_resolve_depends(import_conf *conf, const xmlNode *rm)
+import_resolve_depends(import_conf *conf)
 {
     struct import_order *o = NULL;
     const char *target = NULL;
@@ -1035,7 +1157,7 @@ import_resolve_depends(import_conf *conf, const xmlNode *rm)
         if (first < 0) {
             import_warn(conf, (ssize_t)i, vm->line, "vm '%s': depend=\"%s\" not translated: "
                         "'%s' is %s; order it after that resource by hand", vm->name,
-                        vm->depend, target, import_is_service(rm, target)
+                        vm->depend, target, import_map_get(&conf->services, target)
                         ? "a <service>, not an imported vm" : "not defined");
             continue;
         }
@@ -1076,6 +1198,61 @@ import_add_location(import_conf *conf, size_t vm, const char *node, int64_t scor
     l->minus_inf = minus_inf;
 }
 
+/* Orders the notes by the VM they go before (note_order, note_start), keeping their order
+ * within each VM: a counting sort. */
+static void
+import_notes_index(import_conf *conf)
+{
+    size_t *start = NULL;
+    size_t i;
+
+    conf->note_start = calloc(conf->n_vms + 2, sizeof(*conf->note_start));
+    conf->note_order = calloc(conf->n_notes + 1, sizeof(*conf->note_order));
+    if (conf->note_start == NULL || conf->note_order == NULL ||
+        (start = calloc(conf->n_vms + 1, sizeof(*start))) == NULL) {
+        conf->oom = true;
+        return;
+    }
+    for (i = 0; i < conf->n_notes; i++)
+        conf->note_start[conf->notes[i].vm + 2]++;
+    for (i = 1; i < conf->n_vms + 2; i++)
+        conf->note_start[i] += conf->note_start[i - 1];
+    memcpy(start, conf->note_start, (conf->n_vms + 1) * sizeof(*start));
+    for (i = 0; i < conf->n_notes; i++)
+        conf->note_order[start[conf->notes[i].vm + 1]++] = i;
+    free(start);
+}
+
+/* The location constraints the failover domains make: each VM in a domain gets one per
+ * node of it, and with restricted one per other <clusternode>. */
+static uint64_t
+import_location_count(const import_conf *conf)
+{
+    uint64_t *per_domain = NULL;
+    const struct import_domain *d = NULL;
+    uint64_t total = 0;
+    size_t known;
+    size_t i;
+    size_t j;
+
+    per_domain = calloc(conf->n_domains + 1, sizeof(*per_domain));
+    if (per_domain == NULL)
+        return UINT64_MAX;
+    for (i = 0; i < conf->n_domains; i++) {
+        d = &conf->domains[i];
+        known = 0;
+        for (j = 0; j < d->n_nodes; j++)
+            if (import_node_known(conf, d->nodes[j].name))
+                known++;
+        per_domain[i] = d->n_nodes + (d->restricted ? conf->n_nodes - known : 0);
+    }
+    for (i = 0; i < conf->n_vms; i++)
+        if (conf->vms[i].domain && (d = import_domain_find(conf, conf->vms[i].domain)))
+            total += per_domain[d - conf->domains];
+    free(per_domain);
+    return total;
+}
+
 static void
 import_build_locations(import_conf *conf)
 {
@@ -1086,7 +1263,16 @@ import_build_locations(import_conf *conf)
     size_t i;
     size_t j;
     size_t k;
+    uint64_t count = import_location_count(conf);
 
+    /* the output stays linear in the input: VMs x nodes has a bound */
+    if (count > IMPORT_MAX_LOCATIONS) {
+        import_problem(conf, FERRY_E_CONFIG, conf->domains[0].line, "the failover domains "
+                       "make %" PRIu64 " location constraints (a VM in a domain gets one per node of it, and "
+                       "one per other <clusternode> when it is restricted); ferry-import "
+                       "writes at most %d", count, IMPORT_MAX_LOCATIONS);
+        return;
+    }
     for (i = 0; i < conf->n_vms; i++) {
         struct import_vm *vm = &conf->vms[i];
 
@@ -1110,13 +1296,9 @@ import_build_locations(import_conf *conf)
                 import_warn(conf, (ssize_t)i, d->line, "failover domain '%s' is restricted but "
                             "there are no <clusternodes>: no -inf locations written",
                             d->name);
-            for (k = 0; k < conf->n_nodes; k++) {
-                for (j = 0; j < d->n_nodes; j++)
-                    if (strcmp(d->nodes[j].name, conf->nodes[k]) == 0)
-                        break;
-                if (j == d->n_nodes)
+            for (k = 0; k < conf->n_nodes; k++)
+                if (import_map_get(&d->node_index, conf->nodes[k]) == NULL)
                     import_add_location(conf, i, conf->nodes[k], 0, true);
-            }
         }
         if (d->nofailback)
             vm->stickiness = best + IMPORT_SCORE_STEP;
@@ -1138,6 +1320,8 @@ import_parse(const char *text, size_t len, const char *origin, import_conf **ret
     char where[300];
     xmlChar *sname = NULL;
     struct import_xml_error first;
+    long prev_end = 0;
+    char *p = NULL;
     size_t i;
     size_t l;
     int ret = 0;
@@ -1155,6 +1339,10 @@ import_parse(const char *text, size_t len, const char *origin, import_conf **ret
         ret = error_set(err, -ENOMEM, "out of memory");
         goto cleanup;
     }
+    /* the origin is in every message and in the comments written: one line, printable */
+    for (p = conf->origin; *p; p++)
+        if ((unsigned char)*p < 0x20 || *p == 0x7f)
+            *p = '?';
     ctxt = xmlNewParserCtxt();
     if (ctxt == NULL) {
         ret = error_set(err, -ENOMEM, "out of memory");
@@ -1181,14 +1369,14 @@ import_parse(const char *text, size_t len, const char *origin, import_conf **ret
     root = xmlDocGetRootElement(doc);
     if (!xmlnode_is(root, "cluster")) {
         ret = error_set(err, FERRY_E_CONFIG, "%s:%ld: the root element is <%s>, not <cluster>: "
-                        "not a cluster.conf", origin, root ? import_line(conf, root) : 0L,
+                        "not a cluster.conf", origin, root ? import_line(root) : 0L,
                         root ? (const char *)root->name : "");
         goto cleanup;
     }
     rm = xmlnode_child(root, "rm");
     if (rm == NULL) {
         ret = error_set(err, FERRY_E_CONFIG, "%s:%ld: <cluster> has no <rm> section: no "
-                        "rgmanager resources to import", origin, import_line(conf, root));
+                        "rgmanager resources to import", origin, import_line(root));
         goto cleanup;
     }
     for (i = 0; i < len; i++)
@@ -1205,6 +1393,7 @@ import_parse(const char *text, size_t len, const char *origin, import_conf **ret
             conf->line_starts[l++] = i + 1;
     conf->text = text;
     conf->len = len;
+    import_lines_mark(conf, xmlDocGetRootElement(doc), &prev_end);
     import_parse_nodes(conf, root);
     c = xmlnode_child(rm, "failoverdomains");
     for (c = c ? c->children : NULL; c; c = c->next)
@@ -1215,22 +1404,26 @@ import_parse(const char *text, size_t len, const char *origin, import_conf **ret
             import_parse_vm(conf, c);
         } else if (xmlnode_is(c, "service")) {
             sname = xmlGetProp(c, BAD_CAST "name");
+            if (sname)
+                import_map_set(conf, &conf->services, (const char *)sname, 0);
             snprintf(where, sizeof(where), "service '%s'", sname ? (const char *)sname : "?");
             xmlFree(sname);
             sname = NULL;
-            import_warn(conf, -1, import_line(conf, c), "%s is not translated: ferry-import "
+            import_warn(conf, -1, import_line(c), "%s is not translated: ferry-import "
                         "translates <vm> resources only", where);
             import_warn_nested(conf, c, where);
         } else if (xmlnode_is(c, "resources")) {
             import_warn_nested(conf, c, "<resources>");
         }
     }
-    import_resolve_depends(conf, rm);
+    import_resolve_depends(conf);
     if (conf->problems == NULL)
         import_build_locations(conf);
     if (conf->n_vms == 0 && conf->problems == NULL)
-        import_warn(conf, -1, import_line(conf, rm), "no <vm> resources under <rm>: nothing to "
+        import_warn(conf, -1, import_line(rm), "no <vm> resources under <rm>: nothing to "
                     "import");
+    if (conf->problems == NULL)
+        import_notes_index(conf);
     if (conf->oom) {
         ret = error_set(err, -ENOMEM, "out of memory");
         goto cleanup;
@@ -1347,7 +1540,8 @@ import_vm_meta(const struct import_vm *vm, struct import_pair *out, char (*bufs)
     return n;
 }
 
-/* A crm value: bare when made of safe characters, else double-quoted with \ and " escaped. */
+/* A crm value: bare when made of safe characters, else double-quoted with \ and " escaped.
+ * (It holds no control character but tab: import_crm_check().) */
 static void
 import_crm_value(FILE *out, const char *v)
 {
@@ -1364,19 +1558,50 @@ import_crm_value(FILE *out, const char *v)
     for (p = v; *p; p++) {
         if (*p == '"' || *p == '\\')
             fputc('\\', out);
-        fputc(*p == '\n' ? ' ' : *p, out);
+        fputc(*p, out);
     }
     fputc('"', out);
 }
 
+/* crmsh reads its file with Python's universal newlines, so a carriage return is a line
+ * break as much as a newline, and its values have no escape for either: a value holding a
+ * control character (but tab) is refused, with FERRY_E_CONFIG, before anything is written.
+ * (The comments cannot hold one: import_warn() and import_parse() took them out.) */
+static int
+import_crm_check(const import_conf *conf, ferry_error **err)
+{
+    struct import_pair pairs[IMPORT_MAX_PAIRS];
+    const char *p;
+    size_t i;
+    size_t j;
+    size_t n;
+
+    for (i = 0; i < conf->n_vms; i++) {
+        n = import_vm_params(&conf->vms[i], pairs);
+        for (j = 0; j < n; j++) {
+            for (p = pairs[j].value; *p; p++)
+                if (((unsigned char)*p < 0x20 && *p != '\t') || *p == 0x7f)
+                    break;
+            if (*p)
+                return error_set(err, FERRY_E_CONFIG, "resource '%s': parameter '%s' holds "
+                                 "a %s, which the crm form cannot carry (crmsh would read "
+                                 "a line break or garble it); use --format=xml",
+                                 conf->vms[i].id, pairs[j].name,
+                                 *p == '\r' ? "carriage return" :
+                                 *p == '\n' ? "newline" : "control character");
+        }
+    }
+    return 0;
+}
+
+/* The notes written before vm (-1: the file's head). */
 static void
 import_crm_notes(const import_conf *conf, FILE *out, ssize_t vm)
 {
-    size_t i;
+    size_t k;
 
-    for (i = 0; i < conf->n_notes; i++)
-        if (conf->notes[i].vm == vm)
-            fprintf(out, "# %s\n", conf->notes[i].text);
+    for (k = conf->note_start[vm + 1]; k < conf->note_start[vm + 2]; k++)
+        fprintf(out, "# %s\n", conf->notes[conf->note_order[k]].text);
 }
 
 static void
@@ -1519,18 +1744,16 @@ import_write_xml_doc(const import_conf *conf, import_conf *ids, xmlDocPtr doc)
              "ocf:%s:%s. Load with: cibadmin -M -c -o configuration -x FILE "
              "(modify, allow-create)", conf->n_vms, conf->origin, OCF_AGENT_PROVIDER, OCF_AGENT_NAME);
     ok = import_xml_comment(doc, root, head);
-    for (i = 0; ok && i < conf->n_notes; i++)
-        if (conf->notes[i].vm < 0)
-            ok = import_xml_comment(doc, root, conf->notes[i].text);
+    for (k = conf->note_start[0]; ok && k < conf->note_start[1]; k++)
+        ok = import_xml_comment(doc, root, conf->notes[conf->note_order[k]].text);
     resources = import_xml_child(root, "resources");
     constraints = import_xml_child(root, "constraints");
     ok = ok && resources && constraints;
     for (i = 0; ok && i < conf->n_vms; i++) {
         const struct import_vm *vm = &conf->vms[i];
 
-        for (k = 0; ok && k < conf->n_notes; k++)
-            if (conf->notes[k].vm == (ssize_t)i)
-                ok = import_xml_comment(doc, resources, conf->notes[k].text);
+        for (k = conf->note_start[i + 1]; ok && k < conf->note_start[i + 2]; k++)
+            ok = import_xml_comment(doc, resources, conf->notes[conf->note_order[k]].text);
         prim = import_xml_child(resources, "primitive");
         ok = ok && import_xml_set(prim, "id", vm->id) && import_xml_set(prim, "class", "ocf") &&
              import_xml_set(prim, "provider", OCF_AGENT_PROVIDER) &&
@@ -1616,8 +1839,9 @@ import_write_xml(const import_conf *conf, FILE *out, ferry_error **err)
     int ret = 0;
 
     memset(&ids, 0, sizeof(ids));
-    for (i = 0; i < conf->n_ids; i++)
-        if (import_id_make(&ids, conf->ids[i]) == NULL)
+    for (i = 0; i < conf->ids.size; i++)
+        if (conf->ids.slots[i].key &&
+            import_map_set(&ids, &ids.ids, conf->ids.slots[i].key, 0) == NULL)
             break;
     doc = xmlNewDoc(BAD_CAST "1.0");
     if (ids.oom || doc == NULL || import_write_xml_doc(conf, &ids, doc) < 0) {
@@ -1631,9 +1855,8 @@ import_write_xml(const import_conf *conf, FILE *out, ferry_error **err)
     }
     fwrite(text, 1, (size_t)size, out);
 cleanup:
-    for (i = 0; i < ids.n_ids; i++)
-        free(ids.ids[i]);
-    free(ids.ids);
+    import_map_free(&ids.ids);
+    import_map_free(&ids.id_next);
     xmlFree(text);
     xmlFreeDoc(doc);
     return ret;
@@ -1646,7 +1869,7 @@ import_write(const import_conf *conf, enum import_format format, FILE *out, ferr
 
     if (format == IMPORT_FORMAT_XML)
         ret = import_write_xml(conf, out, err);
-    else
+    else if ((ret = import_crm_check(conf, err)) == 0)
         import_write_crm(conf, out);
     if (ret == 0 && (fflush(out) != 0 || ferror(out)))
         ret = error_set(err, -EIO, "writing the configuration failed: %s", strerror(errno));
@@ -1699,6 +1922,7 @@ import_free(import_conf *conf)
         for (j = 0; j < conf->domains[i].n_nodes; j++)
             free(conf->domains[i].nodes[j].name);
         free(conf->domains[i].nodes);
+        import_map_free(&conf->domains[i].node_index);
         free(conf->domains[i].name);
     }
     free(conf->domains);
@@ -1731,9 +1955,14 @@ import_free(import_conf *conf)
     for (i = 0; i < conf->n_notes; i++)
         free(conf->notes[i].text);
     free(conf->notes);
-    for (i = 0; i < conf->n_ids; i++)
-        free(conf->ids[i]);
-    free(conf->ids);
+    free(conf->note_order);
+    free(conf->note_start);
+    import_map_free(&conf->ids);
+    import_map_free(&conf->id_next);
+    import_map_free(&conf->vm_index);
+    import_map_free(&conf->domain_index);
+    import_map_free(&conf->node_index);
+    import_map_free(&conf->services);
     free(conf->problems);
     free(conf->line_starts);
     free(conf->origin);

@@ -19,6 +19,10 @@
 
 #define IMPORT_MAX_BYTES (4 * 1024 * 1024)
 
+/* At most this many location constraints are written (the failover domains' nodes times
+ * their VMs): a cluster.conf that needs more is refused (FERRY_E_CONFIG). */
+#define IMPORT_MAX_LOCATIONS 1000000
+
 /* Score step between two priorities of an ordered failover domain. */
 #define IMPORT_SCORE_STEP 100
 
@@ -42,7 +46,9 @@ int import_parse(const char *text, size_t len, const char *origin, import_conf *
 /* Reads fd to its end (at most IMPORT_MAX_BYTES) and parses it as import_parse(). */
 int import_load_fd(int fd, const char *origin, import_conf **ret_conf, ferry_error **err);
 
-/* Writes the configuration in format to out. Returns 0, or -EIO if out failed. */
+/* Writes the configuration in format to out. Returns 0, -EIO if out failed, or
+ * FERRY_E_CONFIG (nothing written) when a value cannot be written in the crm format: one
+ * that holds a control character other than tab (crmsh reads '\r' as a line break). */
 int import_write(const import_conf *conf, enum import_format format, FILE *out,
                  ferry_error **err);
 

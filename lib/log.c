@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "log-priv.h"
 
 /* The log sink is the one piece of global state ferry allows (STYLE.md §8). */
 static struct {

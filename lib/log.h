@@ -1,7 +1,11 @@
 /* log.h — the agent's log sink: syslog (the HA_LOGTAG convention) and stderr.
  *
- * The only global state in ferry. The agent opens it once from its params;
- * library code does not log, the action function does (one line per event).
+ * The only global state in ferry. The agent opens it once from its params.
+ * Library code returns its errors (ferry_error) and never logs them; it logs
+ * what an operator needs to follow a decision it took and carried on from (a
+ * warning: a namesake left alone, an orphaned migration aborted, a config
+ * write-back that did not finish), at most a line per event. The agent logs
+ * each action's outcome.
  * HA_debug=1 (or yes/true) adds debug lines; HA_LOGFACILITY picks the syslog
  * facility ("none" turns syslog off).
  */
@@ -15,9 +19,6 @@
  * HA_LOGTAG / OCF_RESOURCE_INSTANCE. to_stderr: also print to stderr. */
 void log_open(const char *tag, bool debug, bool to_stderr);
 void log_close(void);
-
-/* Lets tests capture what would be written to stderr. NULL restores stderr. */
-void log_set_stream(FILE *stream);
 
 void log_debug(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void log_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

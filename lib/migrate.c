@@ -17,6 +17,7 @@
 
 #include "log.h"
 #include "migrate.h"
+#include "migrate-priv.h"
 
 #define MIGRATE_WATCH_POLL_MS 200
 /* how finely the guest-visible pause is measured */
@@ -306,7 +307,10 @@ migrate_probe_tcp(const char *host, int port, int64_t timeout_ms, ferry_error **
     int rc = 0;
     int ret = FERRY_E_LIBVIRT;
     /* poll() waits for ever on a negative time: a spent budget is no wait */
-    int wait_ms = timeout_ms <= 0 ? 0 : timeout_ms > INT_MAX ? INT_MAX : (int)timeout_ms;
+    int wait_ms = (int)(timeout_ms > INT_MAX ? INT_MAX : timeout_ms);
+
+    if (wait_ms < 0)
+        wait_ms = 0;
 
     memset(&hints, 0, sizeof(hints));
     hints.ai_socktype = SOCK_STREAM;
@@ -438,28 +442,11 @@ migrate_check_disks(const domxml *dom, ferry_error **err)
     return 0;
 }
 
-enum migrate_policy
-migrate_policy_parse(const char *name)
-{
-    if (name && strcmp(name, "abort") == 0)
-        return MIGRATE_POLICY_ABORT;
-    if (name && strcmp(name, "auto-converge") == 0)
-        return MIGRATE_POLICY_AUTO_CONVERGE;
-    if (name && strcmp(name, "postcopy") == 0)
-        return MIGRATE_POLICY_POSTCOPY;
-    return MIGRATE_POLICY_PAUSE;
-}
 
 const char *
 migrate_policy_name(enum migrate_policy policy)
 {
-    switch (policy) {
-    case MIGRATE_POLICY_ABORT: return "abort";
-    case MIGRATE_POLICY_AUTO_CONVERGE: return "auto-converge";
-    case MIGRATE_POLICY_POSTCOPY: return "postcopy";
-    case MIGRATE_POLICY_PAUSE: break;
-    }
-    return "pause";
+    return params_migration_policy_names[policy];
 }
 
 const char *
@@ -479,7 +466,7 @@ migrate_watch_init(struct migrate_watch *w, const struct ferry_params *p, uint64
                    const deadline *dl, int64_t now_ms)
 {
     uint64_t gib_x1000 = memory_kib * 1000 / (1024 * 1024);
-    int64_t left_ms = dl->end_ms - now_ms;
+    int64_t left_ms = deadline_end_ms(dl) - now_ms;
     int64_t reserve_ms = left_ms * MIGRATE_HARD_RESERVE_PCT / 100;
 
     memset(w, 0, sizeof(*w));
@@ -489,12 +476,13 @@ migrate_watch_init(struct migrate_watch *w, const struct ferry_params *p, uint64
         reserve_ms = MIGRATE_HARD_RESERVE_MIN_MS;
     if (reserve_ms > left_ms / 2)
         reserve_ms = left_ms / 2;
-    w->live = p->migrate == NULL || strcmp(p->migrate, "pause") != 0;
-    w->policy = migrate_policy_parse(p->migration_policy);
+    w->live = p->migrate_mode == MIGRATE_MODE_LIVE;
+    w->policy = p->migration_policy_id;
     w->start_ms = now_ms;
     w->stall_timeout_ms = p->migration_stall_timeout_ms;
-    w->completion_at_ms = now_ms + (int64_t)((uint64_t)p->migration_timeout_per_gib_ms * gib_x1000 / 1000);
-    w->hard_at_ms = dl->end_ms - reserve_ms;
+    w->completion_at_ms = now_ms + (int64_t)((uint64_t)p->migration_timeout_per_gib_ms *
+                                             gib_x1000 / 1000);
+    w->hard_at_ms = deadline_end_ms(dl) - reserve_ms;
     w->giveup_at_ms = w->hard_at_ms + reserve_ms / 2;
     if (w->completion_at_ms > w->hard_at_ms)
         w->completion_at_ms = w->hard_at_ms;
@@ -555,8 +543,14 @@ migrate_watch_decide(const struct migrate_watch *w, int64_t now_ms, const char *
     bool hard = now_ms >= w->hard_at_ms;
     bool stalled = now_ms - w->best_at_ms >= w->stall_timeout_ms;
     bool overtime = now_ms >= w->completion_at_ms;
-    const char *why = hard ? "deadline" : stalled ? "stalled" : overtime ? "timeout" : "";
+    const char *why = "";
 
+    if (hard)
+        why = "deadline";
+    else if (stalled)
+        why = "stalled";
+    else if (overtime)
+        why = "timeout";
     if (ret_why)
         *ret_why = why;
     if (w->aborted || w->postcopy)
@@ -567,7 +561,7 @@ migrate_watch_decide(const struct migrate_watch *w, int64_t now_ms, const char *
         bool giveup = now_ms >= w->giveup_at_ms;
 
         if (ret_why)
-            *ret_why = giveup ? "deadline" : stalled ? "stalled" : "";
+            *ret_why = giveup ? "deadline" : (stalled ? "stalled" : "");
         return giveup || stalled ? MIGRATE_ACT_ABORT : MIGRATE_ACT_NONE;
     }
     if (!(hard || stalled || overtime))

@@ -33,25 +33,12 @@ int migrate_target_resolve(const struct ferry_params *params, const char *target
                            ferry_error **err);
 void migrate_target_clear(struct migrate_target *target);
 
-/* Replaces every %n in pattern by node (newly allocated). */
-char *migrate_expand(const char *pattern, const char *node);
-
 /* The host and port a libvirt URI connects to (ssh 22, tcp 16509, tls 16514). */
 int migrate_uri_endpoint(const char *uri, char **ret_host, int *ret_port);
 
 /* Can a TCP connection to host:port be opened within timeout_ms? (No fork:
  * a non-blocking connect.) 0, or FERRY_E_LIBVIRT with the reason. */
 int migrate_probe_tcp(const char *host, int port, int64_t timeout_ms, ferry_error **err);
-
-/* Disks that make a migration unsafe, by libvirt 9.0's rule (a writable file
- * that is not on a shared filesystem, or an NVMe device; network disks, block
- * devices and any cache mode are libvirt's to judge). Returns 0 if safe,
- * FERRY_E_STATE naming the first unsafe disk otherwise. */
-int migrate_check_disks(const domxml *dom, ferry_error **err);
-
-/* True if the filesystem holding path (or, if path cannot be looked at, its
- * nearest parent) is one libvirt treats as shared. */
-bool migrate_path_is_shared(const char *path);
 
 /* Pre-flight on the target before anything moves: the disks (unless
  * allow_unsafe), the memory (ordinary or huge pages) and the CPU of the
@@ -63,22 +50,8 @@ int migrate_preflight_target(virt_conn *dst, const domxml *live, const struct fe
 /* What the target can give a guest: free + buffers + page cache (libvirt has
  * no MemAvailable; this is the usual approximation). */
 uint64_t migrate_memory_available_kib(const struct virt_node_memory *mem);
-bool migrate_memory_fits(uint64_t need_kib, const struct virt_node_memory *mem);
 
-/* Does a guest of need_kib fit in free_pages huge pages of page_kib? */
-bool migrate_hugepages_fit(uint64_t need_kib, uint64_t page_kib, uint64_t free_pages);
-
-/* Is the guest's CPU worth comparing with the target's (a KVM guest with a
- * named CPU model)? If not, *ret_why says why. */
-bool migrate_cpu_compare_wanted(const domxml *dom, const char **ret_why);
-
-enum migrate_policy {
-    MIGRATE_POLICY_PAUSE = 0,
-    MIGRATE_POLICY_ABORT,
-    MIGRATE_POLICY_AUTO_CONVERGE,
-    MIGRATE_POLICY_POSTCOPY,
-};
-enum migrate_policy migrate_policy_parse(const char *name);
+/* enum migrate_policy is parsed with the parameters (params.h) */
 const char *migrate_policy_name(enum migrate_policy policy);
 
 enum migrate_action {
@@ -111,26 +84,9 @@ struct migrate_watch {
 void migrate_watch_init(struct migrate_watch *w, const struct ferry_params *params,
                         uint64_t memory_kib, const deadline *dl, int64_t now_ms);
 
-/* Records the data left to copy at now_ms (a new low is progress). */
-void migrate_watch_progress(struct migrate_watch *w, uint64_t data_remaining, int64_t now_ms);
-
-/* We paused the guest at now_ms: the paused copy gets a stall timeout of its
- * own and the reserve up to giveup_at_ms. */
-void migrate_watch_suspended(struct migrate_watch *w, int64_t now_ms);
-
-/* The watcher acted at now_ms and libvirt answered ok or not: what it did
- * counts only if it happened (a refused post-copy switch falls back to
- * pausing the guest; it is not "post-copy, nothing more to do"). */
-void migrate_watch_acted(struct migrate_watch *w, enum migrate_action act, bool ok,
-                         int64_t now_ms);
-
 /* Is there time to start the copy at now_ms: at least MIGRATE_MIN_COPY_MS
  * before the policy's last chance to act? (A long pre-flight can eat it.) */
 bool migrate_watch_time_enough(const struct migrate_watch *w, int64_t now_ms);
-
-/* What the policy says to do now; *ret_why names the trigger. */
-enum migrate_action migrate_watch_decide(const struct migrate_watch *w, int64_t now_ms,
-                                         const char **ret_why);
 
 /* The outcome of a migration, for the log and ferry's report. */
 struct migrate_result {

@@ -20,6 +20,12 @@
 
 /* The single source for parsing, validation and the meta-data text. The order
  * is the order of the meta-data. */
+const char *const params_migrate_names[] = { "live", "pause", NULL };
+const char *const params_migration_policy_names[] = {
+    "pause", "abort", "auto-converge", "postcopy", NULL
+};
+const char *const params_migration_compression_names[] = { "none", "xbzrle", "mt", NULL };
+
 static const struct params_def params_defs[] = {
     {
         .name = PARAMS_CONFIG,
@@ -99,7 +105,10 @@ static const struct params_def params_defs[] = {
     {
         .name = PARAMS_MIGRATE,
         .offset = offsetof(struct ferry_params, migrate),
-        .type = PARAMS_TYPE_STRING,
+        .type = PARAMS_TYPE_ENUM,
+        .choices = params_migrate_names,
+        .has_enum_field = true,
+        .enum_offset = offsetof(struct ferry_params, migrate_mode),
         .default_text = "live",
         .shortdesc = "Migration mode: live or pause",
         .longdesc =
@@ -201,7 +210,8 @@ static const struct params_def params_defs[] = {
     {
         .name = PARAMS_MIGRATION_COMPRESSION,
         .offset = offsetof(struct ferry_params, migration_compression),
-        .type = PARAMS_TYPE_STRING,
+        .type = PARAMS_TYPE_ENUM,
+        .choices = params_migration_compression_names,
         .shortdesc = "Migration compression",
         .longdesc = "Compression of the memory stream, as libvirt names it: 'xbzrle' or 'mt'. Unset or 'none': none.",
     },
@@ -227,7 +237,10 @@ static const struct params_def params_defs[] = {
     {
         .name = PARAMS_MIGRATION_POLICY,
         .offset = offsetof(struct ferry_params, migration_policy),
-        .type = PARAMS_TYPE_STRING,
+        .type = PARAMS_TYPE_ENUM,
+        .choices = params_migration_policy_names,
+        .has_enum_field = true,
+        .enum_offset = offsetof(struct ferry_params, migration_policy_id),
         .default_text = "pause",
         .shortdesc = "What to do when a live migration does not converge",
         .longdesc =
@@ -556,6 +569,7 @@ params_read_one(struct ferry_params *p, char *const *envp, const struct params_d
 
     switch (def->type) {
     case PARAMS_TYPE_STRING:
+    case PARAMS_TYPE_ENUM:     /* checked once every source is read (params_enums_resolve) */
         return params_dup(field, value ? value : def->default_text);
     case PARAMS_TYPE_BOOLEAN:
         if (def->default_text)
@@ -898,6 +912,72 @@ cleanup:
     return ret;
 }
 
+/* "'a', 'b' or 'c'" for messages. */
+static void
+params_choices_text(const char *const *choices, char *buf, size_t size)
+{
+    size_t used = 0;
+    size_t i;
+
+    buf[0] = '\0';
+    for (i = 0; choices[i] && used < size; i++) {
+        const char *sep = choices[i + 1] ? ", " : " or ";
+        int n = snprintf(buf + used, size - used, "%s'%s'", i == 0 ? "" : sep, choices[i]);
+
+        if (n < 0)
+            break;
+        used += (size_t)n;
+    }
+}
+
+/* The index of value in choices, or -1. */
+static int
+params_choice_index(const char *const *choices, const char *value)
+{
+    int k;
+
+    for (k = 0; value && choices[k]; k++)
+        if (strcmp(value, choices[k]) == 0)
+            return k;
+    return -1;
+}
+
+/* The enumerated parameters, once every source (the parameter, its rgmanager
+ * alias, migrate_options) has been read: a value that is not one of the
+ * choices is an error and the default counts; the index goes to the typed
+ * field. */
+static int
+params_enums_resolve(struct ferry_params *p, ferry_error **err)
+{
+    size_t i;
+    int ret = 0;
+
+    for (i = 0; i < sizeof(params_defs) / sizeof(params_defs[0]); i++) {
+        const struct params_def *def = &params_defs[i];
+        char **field = (char **)((char *)p + def->offset);
+        char choices[160];
+        int index = 0;
+
+        if (def->type != PARAMS_TYPE_ENUM || *field == NULL)
+            continue;
+        index = params_choice_index(def->choices, *field);
+        if (index < 0) {
+            params_choices_text(def->choices, choices, sizeof(choices));
+            if (ret == 0)
+                ret = error_set(err, FERRY_E_CONFIG, "parameter '%s' is '%s'; use %s", def->name,
+                                *field, choices);
+            free(*field);
+            *field = NULL;
+            if (def->default_text && (*field = strdup(def->default_text)) == NULL)
+                return -ENOMEM;
+            index = params_choice_index(def->choices, *field);
+        }
+        if (def->has_enum_field)
+            *(int *)((char *)p + def->enum_offset) = index < 0 ? 0 : index;
+    }
+    return ret;
+}
+
 int
 params_parse(char *const *envp, struct ferry_params **ret_params, ferry_error **err)
 {
@@ -927,6 +1007,13 @@ params_parse(char *const *envp, struct ferry_params **ret_params, ferry_error **
     rc = params_apply_migrate_options(p, envp, err);
     if (rc == -ENOMEM) {
         ret = rc;
+        goto cleanup;
+    }
+    if (rc < 0 && ret == 0)
+        ret = rc;
+    rc = params_enums_resolve(p, ret == 0 ? err : NULL);
+    if (rc == -ENOMEM) {
+        ret = error_set(err, -ENOMEM, "out of memory");
         goto cleanup;
     }
     if (rc < 0 && ret == 0)
@@ -995,23 +1082,6 @@ cleanup:
     }
     *ret_params = p;
     return ret;
-}
-
-/* True if value is one of the NULL-terminated choices. */
-static bool
-params_one_of(const char *value, ...)
-{
-    va_list ap;
-    const char *choice = NULL;
-    bool found = false;
-
-    if (value == NULL)
-        return false;
-    va_start(ap, value);
-    while (!found && (choice = va_arg(ap, const char *)) != NULL)
-        found = strcmp(value, choice) == 0;
-    va_end(ap);
-    return found;
 }
 
 static bool
@@ -1327,23 +1397,11 @@ params_validate(const struct ferry_params *p, ferry_error **err)
         return error_set(err, FERRY_E_CONFIG,
                          "parameter 'snapshot' is '%s', which is not an absolute path",
                          p->snapshot);
-    if (!params_one_of(p->migrate, "live", "pause", NULL))
-        return error_set(err, FERRY_E_CONFIG,
-                         "parameter 'migrate' is '%s'; use 'live' or 'pause'", p->migrate);
-    if (!params_one_of(p->migration_policy, "pause", "abort", "auto-converge", "postcopy", NULL))
-        return error_set(err, FERRY_E_CONFIG,
-                         "parameter 'migration_policy' is '%s'; use 'pause', 'abort', "
-                         "'auto-converge' or 'postcopy'", p->migration_policy);
-    if (strcmp(p->migrate, "pause") == 0 && strcmp(p->migration_policy, "postcopy") == 0)
+    if (p->migrate_mode == MIGRATE_MODE_PAUSE && p->migration_policy_id == MIGRATE_POLICY_POSTCOPY)
         return error_set(err, FERRY_E_CONFIG,
                          "migration_policy 'postcopy' needs migrate 'live': post-copy runs the "
                          "guest on the target while memory still arrives, and a pause-mode "
                          "migration keeps it paused until the copy is complete");
-    if (p->migration_compression &&
-        !params_one_of(p->migration_compression, "none", "xbzrle", "mt", NULL))
-        return error_set(err, FERRY_E_CONFIG,
-                         "parameter 'migration_compression' is '%s'; use 'none', 'xbzrle' or 'mt'",
-                         p->migration_compression);
     if (p->tunnelled && (p->migrateuri || p->migration_network_suffix || p->tls ||
                          p->migration_parallel > 1))
         return error_set(err, FERRY_E_CONFIG,

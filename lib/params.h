@@ -48,6 +48,27 @@
 #define PARAMS_DEFAULT_HYPERVISOR "qemu:///system"
 #define PARAMS_DEFAULT_STATE_DIR "/run/resource-agents"
 
+/* migrate: how the guest travels (params_migrate_names) */
+enum migrate_mode {
+    MIGRATE_MODE_LIVE = 0,
+    MIGRATE_MODE_PAUSE,
+};
+
+/* migration_policy: what the watcher does with a copy that does not converge
+ * (params_migration_policy_names) */
+enum migrate_policy {
+    MIGRATE_POLICY_PAUSE = 0,
+    MIGRATE_POLICY_ABORT,
+    MIGRATE_POLICY_AUTO_CONVERGE,
+    MIGRATE_POLICY_POSTCOPY,
+};
+
+/* The values of the enumerated parameters, indexed by their enum,
+ * NULL-terminated: the parser, validation, meta-data and messages use these. */
+extern const char *const params_migrate_names[];
+extern const char *const params_migration_policy_names[];
+extern const char *const params_migration_compression_names[];
+
 struct ferry_params {
     /* Instance parameters (OCF_RESKEY_<name>). Strings are NULL when unset. */
     char *config;                  /* path of the libvirt domain XML */
@@ -58,7 +79,8 @@ struct ferry_params {
     bool persistent;               /* define the domain (true) or create it transient */
 
     /* Migration. */
-    char *migrate;                 /* "live" or "pause" */
+    char *migrate;                 /* "live" or "pause", as given */
+    enum migrate_mode migrate_mode;    /* ... parsed */
     char *migration_mapping;       /* "node:host,node2:host2" */
     char *migration_network_suffix;
     char *migrateuri;              /* QEMU data URI, %n = target node */
@@ -70,7 +92,8 @@ struct ferry_params {
     char *migration_compression;       /* NULL/"none", "xbzrle", "mt" */
     bool tunnelled;
     bool tls;
-    char *migration_policy;            /* "pause", "abort", "auto-converge", "postcopy" */
+    char *migration_policy;            /* "pause", "abort", "auto-converge", "postcopy", as given */
+    enum migrate_policy migration_policy_id;   /* ... parsed */
     int64_t migration_stall_timeout_ms;
     int64_t migration_timeout_per_gib_ms;
     bool allow_unsafe;
@@ -108,6 +131,7 @@ enum params_type {
     PARAMS_TYPE_INTEGER,
     PARAMS_TYPE_BOOLEAN,
     PARAMS_TYPE_TIME,     /* "30", "30s", "500ms", "2min"; bare numbers are seconds */
+    PARAMS_TYPE_ENUM,     /* one of choices; the string is kept, its index stored at enum_offset */
 };
 
 /* One row of the parameter table. */
@@ -121,6 +145,9 @@ struct params_def {
     const char *longdesc;
     size_t offset;              /* where the parsed value goes in struct ferry_params */
     const char *alias_of;       /* rgmanager's name for that parameter, or NULL */
+    const char *const *choices; /* PARAMS_TYPE_ENUM: the values, NULL-terminated */
+    bool has_enum_field;        /* ... and the index goes to enum_offset (an int-sized enum) */
+    size_t enum_offset;
 };
 
 /* The parameter table, for the meta-data writer and the tests. */

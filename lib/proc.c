@@ -13,6 +13,7 @@
 
 #include "error.h"
 #include "proc.h"
+#include "proc-priv.h"
 
 #define PROC_QEMU_SYSTEM_RUN_DIR "/run/libvirt/qemu"
 #define PROC_STAT_START_FIELD 22

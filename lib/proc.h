@@ -26,10 +26,6 @@ int proc_stat_read(pid_t pid, char *ret_state, unsigned long long *ret_start_tic
  * namespace). -ENOTSUP for any other URI, -ENOENT if there is none. */
 int proc_qemu_find(const char *uri, const char *name, struct proc_ref *ret_proc);
 
-/* True if cmdline (argv, NUL-separated, len bytes) is a QEMU whose -name is
- * name (libvirt doubles commas in it: "guest=a,,b,debug-threads=on" is 'a,b'). */
-bool proc_cmdline_is_domain(const char *cmdline, size_t len, const char *name);
-
 /* True while that process (same PID and start time) exists and is no zombie. */
 bool proc_alive(const struct proc_ref *proc);
 

@@ -8,9 +8,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "state.h"
+#include "state-priv.h"
 
 void
 state_init(struct ferry_state *st)
@@ -168,4 +170,13 @@ cleanup:
     if (tmp[0])
         unlink(tmp);
     return ret;
+}
+
+int64_t
+state_realtime_ms(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }

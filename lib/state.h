@@ -48,10 +48,10 @@ bool state_equal(const struct ferry_state *a, const struct ferry_state *b);
  * ('/' in the instance replaced); -EINVAL without an instance. */
 int state_path_suffix(const struct ferry_params *p, const char *suffix, char *buf, size_t size);
 
-/* The file's path, for messages and tests; -EINVAL without an instance. */
-int state_path(const struct ferry_params *p, char *buf, size_t size);
-
 /* 64-bit FNV-1a of text; never 0 (0 means "no definition"). */
 uint64_t state_hash(const char *text);
+
+/* CLOCK_REALTIME in ms, comparable with a file's modification time (started_ms). */
+int64_t state_realtime_ms(void);
 
 #endif

@@ -9,6 +9,7 @@
 
 #include "exec.h"
 #include "utilization.h"
+#include "utilization-priv.h"
 
 /* crm_resource answers in well under a second; never let it eat a monitor */
 #define UTILIZATION_EXEC_BUDGET_MS 10000
@@ -56,10 +57,15 @@ utilization_publish(const struct ferry_params *p, struct ferry_state *st,
         snprintf(text, sizeof(text), "%" PRId64, value);
         if (exec_run(argv, &sub, &r, &e) < 0 || r.exit_status != 0) {
             st->util_retry_after_s = now_s + UTILIZATION_RETRY_S;
+            const char *why = "crm_resource failed";
+
+            if (e)
+                why = error_message(e);
+            else if (r.first_line[0])
+                why = r.first_line;
             error_set(err, FERRY_E_STATE, "cannot set utilization %s=%s of '%s' (%s); trying "
-                      "again in %d s or when it changes", attr, text, p->instance,
-                      e ? error_message(e) : r.first_line[0] ? r.first_line :
-                      "crm_resource failed", UTILIZATION_RETRY_S);
+                      "again in %d s or when it changes", attr, text, p->instance, why,
+                      UTILIZATION_RETRY_S);
             error_free(e);
             return FERRY_E_STATE;
         }

@@ -28,10 +28,6 @@ struct utilization_size {
     int64_t hv_memory_mib;    /* maximum memory */
 };
 
-/* What publish would write, given st: a bit per attribute (1: cpu, 2: hv_memory). */
-unsigned utilization_pending(const struct ferry_params *p, const struct ferry_state *st,
-                             const struct utilization_size *size, int64_t now_s);
-
 /* Publishes the pending attributes and records them in st. Returns the number
  * of attributes written (0: nothing was due), or an error (st then holds a
  * retry time). program is "crm_resource" (the tests pass a stand-in). */

@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <pthread.h>
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -30,13 +31,22 @@ virt_error_silence(void *opaque, virErrorPtr error)
     (void)error;
 }
 
-/* Records libvirt's last error as ours: "<what>: <libvirt's message>". */
+/* Records libvirt's last error as ours: "<what>: <libvirt's message>", what
+ * given printf-style. */
+static int virt_error(ferry_error **err, int code, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
 static int
-virt_error(ferry_error **err, int code, const char *what)
+virt_error(ferry_error **err, int code, const char *fmt, ...)
 {
     const virError *ve = virGetLastError();
     const char *msg = ve && ve->message ? ve->message : "unknown libvirt error";
+    char what[1024];
+    va_list ap;
 
+    va_start(ap, fmt);
+    vsnprintf(what, sizeof(what), fmt, ap);
+    va_end(ap);
     /* ssh's host-key warning is a screenful of '@'; say what it means */
     if (strstr(msg, "Host key verification failed"))
         msg = "ssh: Host key verification failed: the target's host key is not the one in "
@@ -67,7 +77,6 @@ int
 virt_conn_open(const char *uri, virt_conn **ret_conn, ferry_error **err)
 {
     virt_conn *c = NULL;
-    char what[512];
     int ret = 0;
 
     c = calloc(1, sizeof(*c));
@@ -77,8 +86,7 @@ virt_conn_open(const char *uri, virt_conn **ret_conn, ferry_error **err)
     }
     c->conn = virConnectOpen(uri);
     if (c->conn == NULL) {
-        snprintf(what, sizeof(what), "cannot connect to libvirt at '%s'", uri);
-        ret = virt_error(err, FERRY_E_LIBVIRT, what);
+        ret = virt_error(err, FERRY_E_LIBVIRT, "cannot connect to libvirt at '%s'", uri);
         goto cleanup;
     }
     *ret_conn = c;
@@ -163,6 +171,12 @@ virt_conn_uri(const virt_conn *c)
     return c->uri;
 }
 
+bool
+virt_state_inactive(enum virt_state state)
+{
+    return state == VIRT_STATE_ABSENT || state == VIRT_STATE_SHUTOFF;
+}
+
 const char *
 virt_state_name(enum virt_state state)
 {
@@ -221,7 +235,6 @@ virt_domain_find(virt_conn *c, const struct virt_identity *id, virDomainPtr *ret
                  enum virt_namesake *ret_mismatch, ferry_error **err)
 {
     virDomainPtr dom = NULL;
-    char what[512];
     char uuid[VIR_UUID_STRING_BUFLEN];
 
     *ret_dom = NULL;
@@ -230,8 +243,8 @@ virt_domain_find(virt_conn *c, const struct virt_identity *id, virDomainPtr *ret
     if (id->uuid) {
         dom = virDomainLookupByUUIDString(c->conn, id->uuid);
         if (dom == NULL && !virt_error_is(VIR_ERR_NO_DOMAIN)) {
-            snprintf(what, sizeof(what), "cannot look up domain '%s' (%s)", id->name, id->uuid);
-            return virt_error(err, FERRY_E_LIBVIRT, what);
+            return virt_error(err, FERRY_E_LIBVIRT, "cannot look up domain '%s' (%s)", id->name,
+                              id->uuid);
         }
         if (dom) {
             *ret_dom = dom;
@@ -245,13 +258,13 @@ virt_domain_find(virt_conn *c, const struct virt_identity *id, virDomainPtr *ret
             virResetLastError();
             return 0;
         }
-        snprintf(what, sizeof(what), "cannot look up domain '%s'", id->name);
-        return virt_error(err, FERRY_E_LIBVIRT, what);
+        return virt_error(err, FERRY_E_LIBVIRT, "cannot look up domain '%s'", id->name);
     }
     if (id->uuid && virDomainGetUUIDString(dom, uuid) == 0 && strcasecmp(uuid, id->uuid) != 0) {
         /* Someone else's domain under our name: not ours. */
         if (ret_mismatch)
-            *ret_mismatch = virDomainIsActive(dom) == 1 ? VIRT_NAMESAKE_RUNNING : VIRT_NAMESAKE_INACTIVE;
+            *ret_mismatch = virDomainIsActive(dom) == 1 ? VIRT_NAMESAKE_RUNNING :
+                                                          VIRT_NAMESAKE_INACTIVE;
         virDomainFree(dom);
         return 0;
     }
@@ -266,7 +279,6 @@ virt_domain_info_fill(virDomainPtr dom, const char *name, struct virt_domain_inf
     int state = 0;
     int reason = 0;
     int persistent = 0;
-    char what[512];
 
     if (virDomainGetState(dom, &state, &reason, 0) < 0) {
         if (virt_error_is(VIR_ERR_NO_DOMAIN)) {
@@ -276,8 +288,7 @@ virt_domain_info_fill(virDomainPtr dom, const char *name, struct virt_domain_inf
             snprintf(info->state_text, sizeof(info->state_text), "%s", "absent");
             return 0;
         }
-        snprintf(what, sizeof(what), "cannot read the state of domain '%s'", name);
-        return virt_error(err, FERRY_E_LIBVIRT, what);
+        return virt_error(err, FERRY_E_LIBVIRT, "cannot read the state of domain '%s'", name);
     }
     persistent = virDomainIsPersistent(dom);
     info->persistent = persistent == 1;
@@ -410,15 +421,13 @@ virt_domain_op(virt_conn *c, const struct virt_identity *id, int (*op)(virDomain
                const char *verb, ferry_error **err)
 {
     virDomainPtr dom = NULL;
-    char what[512];
     int ret = 0;
 
     ret = virt_domain_need(c, id, verb, &dom, err);
     if (ret < 0)
         goto cleanup;
     if (op(dom) < 0) {
-        snprintf(what, sizeof(what), "cannot %s domain '%s'", verb, id->name);
-        ret = virt_error(err, FERRY_E_LIBVIRT, what);
+        ret = virt_error(err, FERRY_E_LIBVIRT, "cannot %s domain '%s'", verb, id->name);
         goto cleanup;
     }
 cleanup:
@@ -474,7 +483,7 @@ virt_domain_wait_inactive(virt_conn *c, const struct virt_identity *id, const de
         ret = virt_domain_query(c, id, &info, err);
         if (ret < 0)
             return ret;
-        if (info.state == VIRT_STATE_ABSENT || info.state == VIRT_STATE_SHUTOFF)
+        if (virt_state_inactive(info.state))
             return 0;
         if (!deadline_wait_ms(dl, poll_ms))
             return error_set(err, FERRY_E_TIMEOUT, "domain '%s' is still %s", id->name,
@@ -493,17 +502,11 @@ virt_domain_migrate(virt_conn *c, const struct virt_identity *id,
     int nparams = 0;
     int maxparams = 0;
     unsigned int flags = VIR_MIGRATE_PEER2PEER | VIR_MIGRATE_ABORT_ON_ERROR;
-    char what[1024];
     int ret = 0;
 
-    ret = virt_domain_find(c, id, &dom, NULL, err);
+    ret = virt_domain_need(c, id, "migrate", &dom, err);
     if (ret < 0)
         goto cleanup;
-    if (dom == NULL) {
-        ret = error_set(err, FERRY_E_STATE, "cannot migrate domain '%s': it does not exist here",
-                        id->name);
-        goto cleanup;
-    }
     if (spec->live)
         flags |= VIR_MIGRATE_LIVE;
     if (spec->persistent)
@@ -542,9 +545,8 @@ virt_domain_migrate(virt_conn *c, const struct virt_identity *id,
         goto cleanup;
     }
     if (virDomainMigrateToURI3(dom, spec->dest_uri, params, (unsigned int)nparams, flags) < 0) {
-        snprintf(what, sizeof(what), "migration of domain '%s' to %s failed", id->name,
-                 spec->dest_uri);
-        ret = virt_error(err, FERRY_E_LIBVIRT, what);
+        ret = virt_error(err, FERRY_E_LIBVIRT, "migration of domain '%s' to %s failed", id->name,
+                         spec->dest_uri);
         goto cleanup;
     }
 cleanup:
@@ -576,13 +578,9 @@ virt_domain_job_stats(virt_conn *c, const struct virt_identity *id, bool complet
     int ret = 0;
 
     memset(&s, 0, sizeof(s));
-    ret = virt_domain_find(c, id, &dom, NULL, err);
+    ret = virt_domain_need(c, id, "read the job statistics of", &dom, err);
     if (ret < 0)
         goto cleanup;
-    if (dom == NULL) {
-        ret = error_set(err, FERRY_E_STATE, "domain '%s' does not exist", id->name);
-        goto cleanup;
-    }
     if (virDomainGetJobStats(dom, &type, &params, &nparams,
                              completed ? VIR_DOMAIN_JOB_STATS_COMPLETED |
                                          VIR_DOMAIN_JOB_STATS_KEEP_COMPLETED : 0) < 0) {
@@ -639,12 +637,10 @@ virt_domain_set_max_downtime(virt_conn *c, const struct virt_identity *id, uint6
                              ferry_error **err)
 {
     virDomainPtr dom = NULL;
-    int ret = virt_domain_find(c, id, &dom, NULL, err);
+    int ret = virt_domain_need(c, id, "set the migration downtime of", &dom, err);
 
     if (ret < 0)
         return ret;
-    if (dom == NULL)
-        return error_set(err, FERRY_E_STATE, "domain '%s' does not exist", id->name);
     if (virDomainMigrateSetMaxDowntime(dom, downtime_ms, 0) < 0)
         ret = virt_error(err, FERRY_E_LIBVIRT, "cannot set the migration's largest downtime");
     virDomainFree(dom);
@@ -698,7 +694,7 @@ virt_guard_main(void *arg)
 {
     struct virt_guard *g = arg;
     struct timespec ts;
-    int64_t end_ms = g->dl->end_ms;
+    int64_t end_ms = deadline_end_ms(g->dl);
     bool fire = false;
 
     /* the deadline as an absolute CLOCK_MONOTONIC time */
@@ -734,7 +730,6 @@ virt_domain_save(virt_conn *c, const struct virt_identity *id, const char *path,
     pthread_t thread;
     bool guarded = false;
     virDomainPtr dom = NULL;
-    char what[512];
     int ret = 0;
 
     ret = virt_domain_need(c, id, "save", &dom, err);
@@ -751,8 +746,8 @@ virt_domain_save(virt_conn *c, const struct virt_identity *id, const char *path,
         goto cleanup;
     }
     if (virDomainSaveFlags(dom, path, NULL, 0) < 0) {
-        snprintf(what, sizeof(what), "cannot save domain '%s' to '%s'", id->name, path);
-        ret = virt_error(err, FERRY_E_LIBVIRT, what);
+        ret = virt_error(err, FERRY_E_LIBVIRT, "cannot save domain '%s' to '%s'", id->name,
+                         path);
     }
     pthread_mutex_lock(&g.lock);
     g.done = true;
@@ -775,12 +770,10 @@ cleanup:
 int
 virt_save_image_xml(virt_conn *c, const char *path, char **ret_xml, ferry_error **err)
 {
-    char what[512];
     char *xml = virDomainSaveImageGetXMLDesc(c->conn, path, 0);
 
     if (xml == NULL) {
-        snprintf(what, sizeof(what), "cannot read the saved image '%s'", path);
-        return virt_error(err, FERRY_E_LIBVIRT, what);
+        return virt_error(err, FERRY_E_LIBVIRT, "cannot read the saved image '%s'", path);
     }
     *ret_xml = xml;
     return 0;
@@ -789,7 +782,6 @@ virt_save_image_xml(virt_conn *c, const char *path, char **ret_xml, ferry_error 
 int
 virt_domain_restore(virt_conn *c, const char *path, const char *xml, ferry_error **err)
 {
-    char what[512];
 
     if (xml == NULL)
         return error_set(err, -EINVAL, "no definition to restore '%s' with", path);
@@ -800,12 +792,10 @@ virt_domain_restore(virt_conn *c, const char *path, const char *xml, ferry_error
          (virResetLastError(), virDomainRestoreFlags(c->conn, path, xml, 0) < 0))) {
         /* libvirt's ABI check: the definition does not fit the saved guest */
         if (virt_error_is(VIR_ERR_CONFIG_UNSUPPORTED)) {
-            snprintf(what, sizeof(what), "the saved image '%s' does not fit the domain's "
-                     "definition", path);
-            return virt_error(err, FERRY_E_CONFIG, what);
+            return virt_error(err, FERRY_E_CONFIG, "the saved image '%s' does not fit the "
+                              "domain's definition", path);
         }
-        snprintf(what, sizeof(what), "cannot restore the saved image '%s'", path);
-        return virt_error(err, FERRY_E_LIBVIRT, what);
+        return virt_error(err, FERRY_E_LIBVIRT, "cannot restore the saved image '%s'", path);
     }
     return 0;
 }

@@ -103,6 +103,9 @@ int virt_domain_wait_inactive(virt_conn *conn, const struct virt_identity *id,
 
 const char *virt_state_name(enum virt_state state);
 
+/* Not running in any sense: absent, or defined and shut off. */
+bool virt_state_inactive(enum virt_state state);
+
 /* ---- migration primitives (the policy lives in migrate.c) ---- */
 
 struct virt_migrate_spec {

@@ -47,25 +47,6 @@ struct vm_start_result {
     char how[64];         /* "already running", "created", "resumed", ... */
 };
 
-struct vm_migrate_result {
-    char name[256];
-    char target[256];
-    char line[1024];      /* the statistics line (migrate_result_format) */
-    int64_t downtime_ms;
-    bool already;         /* nothing to do: it already runs on the target */
-};
-
-/* migrate_to, on the source: moves the running domain to
- * params->migrate_target. On failure the guest runs, unpaused, on the source
- * and no half-arrived copy is left on the target. */
-int vm_migrate_to(const struct ferry_params *params, const deadline *dl,
-                  struct vm_migrate_result *ret_result, ferry_error **err);
-
-/* migrate_from, on the target: confirms the domain runs here, within dl.
- * *ret_status is VM_STATUS_RUNNING, or VM_STATUS_STOPPED when it is not here. */
-int vm_migrate_from(const struct ferry_params *params, const deadline *dl,
-                    enum vm_status *ret_status, ferry_error **err);
-
 /* validate-all: parameters, and the config file when set (without libvirt). */
 int vm_validate(const struct ferry_params *params, ferry_error **err);
 

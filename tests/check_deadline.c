@@ -133,11 +133,11 @@ main(void)
 {
     Suite *s = suite_create("deadline");
 
-    add_tcase(s, tcase_create("margin"), test_margin, 5);
-    add_tcase(s, tcase_create("init"), test_init_keeps_margin, 5);
-    add_tcase(s, tcase_create("expired"), test_zero_and_negative_expire_at_once, 5);
-    add_tcase(s, tcase_create("sub"), test_sub_is_capped_by_parent, 5);
-    add_tcase(s, tcase_create("wait"), test_wait_never_overshoots, 5);
-    add_tcase(s, tcase_create("run"), test_run_abandons_at_the_deadline, 10);
+    add_test(s, test_margin, 5);
+    add_test(s, test_init_keeps_margin, 5);
+    add_test(s, test_zero_and_negative_expire_at_once, 5);
+    add_test(s, test_sub_is_capped_by_parent, 5);
+    add_test(s, test_wait_never_overshoots, 5);
+    add_test(s, test_run_abandons_at_the_deadline, 10);
     return check_run(s);
 }

@@ -593,21 +593,21 @@ main(void)
 {
     Suite *s = suite_create("domxml");
 
-    add_tcase(s, tcase_create("good"), test_good, 5);
-    add_tcase(s, tcase_create("minimal"), test_minimal, 5);
-    add_tcase(s, tcase_create("memory"), test_memory_units, 5);
-    add_tcase(s, tcase_create("memory_libvirt"), test_memory_units_libvirt, 5);
-    add_tcase(s, tcase_create("malformed"), test_malformed, 5);
-    add_tcase(s, tcase_create("missing"), test_missing_elements, 5);
-    add_tcase(s, tcase_create("entities"), test_no_network_no_entities, 5);
-    add_tcase(s, tcase_create("huge"), test_huge, 10);
-    add_tcase(s, tcase_create("files"), test_files, 10);
-    add_tcase(s, tcase_create("write_file"), test_write_file, 10);
-    add_tcase(s, tcase_create("write_owner_acl"), test_write_file_keeps_owner_and_acl, 10);
-    add_tcase(s, tcase_create("write_fsync_fails"), test_write_file_fsync_fails, 10);
-    add_tcase(s, tcase_create("write_secrets"), test_write_file_secrets, 10);
-    add_tcase(s, tcase_create("hugepage_overflow"), test_hugepage_size_overflow, 5);
-    add_tcase(s, tcase_create("hugepage_under_kib"), test_hugepage_size_under_kib, 5);
-    add_tcase(s, tcase_create("free"), test_free_null, 5);
+    add_test(s, test_good, 5);
+    add_test(s, test_minimal, 5);
+    add_test(s, test_memory_units, 5);
+    add_test(s, test_memory_units_libvirt, 5);
+    add_test(s, test_malformed, 5);
+    add_test(s, test_missing_elements, 5);
+    add_test(s, test_no_network_no_entities, 5);
+    add_test(s, test_huge, 10);
+    add_test(s, test_files, 10);
+    add_test(s, test_write_file, 10);
+    add_test(s, test_write_file_keeps_owner_and_acl, 10);
+    add_test(s, test_write_file_fsync_fails, 10);
+    add_test(s, test_write_file_secrets, 10);
+    add_test(s, test_hugepage_size_overflow, 5);
+    add_test(s, test_hugepage_size_under_kib, 5);
+    add_test(s, test_free_null, 5);
     return check_run(s);
 }

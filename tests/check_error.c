@@ -146,14 +146,14 @@ main(void)
 {
     Suite *s = suite_create("error");
 
-    add_tcase(s, tcase_create("set"), test_set_and_read, 5);
-    add_tcase(s, tcase_create("first_wins"), test_first_error_wins, 5);
-    add_tcase(s, tcase_create("null"), test_null_tolerant, 5);
-    add_tcase(s, tcase_create("prefix"), test_prefix, 5);
-    add_tcase(s, tcase_create("names"), test_code_names, 5);
+    add_test(s, test_set_and_read, 5);
+    add_test(s, test_first_error_wins, 5);
+    add_test(s, test_null_tolerant, 5);
+    add_test(s, test_prefix, 5);
+    add_test(s, test_code_names, 5);
 #ifndef FERRY_SANITIZERS
-    add_tcase(s, tcase_create("out_of_memory"), test_out_of_memory, 5);
+    add_test(s, test_out_of_memory, 5);
 #endif
-    add_tcase(s, tcase_create("null_everywhere"), test_null_everywhere, 5);
+    add_test(s, test_null_everywhere, 5);
     return check_run(s);
 }

@@ -138,9 +138,9 @@ main(void)
 {
     Suite *s = suite_create("exec");
 
-    add_tcase(s, tcase_create("exit_status"), test_exit_status, 10);
-    add_tcase(s, tcase_create("first_line"), test_first_line, 10);
-    add_tcase(s, tcase_create("cannot_start"), test_cannot_start, 10);
-    add_tcase(s, tcase_create("deadline_kills_group"), test_deadline_kills_group, 10);
+    add_test(s, test_exit_status, 10);
+    add_test(s, test_first_line, 10);
+    add_test(s, test_cannot_start, 10);
+    add_test(s, test_deadline_kills_group, 10);
     return check_run(s);
 }

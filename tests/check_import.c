@@ -3,6 +3,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -776,57 +777,353 @@ START_TEST(test_format_parse_and_free)
 }
 END_TEST
 
+/* ---- scale: linear in the input ---- */
+
+/* 20 characters that are not in an XML ID and need no escaping in an attribute. */
+#define ODD_CHARS "!#$%'()*+,;=?@[]^{|}"
+
+/* A cluster.conf with n <vm>s; vm(i, buf, size) writes the i-th one. */
+static char *
+many_vms(size_t n, void (*vm)(size_t i, char *buf, size_t size), size_t *ret_len)
+{
+    char *text = NULL;
+    size_t len = 0;
+    FILE *mem = open_memstream(&text, &len);
+    char line[512];
+    size_t i;
+
+    ck_assert_ptr_nonnull(mem);
+    fputs(HEAD "  <rm>\n", mem);
+    for (i = 0; i < n; i++) {
+        vm(i, line, sizeof(line));
+        fputs(line, mem);
+    }
+    fputs("  </rm>\n</cluster>\n", mem);
+    ck_assert_int_eq(fclose(mem), 0);
+    *ret_len = len;
+    return text;
+}
+
+/* "a" and four odd characters: every name cleans to the id "a____". */
+static void
+vm_same_id(size_t i, char *buf, size_t size)
+{
+    snprintf(buf, size, "    <vm name=\"a%c%c%c%c\"/>\n", ODD_CHARS[i / 8000 % 20],
+             ODD_CHARS[i / 400 % 20], ODD_CHARS[i / 20 % 20], ODD_CHARS[i % 20]);
+}
+
+static int
+compare_str(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* 20000 names that all clean to one id: each gets its own id ("a____", "a____-2", ...
+ * "a____-20000"), and the import finishes well inside the test's timeout (the free id was
+ * searched for linearly, each candidate checked against every id: hours for this). */
+START_TEST(test_scale_same_id)
+{
+    enum { N = 20000 };
+    size_t len = 0;
+    char *text = many_vms(N, vm_same_id, &len);
+    import_conf *conf = NULL;
+    ferry_error *err = NULL;
+    char *crm = NULL;
+    char *xml = NULL;
+    char **ids = calloc(N, sizeof(*ids));
+    const char *p;
+    size_t n = 0;
+    size_t i;
+    xmlDocPtr doc = NULL;
+
+    ck_assert_ptr_nonnull(ids);
+    ck_assert_msg(import_parse(text, len, "cluster.conf", &conf, &err) == 0, "%s",
+                  error_message(err));
+    ck_assert_int_eq(import_vm_count(conf), N);
+    crm = render(conf, IMPORT_FORMAT_CRM);
+    for (p = crm; (p = strstr(p, "\nprimitive ")) != NULL; p++) {
+        p += strlen("\nprimitive ");
+        ck_assert_uint_lt(n, N);
+        ids[n++] = strndup(p, strcspn(p, " "));
+    }
+    ck_assert_uint_eq(n, N);
+    qsort(ids, n, sizeof(*ids), compare_str);
+    for (i = 0; i < n; i++) {
+        ck_assert_msg(strncmp(ids[i], "a____", 5) == 0, "id '%s'", ids[i]);
+        if (i > 0)
+            ck_assert_msg(strcmp(ids[i - 1], ids[i]) != 0, "id '%s' twice", ids[i]);
+    }
+    assert_has(crm, "\nprimitive a____ ");
+    assert_has(crm, "\nprimitive a____-20000 ");
+    /* the XML form: its ids below the primitives are made unique the same way */
+    xml = render(conf, IMPORT_FORMAT_XML);
+    doc = xmlReadMemory(xml, (int)strlen(xml), NULL, NULL, XML_PARSE_NONET | XML_PARSE_HUGE);
+    ck_assert_msg(doc != NULL, "the XML form is not well-formed");
+    assert_has(xml, "<primitive id=\"a____-20000\"");
+    assert_has(xml, "<nvpair id=\"a____-20000-instance_attributes-name\"");
+    for (i = 0; i < n; i++)
+        free(ids[i]);
+    free(ids);
+    xmlFreeDoc(doc);
+    free(xml);
+    free(crm);
+    import_free(conf);
+    free(text);
+}
+END_TEST
+
+/* Ten problems each. */
+static void
+vm_ten_problems(size_t i, char *buf, size_t size)
+{
+    snprintf(buf, size, "    <vm name=\"v%zu\" migrate=\"x\" xmlfile=\"x\" autostart=\"x\" "
+             "exclusive=\"x\" max_restarts=\"x\" restart_expire_time=\"x\" recovery=\"x\" "
+             "domain=\"x\" depend_mode=\"x\" snapshot=\"x\"/>\n", i);
+}
+
+/* 24000 bad <vm>s, ten problems each (a 4 MB file): all 240000 are reported, in order,
+ * and quickly (each problem recopied all the earlier ones: minutes for this). */
+START_TEST(test_scale_many_problems)
+{
+    enum { N = 24000, PER_VM = 10 };
+    size_t len = 0;
+    char *text = many_vms(N, vm_ten_problems, &len);
+    import_conf *conf = NULL;
+    ferry_error *err = NULL;
+    const char *msg = NULL;
+    const char *p;
+    size_t lines = 1;
+
+    ck_assert_uint_le(len, IMPORT_MAX_BYTES);
+    ck_assert_int_eq(import_parse(text, len, "cluster.conf", &conf, &err), FERRY_E_CONFIG);
+    ck_assert_ptr_null(conf);
+    msg = error_message(err);
+    for (p = msg; (p = strchr(p, '\n')) != NULL; p++)
+        lines++;
+    ck_assert_uint_eq(lines, (size_t)N * PER_VM);
+    ck_assert_msg(strncmp(msg, "cluster.conf:9: vm 'v0': migrate=\"x\"", 36) == 0, "%.200s", msg);
+    ck_assert_ptr_nonnull(strstr(msg, "\ncluster.conf:24008: vm 'v23999': snapshot=\"x\" is not "
+                                      "an absolute directory"));
+    error_free(err);
+    free(text);
+}
+END_TEST
+
+/* A cluster.conf of nodes <clusternode>s, domains failover domains of 16 nodes (even ones
+ * restricted) and vms <vm>s spread over them; one_line: without a line break. */
+static char *
+many_domains(size_t nodes, size_t domains, size_t vms, bool one_line, size_t *ret_len)
+{
+    char *text = NULL;
+    size_t len = 0;
+    FILE *mem = open_memstream(&text, &len);
+    const char *nl = one_line ? " " : "\n";
+    size_t i;
+    size_t j;
+
+    ck_assert_ptr_nonnull(mem);
+    fprintf(mem, "<?xml version=\"1.0\"?>%s<cluster name=\"c\" config_version=\"1\">%s"
+            "<clusternodes>%s", nl, nl, nl);
+    for (i = 1; i <= nodes; i++)
+        fprintf(mem, "<clusternode name=\"node%zu\" nodeid=\"%zu\"/>%s", i, i, nl);
+    fprintf(mem, "</clusternodes>%s<rm>%s<failoverdomains>%s", nl, nl, nl);
+    for (i = 0; i < domains; i++) {
+        fprintf(mem, "<failoverdomain name=\"fd%zu\" ordered=\"1\" restricted=\"%zu\">%s", i,
+                (i + 1) % 2, nl);
+        for (j = 0; j < 16; j++)
+            fprintf(mem, "<failoverdomainnode name=\"node%zu\" priority=\"%zu\"/>%s",
+                     (i + j) % nodes + 1, j + 1, nl);
+        fprintf(mem, "</failoverdomain>%s", nl);
+    }
+    fprintf(mem, "</failoverdomains>%s", nl);
+    for (i = 0; i < vms; i++)
+        fprintf(mem, "<vm name=\"vm%zu\" domain=\"fd%zu\"/>%s", i, i % domains, nl);
+    fprintf(mem, "</rm>%s</cluster>%s", nl, nl);
+    ck_assert_int_eq(fclose(mem), 0);
+    *ret_len = len;
+    return text;
+}
+
+/* 1000 failover domains, 10000 <vm>s in them, all on one line (the start line of each
+ * element was searched for from the end of its line: minutes for this). */
+START_TEST(test_scale_one_line)
+{
+    size_t len = 0;
+    char *text = many_domains(32, 1000, 10000, true, &len);
+    import_conf *conf = NULL;
+    ferry_error *err = NULL;
+    char *crm = NULL;
+
+    ck_assert_msg(import_parse(text, len, "cluster.conf", &conf, &err) == 0, "%s",
+                  error_message(err));
+    ck_assert_int_eq(import_vm_count(conf), 10000);
+    crm = render(conf, IMPORT_FORMAT_CRM);
+    /* vm0 is in fd0 (restricted): node1 first of 16, -inf on the 16 others */
+    ck_assert_ptr_nonnull(strstr(crm, "\nlocation vm0-prefers-node1 vm0 1600: node1\n"));
+    ck_assert_ptr_nonnull(strstr(crm, "\nlocation vm0-avoids-node32 vm0 -inf: node32\n"));
+    ck_assert_ptr_nonnull(strstr(crm, "\nlocation vm9999-prefers-node8 vm9999 1600: node8\n"));
+    free(crm);
+    import_free(conf);
+    free(text);
+}
+END_TEST
+
+/* VMs x nodes has a bound: 1001 VMs in a restricted domain of a 1000-node cluster would
+ * make 1001000 location constraints; refused, quickly. */
+START_TEST(test_scale_location_bound)
+{
+    size_t len = 0;
+    char *text = many_domains(1000, 1, 1001, false, &len);
+    import_conf *conf = NULL;
+    ferry_error *err = NULL;
+
+    ck_assert_int_eq(import_parse(text, len, "cluster.conf", &conf, &err), FERRY_E_CONFIG);
+    ck_assert_ptr_null(conf);
+    ck_assert_msg(strstr(error_message(err), "the failover domains make 1001000 location "
+                         "constraints") != NULL, "%.300s", error_message(err));
+    error_free(err);
+    free(text);
+}
+END_TEST
+
+/* ---- what crmsh would read differently ---- */
+
+/* crmsh reads its file with Python's universal newlines: a carriage return is a line break
+ * there, and crm values have no escape for it (nor for a newline). A value holding one
+ * cannot be written in the crm form: refused, naming the VM and the parameter, with
+ * nothing written; the XML form carries it (as &#13;) and stays well-formed. */
+START_TEST(test_crm_carriage_return)
+{
+    static const char *const inputs[] = {
+        RM("    <vm name=\"a&#13;primitive evil ocf:heartbeat:Dummy\"/>\n"),
+        RM("    <vm name=\"a\" path=\"/x&#13;primitive evil\"/>\n"),
+        RM("    <vm name=\"a\" migration_mapping=\"n1:h1&#10;primitive evil\"/>\n"),
+        RM("    <vm name=\"a\" snapshot=\"/snap&#13;\"/>\n"),
+    };
+    static const char *const what[] = {
+        "resource 'a_primitive_evil_ocf_heartbeat_Dummy': parameter 'name' holds a "
+        "carriage return",
+        "resource 'a': parameter 'path' holds a carriage return",
+        "resource 'a': parameter 'migration_mapping' holds a newline",
+        "resource 'a': parameter 'snapshot' holds a carriage return",
+    };
+    size_t i;
+
+    for (i = 0; i < sizeof(inputs) / sizeof(inputs[0]); i++) {
+        import_conf *conf = parse_ok(inputs[i]);
+        char *text = NULL;
+        size_t len = 0;
+        FILE *mem = open_memstream(&text, &len);
+        ferry_error *err = NULL;
+        char *xml = NULL;
+        xmlDocPtr doc = NULL;
+        int ret;
+
+        ck_assert_ptr_nonnull(mem);
+        ret = import_write(conf, IMPORT_FORMAT_CRM, mem, &err);
+        fclose(mem);
+        ck_assert_msg(strpbrk(text, "\r") == NULL, "a carriage return in the crm form:\n%s",
+                      text);
+        ck_assert_msg(ret == FERRY_E_CONFIG, "input %zu: the crm form was written:\n%s", i,
+                      text);
+        ck_assert_uint_eq(len, 0);
+        ck_assert_msg(strstr(error_message(err), what[i]) &&
+                      strstr(error_message(err), "--format=xml"), "input %zu: %s", i,
+                      error_message(err));
+        xml = render(conf, IMPORT_FORMAT_XML);
+        doc = xmlReadMemory(xml, (int)strlen(xml), NULL, NULL, XML_PARSE_NONET);
+        ck_assert_msg(doc != NULL, "not well-formed:\n%s", xml);
+        ck_assert_msg(strstr(xml, "&#13;") || strstr(xml, "&#10;"), "%s", xml);
+        xmlFreeDoc(doc);
+        error_free(err);
+        free(xml);
+        free(text);
+        import_free(conf);
+    }
+}
+END_TEST
+
+/* Problems quote the input too: still one line each. */
+START_TEST(test_bad_one_line_each)
+{
+    parse_bad(RM("    <vm name=\"a\" migrate=\"x&#10;y&#13;z\"/>\n"), FERRY_E_CONFIG,
+              "cluster.conf:9: vm 'a': migrate=\"x y z\" is not 'live' or 'pause'");
+}
+END_TEST
+
+/* Warnings quote the input; in the crm form they are comments, one line each. */
+START_TEST(test_crm_comment_one_line)
+{
+    import_conf *conf = parse_ok(RM("    <vm name=\"a\" tunnelled=\"x&#13;primitive evil "
+                                    "ocf:heartbeat:Dummy&#10;x\"/>\n"));
+    char *crm = render(conf, IMPORT_FORMAT_CRM);
+
+    assert_has(crm, "\n# cluster.conf:9: warning: vm 'a': tunnelled=\"x primitive evil "
+                    "ocf:heartbeat:Dummy x\" is not a boolean");
+    assert_lacks(crm, "\r");
+    assert_lacks(crm, "\nprimitive evil");
+    free(crm);
+    import_free(conf);
+}
+END_TEST
+
 static Suite *
 import_suite(void)
 {
     Suite *s = suite_create("import");
 
-    add_tcase(s, tcase_create("fixture_round_trip"), test_fixture_round_trip, 10);
-    add_tcase(s, tcase_create("fixture_load_fd"), test_fixture_load_fd, 10);
-    add_tcase(s, tcase_create("xml_ids_unique"), test_xml_ids_unique, 10);
-    add_tcase(s, tcase_create("vm_primitive_and_ops"), test_vm_primitive_and_ops, 10);
-    add_tcase(s, tcase_create("vm_migrate"), test_vm_migrate, 10);
-    add_tcase(s, tcase_create("vm_xmlfile"), test_vm_xmlfile, 10);
-    add_tcase(s, tcase_create("vm_path"), test_vm_path, 10);
-    add_tcase(s, tcase_create("vm_snapshot_status_program"), test_vm_snapshot_status_program, 10);
-    add_tcase(s, tcase_create("vm_status_program_needs_shell"), test_vm_status_program_needs_shell, 10);
-    add_tcase(s, tcase_create("vm_migrate_options"), test_vm_migrate_options, 10);
-    add_tcase(s, tcase_create("vm_migration_params"), test_vm_migration_params, 10);
-    add_tcase(s, tcase_create("vm_remoteuri_with_mapping_warns"),
-              test_vm_remoteuri_with_mapping_warns, 10);
-    add_tcase(s, tcase_create("vm_autostart"), test_vm_autostart, 10);
-    add_tcase(s, tcase_create("vm_exclusive_warns"), test_vm_exclusive_warns, 10);
-    add_tcase(s, tcase_create("vm_unknown_attribute_warns"), test_vm_unknown_attribute_warns, 10);
-    add_tcase(s, tcase_create("vm_untranslated_attributes_warn"),
-              test_vm_untranslated_attributes_warn, 10);
-    add_tcase(s, tcase_create("recovery_restart"), test_recovery_restart, 10);
-    add_tcase(s, tcase_create("recovery_restart_unlimited"), test_recovery_restart_unlimited, 10);
-    add_tcase(s, tcase_create("recovery_relocate"), test_recovery_relocate, 10);
-    add_tcase(s, tcase_create("recovery_disable"), test_recovery_disable, 10);
-    add_tcase(s, tcase_create("recovery_restart_disable"), test_recovery_restart_disable, 10);
-    add_tcase(s, tcase_create("recovery_bad"), test_recovery_bad, 10);
-    add_tcase(s, tcase_create("domain_ordered"), test_domain_ordered, 10);
-    add_tcase(s, tcase_create("domain_unordered"), test_domain_unordered, 10);
-    add_tcase(s, tcase_create("domain_restricted"), test_domain_restricted, 10);
-    add_tcase(s, tcase_create("domain_nofailback"), test_domain_nofailback, 10);
-    add_tcase(s, tcase_create("domain_undefined"), test_domain_undefined, 10);
-    add_tcase(s, tcase_create("domain_bad_priority"), test_domain_bad_priority, 10);
-    add_tcase(s, tcase_create("domain_unknown_node_warns"), test_domain_unknown_node_warns, 10);
-    add_tcase(s, tcase_create("depend_vm"), test_depend_vm, 10);
-    add_tcase(s, tcase_create("depend_other_warns"), test_depend_other_warns, 10);
-    add_tcase(s, tcase_create("depend_bad"), test_depend_bad, 10);
-    add_tcase(s, tcase_create("nested_vm_warns"), test_nested_vm_warns, 10);
-    add_tcase(s, tcase_create("bad_not_xml"), test_bad_not_xml, 10);
-    add_tcase(s, tcase_create("bad_root"), test_bad_root, 10);
-    add_tcase(s, tcase_create("bad_no_rm"), test_bad_no_rm, 10);
-    add_tcase(s, tcase_create("bad_vm_without_name"), test_bad_vm_without_name, 10);
-    add_tcase(s, tcase_create("bad_duplicate"), test_bad_duplicate, 10);
-    add_tcase(s, tcase_create("bad_domain"), test_bad_domain, 10);
-    add_tcase(s, tcase_create("bad_migrate"), test_bad_migrate, 10);
-    add_tcase(s, tcase_create("bad_all_reported"), test_bad_all_reported, 10);
-    add_tcase(s, tcase_create("bad_entities"), test_bad_entities, 10);
-    add_tcase(s, tcase_create("bad_too_big"), test_bad_too_big, 10);
-    add_tcase(s, tcase_create("format_parse_and_free"), test_format_parse_and_free, 10);
+    add_test(s, test_fixture_round_trip, 10);
+    add_test(s, test_fixture_load_fd, 10);
+    add_test(s, test_xml_ids_unique, 10);
+    add_test(s, test_vm_primitive_and_ops, 10);
+    add_test(s, test_vm_migrate, 10);
+    add_test(s, test_vm_xmlfile, 10);
+    add_test(s, test_vm_path, 10);
+    add_test(s, test_vm_snapshot_status_program, 10);
+    add_test(s, test_vm_status_program_needs_shell, 10);
+    add_test(s, test_vm_migrate_options, 10);
+    add_test(s, test_vm_migration_params, 10);
+    add_test(s, test_vm_remoteuri_with_mapping_warns, 10);
+    add_test(s, test_vm_autostart, 10);
+    add_test(s, test_vm_exclusive_warns, 10);
+    add_test(s, test_vm_unknown_attribute_warns, 10);
+    add_test(s, test_vm_untranslated_attributes_warn, 10);
+    add_test(s, test_recovery_restart, 10);
+    add_test(s, test_recovery_restart_unlimited, 10);
+    add_test(s, test_recovery_relocate, 10);
+    add_test(s, test_recovery_disable, 10);
+    add_test(s, test_recovery_restart_disable, 10);
+    add_test(s, test_recovery_bad, 10);
+    add_test(s, test_domain_ordered, 10);
+    add_test(s, test_domain_unordered, 10);
+    add_test(s, test_domain_restricted, 10);
+    add_test(s, test_domain_nofailback, 10);
+    add_test(s, test_domain_undefined, 10);
+    add_test(s, test_domain_bad_priority, 10);
+    add_test(s, test_domain_unknown_node_warns, 10);
+    add_test(s, test_depend_vm, 10);
+    add_test(s, test_depend_other_warns, 10);
+    add_test(s, test_depend_bad, 10);
+    add_test(s, test_nested_vm_warns, 10);
+    add_test(s, test_bad_not_xml, 10);
+    add_test(s, test_bad_root, 10);
+    add_test(s, test_bad_no_rm, 10);
+    add_test(s, test_bad_vm_without_name, 10);
+    add_test(s, test_bad_duplicate, 10);
+    add_test(s, test_bad_domain, 10);
+    add_test(s, test_bad_migrate, 10);
+    add_test(s, test_bad_all_reported, 10);
+    add_test(s, test_bad_entities, 10);
+    add_test(s, test_bad_too_big, 10);
+    add_test(s, test_format_parse_and_free, 10);
+    /* minutes to hours before the import was linear; well under a second now */
+    add_test(s, test_scale_same_id, 20);
+    add_test(s, test_scale_many_problems, 20);
+    add_test(s, test_scale_one_line, 20);
+    add_test(s, test_scale_location_bound, 20);
+    add_test(s, test_crm_carriage_return, 10);
+    add_test(s, test_crm_comment_one_line, 10);
+    add_test(s, test_bad_one_line_each, 10);
     return s;
 }
 

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "check_common.h"
+#include "log-priv.h"
 #include "log.h"
 
 static char *
@@ -72,8 +73,8 @@ main(void)
 {
     Suite *s = suite_create("log");
 
-    add_tcase(s, tcase_create("levels"), test_levels_without_debug, 5);
-    add_tcase(s, tcase_create("debug"), test_debug, 5);
-    add_tcase(s, tcase_create("tag"), test_tag_from_environment, 5);
+    add_test(s, test_levels_without_debug, 5);
+    add_test(s, test_debug, 5);
+    add_test(s, test_tag_from_environment, 5);
     return check_run(s);
 }

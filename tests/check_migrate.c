@@ -9,7 +9,9 @@
 #include <unistd.h>
 
 #include "check_common.h"
+#include "migrate-priv.h"
 #include "migrate.h"
+#include "migration-priv.h"
 
 static struct ferry_params *
 params_from(const char *const *vars)
@@ -303,8 +305,12 @@ START_TEST(test_params_validation)
         struct ferry_params *p = NULL;
         ferry_error *err = NULL;
 
-        ck_assert_int_eq(params_parse(env, &p, &err), 0);
-        ck_assert_int_eq(params_validate(p, &err), FERRY_E_CONFIG);
+        /* an enumerated value is checked as it is parsed, a range at validation */
+        int rc = params_parse(env, &p, &err);
+
+        if (rc == 0)
+            rc = params_validate(p, &err);
+        ck_assert_int_eq(rc, FERRY_E_CONFIG);
         ck_assert_msg(strstr(error_message(err), cases[i].want), "%s", error_message(err));
         error_free(err);
         params_free(p);
@@ -785,14 +791,48 @@ START_TEST(test_policy_decisions)
 }
 END_TEST
 
+/* The migrate call's settings follow the parameters, parsed once. */
+START_TEST(test_migration_spec)
+{
+    const char *pause_vars[] = { "OCF_RESKEY_migrate=pause", "OCF_RESKEY_tunnelled=true",
+                                 "OCF_RESKEY_migration_compression=none",
+                                 "OCF_RESKEY_migration_speed=50", NULL };
+    const char *live_vars[] = { "OCF_RESKEY_migration_policy=auto-converge",
+                                "OCF_RESKEY_persistent=true", "OCF_RESKEY_migration_parallel=4",
+                                "OCF_RESKEY_migration_compression=xbzrle", NULL };
+    struct migrate_target t = { "node2", "node2", "qemu+ssh://node2/system", "tcp://node2-mig" };
+    struct virt_migrate_spec spec;
+    struct ferry_params *p = params_from(pause_vars);
+
+    migration_spec(p, &t, "<domain/>", &spec);
+    ck_assert(!spec.live);
+    ck_assert(spec.tunnelled);
+    ck_assert_ptr_null(spec.data_uri);          /* the stream is inside libvirt's connection */
+    ck_assert_ptr_null(spec.compression);
+    ck_assert_ptr_null(spec.persist_xml);       /* not persistent */
+    ck_assert(!spec.auto_converge && !spec.postcopy);
+    ck_assert_int_eq(spec.bandwidth_mib_s, 50);
+    params_free(p);
+    p = params_from(live_vars);
+    migration_spec(p, &t, "<domain/>", &spec);
+    ck_assert(spec.live);
+    ck_assert(spec.auto_converge);
+    ck_assert_str_eq(spec.data_uri, "tcp://node2-mig");
+    ck_assert_str_eq(spec.dest_uri, "qemu+ssh://node2/system");
+    ck_assert_str_eq(spec.persist_xml, "<domain/>");
+    ck_assert_str_eq(spec.compression, "xbzrle");
+    ck_assert_int_eq(spec.parallel, 4);
+    params_free(p);
+}
+END_TEST
+
 START_TEST(test_names_and_format)
 {
     struct migrate_result r;
     char line[512];
 
-    ck_assert_int_eq(migrate_policy_parse("auto-converge"), MIGRATE_POLICY_AUTO_CONVERGE);
-    ck_assert_int_eq(migrate_policy_parse(NULL), MIGRATE_POLICY_PAUSE);
     ck_assert_str_eq(migrate_policy_name(MIGRATE_POLICY_POSTCOPY), "postcopy");
+    ck_assert_str_eq(migrate_policy_name(MIGRATE_POLICY_AUTO_CONVERGE), "auto-converge");
     ck_assert_str_eq(migrate_action_name(MIGRATE_ACT_ABORT), "abort");
     memset(&r, 0, sizeof(r));
     snprintf(r.outcome, sizeof(r.outcome), "completed");
@@ -813,28 +853,29 @@ main(void)
 {
     Suite *s = suite_create("migrate");
 
-    add_tcase(s, tcase_create("target_default"), test_target_default, 5);
-    add_tcase(s, tcase_create("target_mapping"), test_target_user_and_mapping, 5);
-    add_tcase(s, tcase_create("target_uris"), test_target_uris, 5);
-    add_tcase(s, tcase_create("target_rejects"), test_target_rejects, 5);
-    add_tcase(s, tcase_create("uri_injection_static"), test_uri_injection_static, 5);
-    add_tcase(s, tcase_create("uri_injection_node"), test_uri_injection_node, 5);
-    add_tcase(s, tcase_create("endpoint_ipv6"), test_endpoint_ipv6, 10);
-    add_tcase(s, tcase_create("mapping_syntax"), test_mapping_syntax, 5);
-    add_tcase(s, tcase_create("params"), test_params_validation, 5);
-    add_tcase(s, tcase_create("expand"), test_expand_and_endpoint, 5);
-    add_tcase(s, tcase_create("probe"), test_probe_refused_fast, 10);
-    add_tcase(s, tcase_create("disks"), test_disk_safety, 5);
-    add_tcase(s, tcase_create("disks_libvirt_rule"), test_disk_safety_libvirt_rule, 5);
-    add_tcase(s, tcase_create("memory_fits"), test_memory_fits, 5);
-    add_tcase(s, tcase_create("hugepages_xml"), test_hugepages_xml, 5);
-    add_tcase(s, tcase_create("cpu_wanted"), test_cpu_compare_wanted, 5);
-    add_tcase(s, tcase_create("cpu_xml"), test_cpu_xml, 5);
-    add_tcase(s, tcase_create("preflight"), test_preflight_target, 10);
-    add_tcase(s, tcase_create("watch_init"), test_watch_init, 5);
-    add_tcase(s, tcase_create("watch_late_gives_up"), test_watch_late_gives_up, 5);
-    add_tcase(s, tcase_create("time_enough"), test_watch_time_enough, 5);
-    add_tcase(s, tcase_create("policy"), test_policy_decisions, 5);
-    add_tcase(s, tcase_create("format"), test_names_and_format, 5);
+    add_test(s, test_target_default, 5);
+    add_test(s, test_target_user_and_mapping, 5);
+    add_test(s, test_target_uris, 5);
+    add_test(s, test_target_rejects, 5);
+    add_test(s, test_uri_injection_static, 5);
+    add_test(s, test_uri_injection_node, 5);
+    add_test(s, test_endpoint_ipv6, 10);
+    add_test(s, test_mapping_syntax, 5);
+    add_test(s, test_params_validation, 5);
+    add_test(s, test_expand_and_endpoint, 5);
+    add_test(s, test_probe_refused_fast, 10);
+    add_test(s, test_disk_safety, 5);
+    add_test(s, test_disk_safety_libvirt_rule, 5);
+    add_test(s, test_memory_fits, 5);
+    add_test(s, test_hugepages_xml, 5);
+    add_test(s, test_cpu_compare_wanted, 5);
+    add_test(s, test_cpu_xml, 5);
+    add_test(s, test_preflight_target, 10);
+    add_test(s, test_watch_init, 5);
+    add_test(s, test_watch_late_gives_up, 5);
+    add_test(s, test_watch_time_enough, 5);
+    add_test(s, test_migration_spec, 5);
+    add_test(s, test_policy_decisions, 5);
+    add_test(s, test_names_and_format, 5);
     return check_run(s);
 }

@@ -131,10 +131,10 @@ main(void)
 {
     Suite *s = suite_create("ocf");
 
-    add_tcase(s, tcase_create("actions"), test_action_parse, 5);
-    add_tcase(s, tcase_create("dtd"), test_metadata_valid_against_dtd, 10);
-    add_tcase(s, tcase_create("parameters"), test_metadata_lists_every_parameter, 5);
-    add_tcase(s, tcase_create("usage"), test_usage, 5);
-    add_tcase(s, tcase_create("exit_reason"), test_exit_reason_one_line, 5);
+    add_test(s, test_action_parse, 5);
+    add_test(s, test_metadata_valid_against_dtd, 10);
+    add_test(s, test_metadata_lists_every_parameter, 5);
+    add_test(s, test_usage, 5);
+    add_test(s, test_exit_reason_one_line, 5);
     return check_run(s);
 }

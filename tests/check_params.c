@@ -329,10 +329,12 @@ START_TEST(test_rgmanager_migrate_options)
     struct ferry_params *p = parse_ok(all);
 
     ck_assert_str_eq(p->migrate, "live");
+    ck_assert_int_eq(p->migrate_mode, MIGRATE_MODE_LIVE);
     ck_assert(p->tunnelled);
     ck_assert(p->allow_unsafe);
     ck_assert_str_eq(p->migration_compression, "xbzrle");
     ck_assert_str_eq(p->migration_policy, "auto-converge");
+    ck_assert_int_eq(p->migration_policy_id, MIGRATE_POLICY_AUTO_CONVERGE);
     ck_assert_int_eq(p->migration_speed_mib_s, 500);
     params_free(p);
     p = parse_ok(par);
@@ -340,6 +342,7 @@ START_TEST(test_rgmanager_migrate_options)
     ck_assert(p->tls);
     ck_assert_str_eq(p->migration_compression, "mt");
     ck_assert_str_eq(p->migration_policy, "postcopy");
+    ck_assert_int_eq(p->migration_policy_id, MIGRATE_POLICY_POSTCOPY);
     params_free(p);
     p = parse_ok(parn);
     ck_assert_int_eq(p->migration_parallel, 4);
@@ -426,19 +429,19 @@ main(void)
 {
     Suite *s = suite_create("params");
 
-    add_tcase(s, tcase_create("defaults"), test_defaults, 5);
-    add_tcase(s, tcase_create("all_set"), test_everything_set, 5);
-    add_tcase(s, tcase_create("empty"), test_empty_values_are_unset, 5);
-    add_tcase(s, tcase_create("bad_booleans"), test_bad_booleans, 5);
-    add_tcase(s, tcase_create("bad_times"), test_bad_times, 5);
-    add_tcase(s, tcase_create("validate"), test_validate_rejects, 5);
-    add_tcase(s, tcase_create("parsers"), test_value_parsers, 5);
-    add_tcase(s, tcase_create("table"), test_table_is_complete, 5);
-    add_tcase(s, tcase_create("aliases"), test_rgmanager_aliases, 5);
-    add_tcase(s, tcase_create("split_argv"), test_split_argv, 5);
-    add_tcase(s, tcase_create("status_program_snapshot"), test_rgmanager_status_program_snapshot, 5);
-    add_tcase(s, tcase_create("migrate_options"), test_rgmanager_migrate_options, 5);
-    add_tcase(s, tcase_create("uri_parts"), test_uri_parts, 5);
-    add_tcase(s, tcase_create("free"), test_free_null, 5);
+    add_test(s, test_defaults, 5);
+    add_test(s, test_everything_set, 5);
+    add_test(s, test_empty_values_are_unset, 5);
+    add_test(s, test_bad_booleans, 5);
+    add_test(s, test_bad_times, 5);
+    add_test(s, test_validate_rejects, 5);
+    add_test(s, test_value_parsers, 5);
+    add_test(s, test_table_is_complete, 5);
+    add_test(s, test_rgmanager_aliases, 5);
+    add_test(s, test_split_argv, 5);
+    add_test(s, test_rgmanager_status_program_snapshot, 5);
+    add_test(s, test_rgmanager_migrate_options, 5);
+    add_test(s, test_uri_parts, 5);
+    add_test(s, test_free_null, 5);
     return check_run(s);
 }

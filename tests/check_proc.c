@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "check_common.h"
+#include "proc-priv.h"
 #include "proc.h"
 
 START_TEST(test_process_tracking)
@@ -172,10 +173,10 @@ main(void)
 {
     Suite *s = suite_create("proc");
 
-    add_tcase(s, tcase_create("tracking"), test_process_tracking, 10);
-    add_tcase(s, tcase_create("start_time"), test_process_start_time, 10);
-    add_tcase(s, tcase_create("name_escaping"), test_process_name_escaping, 10);
-    add_tcase(s, tcase_create("cmdline"), test_cmdline_names, 5);
-    add_tcase(s, tcase_create("stat_self"), test_stat_of_self, 5);
+    add_test(s, test_process_tracking, 10);
+    add_test(s, test_process_start_time, 10);
+    add_test(s, test_process_name_escaping, 10);
+    add_test(s, test_cmdline_names, 5);
+    add_test(s, test_stat_of_self, 5);
     return check_run(s);
 }

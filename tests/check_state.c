@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "check_common.h"
+#include "state-priv.h"
 #include "state.h"
 
 static struct ferry_params *
@@ -203,10 +204,10 @@ main(void)
 {
     Suite *s = suite_create("state");
 
-    add_tcase(s, tcase_create("round_trip"), test_round_trip, 5);
-    add_tcase(s, tcase_create("save_no_symlink"), test_save_no_symlink_follow, 5);
-    add_tcase(s, tcase_create("equal"), test_equal, 5);
-    add_tcase(s, tcase_create("path"), test_path, 5);
-    add_tcase(s, tcase_create("hash"), test_hash, 5);
+    add_test(s, test_round_trip, 5);
+    add_test(s, test_save_no_symlink_follow, 5);
+    add_test(s, test_equal, 5);
+    add_test(s, test_path, 5);
+    add_test(s, test_hash, 5);
     return check_run(s);
 }

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "check_common.h"
+#include "utilization-priv.h"
 #include "utilization.h"
 
 static struct ferry_params *
@@ -120,7 +121,7 @@ main(void)
 {
     Suite *s = suite_create("utilization");
 
-    add_tcase(s, tcase_create("pending"), test_pending, 5);
-    add_tcase(s, tcase_create("publish"), test_publish, 10);
+    add_test(s, test_pending, 5);
+    add_test(s, test_publish, 10);
     return check_run(s);
 }

@@ -223,14 +223,14 @@ main(void)
 {
     Suite *s = suite_create("virt");
 
-    add_tcase(s, tcase_create("query"), test_query_builtin_and_absent, 10);
-    add_tcase(s, tcase_create("uuid_mismatch"), test_uuid_mismatch_is_not_ours, 10);
-    add_tcase(s, tcase_create("transient"), test_transient_lifecycle, 10);
-    add_tcase(s, tcase_create("persistent"), test_persistent_lifecycle, 10);
-    add_tcase(s, tcase_create("pause"), test_pause_resume, 10);
-    add_tcase(s, tcase_create("wait_timeout"), test_wait_inactive_times_out, 10);
-    add_tcase(s, tcase_create("connect_failure"), test_connect_failure_is_captured, 10);
-    add_tcase(s, tcase_create("names"), test_state_names, 5);
-    add_tcase(s, tcase_create("target_queries"), test_migration_target_queries, 10);
+    add_test(s, test_query_builtin_and_absent, 10);
+    add_test(s, test_uuid_mismatch_is_not_ours, 10);
+    add_test(s, test_transient_lifecycle, 10);
+    add_test(s, test_persistent_lifecycle, 10);
+    add_test(s, test_pause_resume, 10);
+    add_test(s, test_wait_inactive_times_out, 10);
+    add_test(s, test_connect_failure_is_captured, 10);
+    add_test(s, test_state_names, 5);
+    add_test(s, test_migration_target_queries, 10);
     return check_run(s);
 }

@@ -21,6 +21,7 @@
 
 #include "check_common.h"
 #include "proc.h"
+#include "migration.h"
 #include "vm.h"
 
 #define TEST_URI "test:///default"
@@ -655,7 +656,7 @@ START_TEST(test_migrate_from_paused_arrival)
     ck_assert_ptr_nonnull(d);
     ck_assert_int_eq(virDomainSuspend(d), 0);
     deadline_init_budget(&dl, 3000);
-    ck_assert_msg(vm_migrate_from(p, &dl, &status, &err) == 0, "migrate_from: %s",
+    ck_assert_msg(migration_from(p, &dl, &status, &err) == 0, "migrate_from: %s",
                   error_message(err));
     ck_assert_int_eq(status, VM_STATUS_RUNNING);
     ck_assert_int_lt(deadline_elapsed_ms(&dl), 2000);
@@ -1294,33 +1295,33 @@ main(void)
 {
     Suite *s = suite_create("vm");
 
-    add_tcase(s, tcase_create("transient"), test_transient_cycle, 20);
-    add_tcase(s, tcase_create("persistent"), test_persistent_keeps_definition, 20);
-    add_tcase(s, tcase_create("force_stop"), test_force_stop_destroys, 20);
-    add_tcase(s, tcase_create("config_gone"), test_config_gone_while_running, 20);
-    add_tcase(s, tcase_create("config_gone_unknown"), test_config_gone_and_nothing_known_is_not_stopped, 20);
-    add_tcase(s, tcase_create("start_needs"), test_start_needs_config_or_definition, 20);
-    add_tcase(s, tcase_create("name_only"), test_name_only_starts_definition, 20);
-    add_tcase(s, tcase_create("name_config"), test_name_and_config_must_agree, 20);
-    add_tcase(s, tcase_create("paused"), test_paused_is_degraded_and_start_resumes, 20);
-    add_tcase(s, tcase_create("namesake"), test_namesake_is_not_ours, 20);
-    add_tcase(s, tcase_create("name_with_spaces"), test_name_with_spaces_refused, 20);
-    add_tcase(s, tcase_create("uuid_learnt"), test_uuid_learnt_at_start, 20);
-    add_tcase(s, tcase_create("stalled_config"), test_stalled_config_does_not_block, 10);
-    add_tcase(s, tcase_create("killed_migrate_to"), test_killed_migrate_to_guest_left, 20);
-    add_tcase(s, tcase_create("paused_arrival"), test_migrate_from_paused_arrival, 20);
-    add_tcase(s, tcase_create("record_config"), test_record_only_for_its_config, 20);
-    add_tcase(s, tcase_create("unreachable"), test_unreachable_libvirt_is_not_stopped, 20);
-    add_tcase(s, tcase_create("validate"), test_validate, 20);
-    add_tcase(s, tcase_create("path"), test_path_search, 20);
-    add_tcase(s, tcase_create("snapshot"), test_snapshot_save_restore, 20);
-    add_tcase(s, tcase_create("snapshot_dxml"), test_snapshot_restores_with_config, 20);
-    add_tcase(s, tcase_create("snapshot_dir"), test_snapshot_directory_trusted, 20);
-    add_tcase(s, tcase_create("snapshot_tmp"), test_snapshot_save_name_per_node, 20);
-    add_tcase(s, tcase_create("snapshot_incoming"), test_snapshot_incoming_copy_not_saved, 20);
-    add_tcase(s, tcase_create("snapshot_retire"), test_snapshot_retires_only_older, 20);
-    add_tcase(s, tcase_create("status_program"), test_status_program, 20);
-    add_tcase(s, tcase_create("definition"), test_definition_saved, 20);
-    add_tcase(s, tcase_create("budget"), test_graceful_budget, 5);
+    add_test(s, test_transient_cycle, 20);
+    add_test(s, test_persistent_keeps_definition, 20);
+    add_test(s, test_force_stop_destroys, 20);
+    add_test(s, test_config_gone_while_running, 20);
+    add_test(s, test_config_gone_and_nothing_known_is_not_stopped, 20);
+    add_test(s, test_start_needs_config_or_definition, 20);
+    add_test(s, test_name_only_starts_definition, 20);
+    add_test(s, test_name_and_config_must_agree, 20);
+    add_test(s, test_paused_is_degraded_and_start_resumes, 20);
+    add_test(s, test_namesake_is_not_ours, 20);
+    add_test(s, test_name_with_spaces_refused, 20);
+    add_test(s, test_uuid_learnt_at_start, 20);
+    add_test(s, test_stalled_config_does_not_block, 10);
+    add_test(s, test_killed_migrate_to_guest_left, 20);
+    add_test(s, test_migrate_from_paused_arrival, 20);
+    add_test(s, test_record_only_for_its_config, 20);
+    add_test(s, test_unreachable_libvirt_is_not_stopped, 20);
+    add_test(s, test_validate, 20);
+    add_test(s, test_path_search, 20);
+    add_test(s, test_snapshot_save_restore, 20);
+    add_test(s, test_snapshot_restores_with_config, 20);
+    add_test(s, test_snapshot_directory_trusted, 20);
+    add_test(s, test_snapshot_save_name_per_node, 20);
+    add_test(s, test_snapshot_incoming_copy_not_saved, 20);
+    add_test(s, test_snapshot_retires_only_older, 20);
+    add_test(s, test_status_program, 20);
+    add_test(s, test_definition_saved, 20);
+    add_test(s, test_graceful_budget, 5);
     return check_run(s);
 }

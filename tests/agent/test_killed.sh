@@ -26,14 +26,27 @@ since0=$(now_ms)
 t_expect_rc "start g-kill on node1" 0 agent node1 start OCF_RESKEY_config="$g"
 t_ok "g-kill runs" ticks_wait g-kill 25 15000 "$since0"
 
-# the watcher: both hosts, about every 100 ms; a line per sample where both run
+# the watcher: both hosts, several times a second; a line per sample where
+# both run. The two hosts are read one after the other (a virsh each, ~50 ms
+# apart), so the switch-over of a live migration can fall between the two
+# reads: node1 read just before it, node2 just after. Both running counts
+# only if a second read, in the other order, still finds both running: a
+# real second copy persists (the defect this test is for lasted 73 s), the
+# switch-over instant does not.
 WATCH=$FERRY_LAB_DIR/two-copies.log
 : >"$WATCH"
 watcher() {
     local a b
     while :; do
         a=$(state_on node1 g-kill) b=$(state_on node2 g-kill)
-        [ "$a" = running ] && [ "$b" = running ] && echo "$(now_ms) node1=running node2=running" >>"$WATCH"
+        if [ "$a" = running ] && [ "$b" = running ]; then
+            b=$(state_on node2 g-kill) a=$(state_on node1 g-kill)
+            if [ "$a" = running ] && [ "$b" = running ]; then
+                echo "$(now_ms) node1=running node2=running" >>"$WATCH"
+            else
+                echo "$(now_ms)" >>"$WATCH.switch"
+            fi
+        fi
         echo x >>"$WATCH.samples"
         sleep 0.05
     done
@@ -114,8 +127,9 @@ fi
 
 stop_watcher
 n=$(wc -l <"$WATCH") samples=$(wc -l <"$WATCH.samples")
+switch=$(cat "$WATCH.switch" 2>/dev/null | wc -l)
 if [ "$n" -eq 0 ]; then
-    t_pass "never two running copies ($samples samples of both hosts)"
+    t_pass "never two running copies ($samples samples of both hosts; $switch read across a switch-over, not confirmed by the second read)"
 else
     t_fail "two running copies in $n of $samples samples: $(head -n 3 "$WATCH" | tr '\n' ' ')"
 fi

@@ -40,8 +40,8 @@ for suite in ${FERRY_VALGRIND_SUITES:-check_error check_deadline check_log check
         # its out_of_memory case interposes calloc, which memcheck replaces
         # with its own: every other case, one at a time (this Check has no
         # working CK_EXCLUDE_CASE)
-        for case in $(sed -n 's/.*tcase_create("\([a-z_]*\)").*/\1/p' "$top_srcdir/tests/check_error.c"); do
-            [ "$case" = out_of_memory ] && continue
+        for case in $(sed -n 's/.*add_test(s, \([a-z_]*\),.*/\1/p' "$top_srcdir/tests/check_error.c"); do
+            [ "$case" = test_out_of_memory ] && continue
             CK_FORK=no CK_RUN_CASE=$case vg "$suite-$case" "$top_builddir/tests/$suite"
         done
         continue

@@ -1,0 +1,602 @@
+/* migration.c — see migration.h */
+#include "config.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/utsname.h>
+#include <time.h>
+
+#include "domxml.h"
+#include "flight.h"
+#include "log.h"
+#include "migrate.h"
+#include "migration.h"
+#include "migration-priv.h"
+#include "state.h"
+#include "sync.h"
+
+/* how often a wait polls libvirt */
+#define MIGRATION_POLL_MS 200
+/* How long the next action waits for an aborted migration job to end. */
+#define MIGRATION_ORPHAN_WAIT_MAX_MS 30000
+
+/* Waits until the domain has no job running, polling, until dl. */
+static bool
+migration_job_wait_ended(virt_conn *conn, const struct virt_identity *vid, const deadline *dl)
+{
+    for (;;) {
+        struct virt_job_stats s;
+        ferry_error *e = NULL;
+        bool active = virt_domain_job_stats(conn, vid, false, &s, &e) == 0 && s.active;
+
+        error_free(e);
+        if (!active)
+            return true;
+        if (!deadline_wait_ms(dl, 100))
+            return false;
+    }
+}
+
+/* Pacemaker SIGKILLs migrate_to at its timeout; libvirtd's job goes on. The
+ * next stop, start or probe here ends it before judging the state: an
+ * outgoing migration whose migrate_to is dead (its flight record's process is
+ * gone), or, for stop and start, one nobody recorded, is aborted and waited
+ * for. A guest the migration had paused is resumed. Returns 1 (and *ret_f)
+ * when a dead migrate_to's record remains: if the guest has left, the caller
+ * must deal with the copy on f->target; 0 otherwise. *info is re-read. */
+int
+migration_orphan_settle(const struct ferry_params *p, virt_conn *conn, const struct ident *id,
+                        bool any_job, struct virt_domain_info *info, const deadline *dl,
+                        struct flight *ret_f)
+{
+    struct virt_identity vid = ident_virt(id);
+    struct virt_job_stats s;
+    ferry_error *e = NULL;
+    bool have_record = flight_load(p, ret_f) == 0 && strcmp(ret_f->name, id->name) == 0;
+    bool active = !virt_state_inactive(info->state);
+    bool aborted = false;
+    deadline wait;
+
+    if (have_record && flight_owner_alive(ret_f))
+        return 0;       /* its migrate_to is running: the migration is watched */
+    if (!have_record && !any_job)
+        return 0;
+    if (active && virt_domain_job_stats(conn, &vid, false, &s, &e) == 0 && s.migrating_out) {
+        log_warning("domain '%s' is migrating%s%s, but no migrate_to watches it (killed at its "
+                    "timeout?): aborting the migration", id->name, have_record ? " to " : "",
+                    have_record ? ret_f->target : "");
+        e = error_free(e);
+        if (virt_domain_abort_job(conn, &vid, &e) < 0)
+            log_warning("aborting the migration of '%s': %s", id->name, error_message(e));
+        aborted = true;
+        wait = deadline_sub(dl, MIGRATION_ORPHAN_WAIT_MAX_MS);
+        if (!migration_job_wait_ended(conn, &vid, &wait))
+            log_warning("the migration job of '%s' has not ended", id->name);
+    }
+    e = error_free(e);
+    if (virt_domain_query(conn, &vid, info, &e) < 0) {
+        /* cannot tell where the guest is: the action goes on with what it knew */
+        error_free(e);
+        return 0;
+    }
+    if (!have_record)
+        return 0;
+    if (!virt_state_inactive(info->state)) {
+        /* the guest stayed here; libvirt removed the target's half. Resumed
+         * only if it ran before and this migration paused it (pause mode, or
+         * the watcher's suspend just before we aborted it): never a guest an
+         * operator paused since */
+        if (info->state == VIRT_STATE_PAUSED && ret_f->was_running &&
+            (info->paused_why == VIRT_PAUSED_MIGRATION ||
+             (aborted && info->paused_why == VIRT_PAUSED_USER))) {
+            if (virt_domain_resume(conn, &vid, &e) == 0)
+                log_warning("resumed '%s', paused by the interrupted migration", id->name);
+            e = error_free(e);
+            virt_domain_query(conn, &vid, info, &e);
+            e = error_free(e);
+        }
+        flight_end(p);
+        return 0;
+    }
+    return 1;
+}
+
+/* The guest left for f->target by a migration whose migrate_to never
+ * answered, so Pacemaker does not know it runs there (it may even have
+ * stopped it there already, before the copy existed). Destroys our domain
+ * there: 0 once it does not run there. */
+int
+migration_orphan_remove_copy(const struct ident *id, const struct flight *f, const deadline *dl,
+                             char *note, size_t note_size, ferry_error **err)
+{
+    struct virt_identity vid = { f->name, f->uuid[0] ? f->uuid : id->uuid };
+    struct virt_domain_info d;
+    virt_conn *dst = NULL;
+    int ret = 0;
+
+    ret = virt_conn_open(f->dest_uri, &dst, err);
+    if (ret < 0) {
+        error_prefix(*err, "domain '%s' left for %s by a migration whose migrate_to was killed; "
+                     "cannot reach %s to stop it there: ", id->name, f->target, f->target);
+        goto cleanup;
+    }
+    ret = virt_domain_query(dst, &vid, &d, err);
+    if (ret < 0)
+        goto cleanup;
+    if (!virt_state_inactive(d.state)) {
+        ret = virt_domain_destroy(dst, &vid, err);
+        if (ret == 0)
+            ret = virt_domain_wait_inactive(dst, &vid, dl, MIGRATION_POLL_MS, err);
+        if (ret < 0)
+            goto cleanup;
+        snprintf(note, note_size, "the guest had left for %s by a migration whose migrate_to "
+                 "was killed (Pacemaker does not know it runs there): destroyed it there",
+                 f->target);
+    }
+cleanup:
+    virt_conn_close(dst);
+    return ret;
+}
+
+/* Appends the statistics line to ${state_dir}/ferry-migrations.log (best effort). */
+static void
+migration_log_append(const struct ferry_params *p, const char *line)
+{
+    char path[4096];
+    FILE *f = NULL;
+    struct timespec ts;
+
+    if (p->state_dir == NULL)
+        return;
+    if (mkdir(p->state_dir, 0755) < 0 && errno != EEXIST)
+        return;
+    snprintf(path, sizeof(path), "%s/ferry-migrations.log", p->state_dir);
+    f = fopen(path, "ae");
+    if (f == NULL)
+        return;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    fprintf(f, "time=%lld.%03ld resource=%s %s\n", (long long)ts.tv_sec, ts.tv_nsec / 1000000L,
+            p->instance ? p->instance : "-", line);
+    fclose(f);
+}
+
+/* This node's name as Pacemaker knows it. */
+static const char *
+migration_local_node(const struct ferry_params *p, char *buf, size_t size)
+{
+    struct utsname u;
+
+    if (p->migrate_source)
+        return p->migrate_source;
+    if (p->on_node)
+        return p->on_node;
+    if (uname(&u) < 0)
+        return NULL;
+    snprintf(buf, size, "%s", u.nodename);
+    return buf;
+}
+
+/* After a failed migration: the guest must run, unpaused, on the source, and
+ * nothing of it may be left on the target unless it runs there and not here. */
+static int
+migration_recover(virt_conn *src, virt_conn *dst, const struct virt_identity *vid,
+                  bool was_running, bool *ret_on_target, char *note, size_t note_size)
+{
+    struct virt_domain_info s;
+    struct virt_domain_info d;
+    ferry_error *e = NULL;
+    bool src_active = false;
+    int ret = 0;
+
+    *ret_on_target = false;
+    note[0] = '\0';
+    if (virt_domain_query(src, vid, &s, &e) < 0) {
+        snprintf(note, note_size, "; the source's state is unknown: %s", error_message(e));
+        e = error_free(e);
+        return -EIO;
+    }
+    src_active = !virt_state_inactive(s.state);
+    if (s.state == VIRT_STATE_PAUSED && s.paused_why == VIRT_PAUSED_POSTCOPY_FAILED) {
+        snprintf(note, note_size, "; post-copy failed: neither node has the whole guest, "
+                 "it is left paused on the source for inspection");
+        return -EIO;
+    }
+    if (s.state == VIRT_STATE_PAUSED && !was_running) {
+        /* paused before the migration (by the operator, or an I/O error):
+         * not ours to resume */
+        snprintf(note, note_size, "; the guest stays %s on the source, as it was before the "
+                 "migration", s.state_text);
+    } else if (s.state == VIRT_STATE_PAUSED) {
+        if (virt_domain_resume(src, vid, &e) < 0) {
+            snprintf(note, note_size, "; could not resume the guest on the source: %s",
+                     error_message(e));
+            e = error_free(e);
+            ret = -EIO;
+        } else {
+            snprintf(note, note_size, "; the guest was resumed on the source");
+        }
+    }
+    if (dst == NULL)
+        return ret;
+    if (virt_domain_query(dst, vid, &d, &e) < 0) {
+        e = error_free(e);
+        return ret;
+    }
+    if (!src_active && d.state == VIRT_STATE_RUNNING) {
+        /* it failed after the switch-over: the guest lives on the target */
+        *ret_on_target = true;
+        return 0;
+    }
+    if (src_active && !virt_state_inactive(d.state) &&
+        d.state != VIRT_STATE_RUNNING) {
+        if (virt_domain_destroy(dst, vid, &e) == 0)
+            snprintf(note + strlen(note), note_size - strlen(note),
+                     "; removed the half-arrived copy from the target");
+        e = error_free(e);
+    }
+    return ret;
+}
+
+/* One migrate_to, as it goes through its phases. */
+struct migration_ctx {
+    const struct ferry_params *p;
+    const deadline *dl;
+    struct ident id;
+    struct virt_identity vid;
+    struct virt_domain_info info;     /* the domain on the source */
+    struct migrate_target t;
+    virt_conn *src;
+    virt_conn *dst;
+    domxml *live;                     /* the running domain's XML */
+    const char *local;                /* this node's name */
+    char nodebuf[256];
+    struct flight fl;                 /* a killed migrate_to's record, then ours */
+    bool orphan;                      /* fl is a killed migrate_to's, whose guest left */
+    struct migrate_watch w;           /* the policy's clock and state */
+    struct migration_result r;
+};
+
+static void
+migration_ctx_clear(struct migration_ctx *c)
+{
+    domxml_free(c->live);
+    migrate_target_clear(&c->t);
+    virt_conn_close(c->dst);
+    virt_conn_close(c->src);
+    ident_clear(&c->id);
+}
+
+/* Which domain, which target; an earlier migrate_to killed here is ended first. */
+static int
+migration_resolve(struct migration_ctx *c, ferry_error **err)
+{
+    int ret = ident_open(c->p, IDENT_STRICT, &c->id, &c->src, &c->info, err);
+
+    if (ret < 0)
+        return ret;
+    if (c->info.uuid_mismatch)
+        return ident_mismatch_error(&c->id, err);
+    snprintf(c->r.name, sizeof(c->r.name), "%s", c->id.name);
+    c->vid = ident_virt(&c->id);
+    c->orphan = migration_orphan_settle(c->p, c->src, &c->id, true, &c->info, c->dl, &c->fl) == 1;
+    c->local = migration_local_node(c->p, c->nodebuf, sizeof(c->nodebuf));
+    ret = migrate_target_resolve(c->p, c->p->migrate_target, c->local, &c->t, err);
+    if (ret < 0)
+        return ret;
+    snprintf(c->r.target, sizeof(c->r.target), "%s", c->t.node);
+    return 0;
+}
+
+/* The target answers: its ssh port (a bounded TCP connect), then its libvirt
+ * (a bounded connection). */
+static int
+migration_connect_target(struct migration_ctx *c, ferry_error **err)
+{
+    char *host = NULL;
+    int port = 0;
+    deadline connect_dl;
+    int ret = 0;
+
+    if (migrate_uri_endpoint(c->t.dest_uri, &host, &port) == 0) {
+        int64_t probe_ms = deadline_remaining_ms(c->dl) / 4;
+
+        ret = migrate_probe_tcp(host, port, probe_ms > 5000 ? 5000 : probe_ms, err);
+        free(host);
+        if (ret < 0) {
+            error_prefix(*err, "target %s unreachable: ", c->t.node);
+            return ret;
+        }
+    }
+    connect_dl = deadline_sub(c->dl, deadline_remaining_ms(c->dl) / 4);
+    ret = virt_conn_open_within(c->t.dest_uri, &connect_dl, &c->dst, err);
+    if (ret < 0)
+        error_prefix(*err, "target %s: ", c->t.node);
+    return ret;
+}
+
+/* Where the domain is on both nodes. 1: nothing to do (a repeated
+ * migrate_to after success); 0: migrate it; < 0: refused. */
+static int
+migration_check_states(struct migration_ctx *c, ferry_error **err)
+{
+    struct virt_domain_info d;
+    int ret = virt_domain_query(c->dst, &c->vid, &d, err);
+
+    if (ret < 0)
+        return ret;
+    if (virt_state_inactive(c->info.state)) {
+        if (d.state != VIRT_STATE_RUNNING)
+            return error_set(err, FERRY_E_STATE, "domain '%s' is not running here (%s); nothing "
+                             "to migrate", c->id.name, c->info.state_text);
+        if (c->orphan && strcmp(c->fl.target, c->t.node) == 0)
+            flight_end(c->p);      /* the killed one's guest arrived where it should */
+        c->r.already = true;
+        return 1;
+    }
+    if (d.state == VIRT_STATE_RUNNING)
+        return error_set(err, FERRY_E_STATE, "domain '%s' already runs on the target %s while "
+                         "it runs here: refusing to migrate onto a running copy", c->id.name,
+                         c->t.node);
+    if (d.uuid_mismatch)
+        return error_set(err, FERRY_E_STATE, "the target %s has another domain named '%s' "
+                         "(a different UUID)", c->t.node, c->id.name);
+    if (!virt_state_inactive(d.state)) {
+        /* a half-arrived copy of an earlier, failed migration */
+        ret = virt_domain_destroy(c->dst, &c->vid, err);
+        if (ret < 0)
+            return ret;
+        log_warning("removed a stale %s copy of '%s' from %s before migrating", d.state_text,
+                    c->id.name, c->t.node);
+    }
+    return 0;
+}
+
+/* Pre-flight: nothing moves before every check passed. 1: nothing to do. */
+static int
+migration_preflight(struct migration_ctx *c, ferry_error **err)
+{
+    deadline sync_dl = deadline_sub(c->dl, deadline_remaining_ms(c->dl) / 10);
+    char *live_xml = NULL;
+    ferry_error *e = NULL;
+    int ret = migration_connect_target(c, err);
+
+    if (ret == 0)
+        ret = migration_check_states(c, err);
+    if (ret != 0)
+        return ret;
+    if (sync_definition_check(c->p, c->src, &c->id, &sync_dl) && c->p->persistent) {
+        /* the target is defined from the config file: take the new one */
+        domxml *fresh = NULL;
+
+        if (domxml_load_file(c->id.config_path, &fresh, &e) == 0) {
+            domxml_free(c->id.xml);
+            c->id.xml = fresh;
+        }
+        error_free(e);
+    }
+    ret = virt_domain_xml(c->src, &c->vid, &live_xml, err);
+    if (ret == 0)
+        ret = domxml_parse(live_xml, strlen(live_xml), "the running domain's XML", &c->live, err);
+    free(live_xml);
+    if (ret == 0)
+        ret = migrate_preflight_target(c->dst, c->live, c->p, c->t.node, err);
+    if (ret == 0 && c->p->migration_downtime_ms > 0)
+        ret = virt_domain_set_max_downtime(c->src, &c->vid, (uint64_t)c->p->migration_downtime_ms,
+                                           err);
+    if (ret < 0)
+        return ret;
+    migrate_watch_init(&c->w, c->p, domxml_memory_kib(c->live), c->dl, deadline_now_ms());
+    if (!migrate_watch_time_enough(&c->w, deadline_now_ms())) {
+        /* the watcher would have to pause or abort at once: a guest paused
+         * (or a migration aborted) for nothing */
+        return error_set(err, FERRY_E_TIMEOUT, "pre-flight took %lld ms of migrate_to's time; "
+                         "%lld ms are left, too few to start a migration the policy can still "
+                         "bound (nothing has moved)", (long long)deadline_elapsed_ms(c->dl),
+                         (long long)deadline_remaining_ms(c->dl));
+    }
+    return 0;
+}
+
+void
+migration_spec(const struct ferry_params *p, const struct migrate_target *t,
+               const char *persist_xml,               struct virt_migrate_spec *ret_spec)
+{
+    struct virt_migrate_spec spec = {
+        .dest_uri = t->dest_uri,
+        .data_uri = p->tunnelled ? NULL : t->data_uri,
+        .live = p->migrate_mode == MIGRATE_MODE_LIVE,
+        .persistent = p->persistent,
+        .persist_xml = p->persistent ? persist_xml : NULL,
+        .tunnelled = p->tunnelled,
+        .tls = p->tls,
+        .auto_converge = p->migration_policy_id == MIGRATE_POLICY_AUTO_CONVERGE,
+        .postcopy = p->migration_policy_id == MIGRATE_POLICY_POSTCOPY,
+        .unsafe = p->allow_unsafe,
+        .compression = p->migration_compression &&
+                       strcmp(p->migration_compression, "none") != 0 ?
+                       p->migration_compression : NULL,
+        .bandwidth_mib_s = (uint64_t)p->migration_speed_mib_s,
+        .parallel = (int)p->migration_parallel,
+    };
+
+    *ret_spec = spec;
+}
+
+/* The migrate call and its watcher, with the flight record around it. */
+static int
+migration_run(struct migration_ctx *c, struct migrate_result *mr, ferry_error **err)
+{
+    struct virt_migrate_spec spec;
+    int rc = 0;
+
+    migration_spec(c->p, &c->t, c->id.xml ? domxml_text(c->id.xml) : NULL, &spec);
+    /* the record the next action here needs if this process is killed */
+    memset(&c->fl, 0, sizeof(c->fl));
+    snprintf(c->fl.name, sizeof(c->fl.name), "%s", c->id.name);
+    snprintf(c->fl.uuid, sizeof(c->fl.uuid), "%s", c->id.uuid ? c->id.uuid : c->info.uuid);
+    snprintf(c->fl.target, sizeof(c->fl.target), "%s", c->t.node);
+    snprintf(c->fl.dest_uri, sizeof(c->fl.dest_uri), "%s", c->t.dest_uri);
+    c->fl.was_running = c->info.state == VIRT_STATE_RUNNING;
+    rc = flight_begin(c->p, &c->fl);
+    if (rc < 0)
+        log_warning("cannot record the migration in flight (%s): if this migrate_to is killed, "
+                    "the next action here cannot tell where the guest went", strerror(-rc));
+    return migrate_run(c->src, c->dst, &c->vid, &spec, &c->w, mr, err);
+}
+
+/* After a successful migrate call: libvirt's own figures, never two running
+ * copies, no definition left behind. */
+static int
+migration_finish(struct migration_ctx *c, struct migrate_result *mr, ferry_error **err)
+{
+    struct virt_job_stats done;
+    ferry_error *e = NULL;
+    int ret = 0;
+
+    if (virt_domain_job_stats(c->dst, &c->vid, true, &done, &e) == 0) {
+        mr->downtime_ms = done.downtime_ms;
+        if (done.data_processed)
+            mr->bytes = done.data_processed;
+        if (done.elapsed_ms)
+            mr->elapsed_ms = done.elapsed_ms;
+        if (done.iterations)
+            mr->iterations = done.iterations;
+    }
+    e = error_free(e);
+    if (virt_domain_query(c->src, &c->vid, &c->info, &e) == 0 &&
+        c->info.state == VIRT_STATE_RUNNING)
+        ret = error_set(err, FERRY_E_STATE, "libvirt reported the migration of '%s' done, but "
+                        "it still runs here", c->id.name);
+    e = error_free(e);
+    /* no definition stays behind to be started by hand or by autostart: the
+     * config file holds it (save_config) and the domain runs elsewhere */
+    if (ret == 0 && c->p->save_config && c->id.config_path &&
+        c->info.state == VIRT_STATE_SHUTOFF && virt_domain_undefine(c->src, &c->vid, &e) < 0)
+        log_warning("migrated '%s', but its definition stays on this node: %s", c->id.name,
+                    error_message(e));
+    error_free(e);
+    return ret;
+}
+
+/* After a failed migrate call: the guest runs, unpaused, on the source, or
+ * it had switched over (then the migration counts as done). */
+static int
+migration_fail(struct migration_ctx *c, struct migrate_result *mr, int ret, ferry_error **err)
+{
+    char note[512] = "";
+    bool on_target = false;
+
+    migration_recover(c->src, c->dst, &c->vid, c->fl.was_running, &on_target, note, sizeof(note));
+    if (on_target) {
+        log_warning("migration of '%s' reported an error after the switch-over (%s); it runs "
+                    "on %s", c->id.name, error_message(*err), c->t.node);
+        *err = error_free(*err);
+        snprintf(mr->outcome, sizeof(mr->outcome), "completed-with-error");
+        return 0;
+    }
+    if (note[0]) {
+        ferry_error *joined = NULL;
+
+        error_set(&joined, error_code(*err), "%s%s", error_message(*err), note);
+        error_free(*err);
+        *err = joined;
+    }
+    return ret;
+}
+
+int
+migration_to(const struct ferry_params *p, const deadline *dl, struct migration_result *ret_result,
+             ferry_error **err)
+{
+    struct migration_ctx c = { .p = p, .dl = dl };
+    struct migrate_result mr;
+    int ret = 0;
+
+    memset(ret_result, 0, sizeof(*ret_result));
+    memset(&mr, 0, sizeof(mr));
+    ret = migration_resolve(&c, err);
+    if (ret == 0)
+        ret = migration_preflight(&c, err);
+    if (ret != 0) {
+        if (ret > 0) {            /* nothing to do */
+            *ret_result = c.r;
+            ret = 0;
+        }
+        goto cleanup;
+    }
+    ret = migration_run(&c, &mr, err);
+    if (ret == 0)
+        ret = migration_finish(&c, &mr, err);
+    else
+        ret = migration_fail(&c, &mr, ret, err);
+    /* answered: whatever happened is Pacemaker's to know now */
+    flight_end(p);
+    migrate_result_format(&mr, c.id.name, c.local, c.t.node, p->migrate, p->migration_policy,
+                          c.r.line, sizeof(c.r.line));
+    c.r.downtime_ms = mr.downtime_ms;
+    migration_log_append(p, c.r.line);
+    *ret_result = c.r;
+cleanup:
+    migration_ctx_clear(&c);
+    return ret;
+}
+
+int
+migration_from(const struct ferry_params *p, const deadline *dl, enum vm_status *ret_status,
+               ferry_error **err)
+{
+    struct ident id = { 0 };
+    struct virt_identity vid;
+    struct virt_domain_info info;
+    virt_conn *conn = NULL;
+    int ret = 0;
+
+    ret = ident_resolve(p, IDENT_LENIENT, &id, err);
+    if (ret < 0)
+        goto cleanup;
+    vid = ident_virt(&id);
+    ret = ident_connect(p, &conn, err);
+    if (ret < 0)
+        goto cleanup;
+    for (;;) {
+        ret = virt_domain_query(conn, &vid, &info, err);
+        if (ret < 0)
+            goto cleanup;
+        if (info.uuid_mismatch) {
+            ret = ident_mismatch_error(&id, err);
+            goto cleanup;
+        }
+        if (info.state == VIRT_STATE_RUNNING) {
+            *ret_status = VM_STATUS_RUNNING;
+            sync_keep(p, conn, &id, &info, true, dl);
+            goto cleanup;
+        }
+        if (virt_state_inactive(info.state)) {
+            *ret_status = VM_STATUS_STOPPED;
+            goto cleanup;
+        }
+        if (info.state == VIRT_STATE_PAUSED && info.paused_why != VIRT_PAUSED_MIGRATION &&
+            info.paused_why != VIRT_PAUSED_STARTING && info.paused_why != VIRT_PAUSED_POSTCOPY) {
+            /* it arrived paused, as it was on the source (by the operator, or
+             * an I/O error): here it is; monitor reports it degraded */
+            log_warning("migrate_from: domain '%s' arrived %s, as it was before the migration",
+                        id.name, info.state_text);
+            *ret_status = VM_STATUS_RUNNING;
+            sync_keep(p, conn, &id, &info, true, dl);
+            goto cleanup;
+        }
+        /* still arriving (paused by the migration): wait for it */
+        if (!deadline_wait_ms(dl, MIGRATION_POLL_MS)) {
+            ret = error_set(err, FERRY_E_TIMEOUT, "domain '%s' is still %s here", id.name,
+                            info.state_text);
+            goto cleanup;
+        }
+    }
+cleanup:
+    virt_conn_close(conn);
+    ident_clear(&id);
+    return ret;
+}
