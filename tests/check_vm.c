@@ -112,6 +112,17 @@ struct fixture {
     virConnectPtr keep;     /* keeps test:///default's state alive */
 };
 
+/* Writes text to path (a test's config file). */
+static void
+file_write(const char *path, const char *text)
+{
+    FILE *fp = fopen(path, "w");
+
+    ck_assert_ptr_nonnull(fp);
+    fputs(text, fp);
+    ck_assert_int_eq(fclose(fp), 0);
+}
+
 static void
 fixture_setup(struct fixture *f)
 {
@@ -488,15 +499,11 @@ START_TEST(test_name_with_spaces_refused)
     struct vm_start_result st;
     ferry_error *err = NULL;
     virDomainPtr d = NULL;
-    FILE *fp = NULL;
     deadline dl;
 
     fixture_setup(&f);
-    fp = fopen(f.config, "w");
-    ck_assert_ptr_nonnull(fp);
-    fputs("<domain type='test'><name> vm1 </name><memory>8192</memory>"
-          "<os><type>hvm</type></os></domain>\n", fp);
-    fclose(fp);
+    file_write(f.config, "<domain type='test'><name> vm1 </name><memory>8192</memory>"
+          "<os><type>hvm</type></os></domain>\n");
     p = params_with_config(&f, NULL);
     deadline_init(&dl, 20000);
     ck_assert_int_lt(vm_validate(p, &err), 0);
@@ -520,15 +527,11 @@ START_TEST(test_uuid_learnt_at_start)
     struct vm_monitor_result r;
     ferry_error *err = NULL;
     virDomainPtr d = NULL;
-    FILE *fp = NULL;
     deadline dl;
 
     fixture_setup(&f);
-    fp = fopen(f.config, "w");
-    ck_assert_ptr_nonnull(fp);
-    fputs("<domain type='test'><name>vm1</name><memory>8192</memory>"
-          "<os><type>hvm</type></os></domain>\n", fp);
-    fclose(fp);
+    file_write(f.config, "<domain type='test'><name>vm1</name><memory>8192</memory>"
+          "<os><type>hvm</type></os></domain>\n");
     p = params_with_config(&f, "OCF_RESKEY_name=vm1");
     start_ok(p, "created (transient)");
     ck_assert_int_eq(monitor(p), VM_STATUS_RUNNING);
@@ -596,10 +599,7 @@ START_TEST(test_killed_migrate_to_guest_left)
 
     fixture_setup(&f);
     snprintf(node, sizeof(node), "%s/empty-node.xml", f.dir);
-    fp = fopen(node, "w");
-    ck_assert_ptr_nonnull(fp);
-    fputs("<node/>\n", fp);
-    fclose(fp);
+    file_write(node, "<node/>\n");
     snprintf(hyper, sizeof(hyper), "OCF_RESKEY_hypervisor=test://%s", node);
     snprintf(config, sizeof(config), "OCF_RESKEY_config=%s", f.config);
     p = params_make(&f, extra);
@@ -681,16 +681,12 @@ START_TEST(test_record_only_for_its_config)
     char config2[192];
     char var[256];
     const char *extra[] = { var, NULL };
-    FILE *fp = NULL;
     deadline dl;
 
     fixture_setup(&f);
     snprintf(config2, sizeof(config2), "%s/vm2.xml", f.dir);
-    fp = fopen(config2, "w");
-    ck_assert_ptr_nonnull(fp);
-    fputs("<domain type='test'><name>vm2</name><memory>8192</memory>"
-          "<os><type>hvm</type></os></domain>\n", fp);
-    fclose(fp);
+    file_write(config2, "<domain type='test'><name>vm2</name><memory>8192</memory>"
+          "<os><type>hvm</type></os></domain>\n");
     snprintf(var, sizeof(var), "OCF_RESKEY_config=%s", config2);
     p1 = params_with_config(&f, NULL);
     p2 = params_make(&f, extra);
@@ -789,7 +785,6 @@ START_TEST(test_snapshot_save_restore)
     char image[256];
     char stale[256];
     deadline dl;
-    FILE *fp = NULL;
 
     fixture_setup(&f);
     snprintf(snap, sizeof(snap), "OCF_RESKEY_snapshot=%s", f.dir);
@@ -810,10 +805,7 @@ START_TEST(test_snapshot_save_restore)
 
     /* an image of another domain is never restored, and is kept */
     ck_assert_int_eq(rename(image, stale), 0);
-    fp = fopen(image, "w");
-    ck_assert_ptr_nonnull(fp);
-    fputs("not a save image\n", fp);
-    fclose(fp);
+    file_write(image, "not a save image\n");
     deadline_init(&dl, 20000);
     ck_assert_int_lt(vm_start(p, &dl, &r, &err), 0);
     ck_assert_ptr_nonnull(strstr(error_message(err), "cannot read the saved image"));
@@ -832,16 +824,6 @@ START_TEST(test_snapshot_save_restore)
     fixture_teardown(&f);
 }
 END_TEST
-
-static void
-file_write(const char *path, const char *text)
-{
-    FILE *fp = fopen(path, "w");
-
-    ck_assert_ptr_nonnull(fp);
-    fputs(text, fp);
-    ck_assert_int_eq(fclose(fp), 0);
-}
 
 /* the file's modification time set to now + offset_s */
 static void
