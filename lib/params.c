@@ -321,6 +321,19 @@ static const struct params_def params_defs[] = {
             "name and meaning as VirtualDomain's.",
     },
     {
+        .name = PARAMS_AUTOSET_UTILIZATION_VMS,
+        .offset = offsetof(struct ferry_params, autoset_utilization_vms),
+        .type = PARAMS_TYPE_BOOLEAN,
+        .default_text = "false",
+        .shortdesc = "Publish utilization 'vms=1' (a VM counts one)",
+        .longdesc =
+            "Sets the resource's utilization attribute 'vms' to 1, so a node capacity 'vms=N' "
+            "caps the number of VMs on that node and placement-strategy=balanced evens the "
+            "counts out (RHV's VM_Evenly_Distributed HighVmCount). Give every node a 'vms' "
+            "capacity when this is on: a node without one can take no VM. Written once, as "
+            "for autoset_utilization_cpu.",
+    },
+    {
         .name = PARAMS_SAVE_CONFIG,
         .offset = offsetof(struct ferry_params, save_config),
         .type = PARAMS_TYPE_BOOLEAN,

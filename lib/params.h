@@ -43,6 +43,7 @@
 #define PARAMS_MIGRATE_OPTIONS "migrate_options"
 #define PARAMS_AUTOSET_UTILIZATION_CPU "autoset_utilization_cpu"
 #define PARAMS_AUTOSET_UTILIZATION_HV_MEMORY "autoset_utilization_hv_memory"
+#define PARAMS_AUTOSET_UTILIZATION_VMS "autoset_utilization_vms"
 #define PARAMS_SAVE_CONFIG "save_config"
 
 #define PARAMS_DEFAULT_HYPERVISOR "qemu:///system"
@@ -101,6 +102,7 @@ struct ferry_params {
     /* Placement and persistence. */
     bool autoset_utilization_cpu;      /* publish vCPUs as utilization "cpu" */
     bool autoset_utilization_hv_memory;/* publish max memory (MiB) as "hv_memory" */
+    bool autoset_utilization_vms;      /* publish "vms=1" (a VM counts one) */
     bool save_config;                  /* write a changed definition back to config */
 
     /* rgmanager's vm. */
