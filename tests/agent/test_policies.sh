@@ -52,7 +52,7 @@ conf=$FERRY_LAB_DIR/policies.crm
 {
     echo "property placement-strategy=minimal"
     echo "rsc_defaults resource-stickiness=0"
-    for r in $VMS; do vm_primitive "$r" "$(guest_xml "$r" --os bm --mem 32)" autoset_utilization_vms=true; done
+    for r in $VMS; do vm_primitive "$r" "$(guest_xml "$r" --os bm --mem 32)" autoset_utilization_vms=true force_stop=true; done
 } >"$conf"
 t0=$(now_s)
 t_ok "crm configure load update (4 VMs, placement-strategy=minimal, node capacity vms=2)" \
