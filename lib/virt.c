@@ -1,6 +1,7 @@
 /* virt.c — see virt.h */
 #include "config.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <pthread.h>
 #include <stdarg.h>
@@ -725,18 +726,33 @@ int
 virt_node_link_speed_mbps(virt_conn *c, const char *ifname, int64_t *ret_mbps, ferry_error **err)
 {
     virNodeDevicePtr *devs = NULL;
+    char prefix[128];
+    size_t len = 0;
     int n = 0;
     int i;
     int ret = 0;
     int found = 0;
 
+    /* libvirt names them net_<interface>_<MAC>, anything but letters and
+     * digits made '_': only those are asked for their XML (a host has a tap
+     * device per guest NIC) */
+    snprintf(prefix, sizeof(prefix), "net_%s_", ifname);
+    len = strlen(prefix);
+    for (i = 4; i < (int)len - 1; i++)
+        if (!isalnum((unsigned char)prefix[i]))
+            prefix[i] = '_';
     n = virConnectListAllNodeDevices(c->conn, &devs, VIR_CONNECT_LIST_NODE_DEVICES_CAP_NET);
     if (n < 0) {
         ret = virt_error(err, FERRY_E_LIBVIRT, "cannot list the host's network interfaces");
         goto cleanup;
     }
     for (i = 0; i < n && !found; i++) {
-        char *xml = virNodeDeviceGetXMLDesc(devs[i], 0);
+        const char *name = virNodeDeviceGetName(devs[i]);
+        char *xml = NULL;
+
+        if (name == NULL || strncmp(name, prefix, len) != 0)
+            continue;
+        xml = virNodeDeviceGetXMLDesc(devs[i], 0);
 
         if (xml)
             found = virt_nodedev_link_speed(xml, ifname, ret_mbps);

@@ -147,6 +147,10 @@ START_TEST(test_node_link_speed)
                "<capability type='net'><interface>eth9</interface>"
                "<address>52:54:00:00:00:02</address><link state='down'/>"
                "</capability></device>"
+               "<device><name>net_br_mig_52_54_00_00_00_03</name><parent>computer</parent>"
+               "<capability type='net'><interface>br-mig</interface>"
+               "<address>52:54:00:00:00:03</address><link speed='2500' state='up'/>"
+               "</capability></device>"
                "</node>", 0644);
     snprintf(uri, sizeof(uri), "test://%s", path);
     ck_assert_int_eq(virt_init(&err), 0);
@@ -155,6 +159,12 @@ START_TEST(test_node_link_speed)
     ck_assert_int_eq(mbps, 1000);
     ck_assert_int_eq(virt_node_link_speed_mbps(c, "eth9", &mbps, &err), 0);   /* no speed */
     ck_assert_int_eq(mbps, -1);
+    /* libvirt's device name has '_' for the '-' */
+    ck_assert_int_eq(virt_node_link_speed_mbps(c, "br-mig", &mbps, &err), 0);
+    ck_assert_int_eq(mbps, 2500);
+    /* a prefix of another interface's name is not that interface */
+    ck_assert_int_eq(virt_node_link_speed_mbps(c, "mig", &mbps, &err), FERRY_E_STATE);
+    err = error_free(err);
     ck_assert_int_eq(virt_node_link_speed_mbps(c, "bond7", &mbps, &err), FERRY_E_STATE);
     ck_assert_ptr_nonnull(strstr(error_message(err), "'bond7'"));
     error_free(err);
