@@ -3,13 +3,18 @@
 # crmsh, in one 2-node cluster (tests/lab/cluster.sh, fencing on):
 #   crmsh: `crm resource param VM set migration_speed 10` is applied with
 #   reload-agent (Pacemaker >= 2.1 reads reloadable="1" from the OCF 1.1
-#   meta-data): the CIB records reload-agent, the guest is not restarted (same
-#   libvirt domain ID, its heartbeat never starts again), and the next migration
-#   runs at the new speed (bytes / libvirt's job time from the agent's migration
-#   log); a change of 'config' (an identity parameter) still restarts the VM.
+#   meta-data): Pacemaker runs reload-agent (its log) and records it in the
+#   CIB's history as the resource's last "start" (a new call, the new digest,
+#   op-force-restart = exactly our identity parameters), with no stop; the
+#   guest is not restarted (same libvirt domain ID, its heartbeat never starts
+#   again), and the next migration runs at the new speed (bytes over libvirt's
+#   job time, from the agent's migration log; the same kind of guest without
+#   the limit migrates faster); a change of 'config' (an identity parameter)
+#   still restarts the VM (a stop, no reload-agent, a new boot).
 #   pcs: `pcs resource create ... ocf:ferry:vm config=... migrate=pause meta
 #   allow-migrate=true` makes a working VM with the advertised ops (reload-agent
-#   among them, no recover), `pcs resource move` migrates it in its mode, and
+#   among them, no recover), `pcs resource move` migrates it in its mode,
+#   `pcs resource update vm1 migration_speed=50` is a reload-agent too, and
 #   `pcs node standby` evacuates the node by migration.
 # A watcher samples both nodes' libvirt throughout: no guest ever runs twice.
 . "$(dirname "$0")/lablib.sh"
@@ -18,10 +23,18 @@
 command -v pcs >/dev/null || t_cannot_run "pcs is missing (./bootstrap.sh --deps installs it)"
 cluster_setup 2
 
-SPEED_MIB_S=10
+SPEED_MIB_S=5
 other() { if [ "$1" = node1 ]; then echo node2; else echo node1; fi; }
 domid() { on "$1" virsh -q domid "$2" 2>/dev/null | tr -d '[:space:]'; }
 pcs_do() { on node1 pcs "$@"; }
+# pcmk_count NODE TEXT: lines of NODE's Pacemaker log holding TEXT
+pcmk_count() { on "$1" grep -cF "$2" /var/log/pacemaker/pacemaker.log 2>/dev/null || true; }
+# last_op RSC NODE ATTR: ATTR of RSC's last non-recurring operation on NODE in the CIB
+last_op() {
+    on node1 cibadmin -Q --xpath "//node_state[@uname='$2']//lrm_resource[@id='$1']/lrm_rsc_op[@id='$1_last_0']" 2>/dev/null |
+        sed -n "s/.* $3=\"\([^\"]*\)\".*/\1/p" | head -n 1
+}
+IDENTITY="config hypervisor hypervisor_uri name path persistent xmlfile"
 # mig_field SRC RSC DST FIELD: FIELD of the agent's last completed migration of RSC from SRC to DST
 mig_field() {
     on "$1" cat /run/resource-agents/ferry-migrations.log 2>/dev/null |
@@ -63,15 +76,30 @@ dst=$(other "$src")
 id_before=$(domid "$src" vm-r)
 
 # --- reload-agent: a reloadable parameter changes, the guest stays -----------
+# Pacemaker records a successful reload-agent in the CIB as the resource's
+# last operation "start" (its new digest, the reload's call-id); its log names
+# the reload-agent operation itself.
+reloads=$(pcmk_count "$src" "Result of reload-agent operation for vm-r on $src: ok")
+stops=$(pcmk_count "$src" "Result of stop operation for vm-r on $src")
+call_before=$(last_op vm-r "$src" call-id)
 since=$(now_ms)
 t_ok "crm resource param vm-r set migration_speed $SPEED_MIB_S" \
     "$CLUSTER" crm node1 resource param vm-r set migration_speed "$SPEED_MIB_S"
 "$CLUSTER" wait-idle 60 >/dev/null || true
-t_ok "the CIB records reload-agent of vm-r on $src" op_on vm-r "$src" reload-agent
+t_ok "Pacemaker ran reload-agent of vm-r on $src ('Result of reload-agent operation ... ok')" \
+    test "$(pcmk_count "$src" "Result of reload-agent operation for vm-r on $src: ok")" -gt "$reloads"
+t_ok "no stop of vm-r on $src" test "$(pcmk_count "$src" "Result of stop operation for vm-r on $src")" = "$stops"
+call_after=$(last_op vm-r "$src" call-id)
+force=$(last_op vm-r "$src" op-force-restart | tr ' ' '\n' | grep . | sort | tr '\n' ' ')
+t_log "     CIB: vm-r_last_0 on $src: $(last_op vm-r "$src" operation), call-id $call_before -> $call_after, op-force-restart: $force"
+t_ok "the CIB's history of vm-r on $src holds the reload (a newer call, the new digest)" \
+    test -n "$call_after" -a "$call_after" != "$call_before" -a "$(last_op vm-r "$src" operation)" = start
+t_ok "Pacemaker took the identity parameters from the meta-data (op-force-restart: $IDENTITY)" \
+    test "$force" = "$IDENTITY "
 t_ok "vm-r still runs on $src" wait_started vm-r "$src" 60
 id_after=$(domid "$src" vm-r)
 if [ -n "$id_before" ] && [ "$id_before" = "$id_after" ]; then
-    t_pass "no stop/start: the same libvirt domain (ID $id_after) on $src"
+    t_pass "the guest was not restarted: the same libvirt domain (ID $id_after) on $src"
 else
     t_fail "vm-r's domain ID on $src changed: '$id_before' -> '$id_after'"
 fi
@@ -99,16 +127,25 @@ heartbeat_continued vm-r "$since" "across the move"
 vr2=${vr%.xml}-copy.xml
 cp "$vr" "$vr2"
 id_before=$(domid "$dst" vm-r)
+stops=$(pcmk_count "$dst" "Result of stop operation for vm-r on $dst: ok")
+reloads=$(pcmk_count "$dst" "Result of reload-agent operation for vm-r on $dst")
 since=$(now_ms)
 t_ok "crm resource param vm-r set config (another file)" \
     "$CLUSTER" crm node1 resource param vm-r set config "$vr2"
 "$CLUSTER" wait-idle 90 >/dev/null || true
 t_ok "vm-r runs after the config change" wait_started vm-r '' 120
-t_ok "the CIB records a start of vm-r (restart, not reload)" op_on vm-r "$(node_of vm-r)" start
-t_ok "vm-r's guest booted again" ticks_wait vm-r 10 30000 "$since"
-rep=$(ticks_report vm-r "$since")
-if ! grep -qx 'resets=0' <<<"$rep" || [ "$(domid "$(node_of vm-r)" vm-r)" != "$id_before" ]; then
-    t_pass "a change of config restarted the guest ($(grep '^resets=' <<<"$rep"))"
+t_ok "Pacemaker stopped vm-r on $dst for it (a restart)" \
+    test "$(pcmk_count "$dst" "Result of stop operation for vm-r on $dst: ok")" -gt "$stops"
+t_ok "and ran no reload-agent" \
+    test "$(pcmk_count "$dst" "Result of reload-agent operation for vm-r on $dst")" = "$reloads"
+rep=
+for _ in $(seq 60); do    # the new boot's heartbeat starts again from 0
+    rep=$(ticks_report vm-r "$since" 2>/dev/null)
+    grep -qx 'resets=0' <<<"$rep" || break
+    sleep 0.5
+done
+if ! grep -qx 'resets=0' <<<"$rep" && [ "$(domid "$(node_of vm-r)" vm-r)" != "$id_before" ]; then
+    t_pass "a change of config restarted the guest (a new domain, $(grep '^resets=' <<<"$rep"))"
 else
     t_fail "a change of config did not restart the guest: $(tr '\n' ' ' <<<"$rep")"
 fi
@@ -144,6 +181,15 @@ if awk -v r="$unlimited" -v s="$SPEED_MIB_S" 'BEGIN { exit !(r != "?" && r > s *
 else
     t_fail "unlimited migration at $unlimited MiB/s: the speed check above proves nothing"
 fi
+
+# pcs's way to change a reloadable parameter: reload-agent too
+reloads=$(pcmk_count "$dst" "Result of reload-agent operation for vm1 on $dst: ok")
+id_before=$(domid "$dst" vm1)
+t_ok "pcs resource update vm1 migration_speed=50" pcs_do resource update vm1 migration_speed=50
+"$CLUSTER" wait-idle 60 >/dev/null || true
+t_ok "Pacemaker ran reload-agent of vm1 on $dst" \
+    test "$(pcmk_count "$dst" "Result of reload-agent operation for vm1 on $dst: ok")" -gt "$reloads"
+t_ok "vm1's guest was not restarted" test -n "$id_before" -a "$(domid "$dst" vm1)" = "$id_before"
 
 "$CLUSTER" crm node1 resource start vm-r >/dev/null 2>&1
 t_ok "vm-r runs again" wait_started vm-r '' 120
