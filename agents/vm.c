@@ -254,6 +254,9 @@ agent_reload(struct agent *a)
 
     if (vm_reload(a->params, &a->dl, &r, &err) < 0)
         rc = agent_fail(a, agent_rc_from_error(a, err), err);
+    else if (r.running && r.detail[0])
+        log_warning("reload-agent: domain '%s' left running; the new parameters apply from its "
+                    "next action, but: %s", r.name, r.detail);
     else if (r.running)
         log_info("reload-agent: domain '%s' left running; the new parameters apply from its "
                  "next action (migration speed %lld MiB/s, policy %s)", r.name,

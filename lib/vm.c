@@ -575,24 +575,34 @@ vm_reload(const struct ferry_params *p, const deadline *dl, struct vm_reload_res
     int ret = 0;
 
     memset(&r, 0, sizeof(r));
-    ret = vm_validate(p, err);
+    /* Values that are wrong in themselves fail it (6, the guest untouched).
+     * What this node cannot see right now (the config file on shared storage,
+     * the snapshot directory, libvirt) does not: the parameters did not make
+     * it so, and a failed reload would get the VM restarted or banned. */
+    ret = params_validate(p, err);
     if (ret < 0)
         goto cleanup;
-    /* from here on nothing fails: the parameters are good, and the next
-     * actions read them; a failed reload would get the VM restarted */
+    if (vm_validate(p, &e) < 0) {
+        if (error_code(e) == FERRY_E_CONFIG) {
+            ret = error_set(err, FERRY_E_CONFIG, "%s", error_message(e));
+            goto cleanup;
+        }
+        snprintf(r.detail, sizeof(r.detail), "%s", error_message(e));
+        e = error_free(e);
+    }
     if (ident_resolve(p, IDENT_RECORD, &id, &e) < 0 || ident_connect(p, &conn, &e) < 0) {
         snprintf(r.detail, sizeof(r.detail), "%s", error_message(e));
-        goto done;
+        goto cleanup;
     }
     snprintf(r.name, sizeof(r.name), "%s", id.name);
     vid = ident_virt(&id);
     if (virt_domain_query(conn, &vid, &info, &e) < 0) {
         snprintf(r.detail, sizeof(r.detail), "%s", error_message(e));
-        goto done;
+        goto cleanup;
     }
     if (info.uuid_mismatch || info.namesake_running || virt_state_inactive(info.state)) {
         snprintf(r.detail, sizeof(r.detail), "domain '%s' does not run here", id.name);
-        goto done;
+        goto cleanup;
     }
     /* publish the utilization again: an autoset_utilization_* may have changed */
     state_load(p, &st);
@@ -604,9 +614,9 @@ vm_reload(const struct ferry_params *p, const deadline *dl, struct vm_reload_res
     }
     sync_keep(p, conn, &id, &info, false, dl);
     r.running = true;
-done:
-    *ret_result = r;
 cleanup:
+    if (ret == 0)
+        *ret_result = r;
     error_free(e);
     virt_conn_close(conn);
     ident_clear(&id);

@@ -51,7 +51,7 @@ struct vm_start_result {
 struct vm_reload_result {
     char name[256];
     bool running;         /* the domain runs here: its record was refreshed */
-    char detail[256];     /* why nothing was refreshed, or "" */
+    char detail[256];     /* what this node could not check or refresh, or "" */
 };
 
 /* validate-all: parameters, and the config file when set (without libvirt). */
@@ -67,12 +67,13 @@ int vm_stop(const struct ferry_params *params, const deadline *dl,
             struct vm_stop_result *ret_result, ferry_error **err);
 
 /* reload-agent: the reloadable parameters changed. Re-validates them (as
- * validate-all), and where the domain runs here refreshes this node's record
- * of it (state file, and the utilization, published again in case an
- * autoset_utilization_* parameter changed). Never touches the guest: the new
- * values take effect in the actions that follow (migrate_to, monitor, stop).
- * A domain not running here, or libvirt not answering, leaves nothing to
- * refresh: 0, with the reason in detail. */
+ * validate-all: a value wrong in itself is FERRY_E_CONFIG), and where the
+ * domain runs here refreshes this node's record of it (state file, and the
+ * utilization, published again in case an autoset_utilization_* parameter
+ * changed). Never touches the guest: the new values take effect in the actions
+ * that follow (migrate_to, monitor, stop). What this node cannot see now (the
+ * config file, libvirt) or a domain not running here is not a failure: 0,
+ * with the reason in detail. */
 int vm_reload(const struct ferry_params *params, const deadline *dl,
               struct vm_reload_result *ret_result, ferry_error **err);
 

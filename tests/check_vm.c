@@ -791,6 +791,15 @@ START_TEST(test_reload)
     err = NULL;
     ck_assert_int_eq(domain_id(f.keep, "vm1"), id);
     ck_assert_int_eq(monitor(p2), VM_STATUS_RUNNING);
+
+    /* the config file unreadable for a moment (shared storage): not a reason
+     * to fail (Pacemaker would restart the VM, or ban it for "not installed");
+     * the running domain is found by this node's record */
+    ck_assert_int_eq(unlink(f.config), 0);
+    ck_assert_msg(vm_reload(p2, &dl, &r, &err) == 0, "reload: %s", error_message(err));
+    ck_assert(r.running);
+    ck_assert_ptr_nonnull(strstr(r.detail, "cannot be read"));
+    ck_assert_int_eq(domain_id(f.keep, "vm1"), id);
     stop_ok(p2);
     params_free(bad);
     params_free(p2);
