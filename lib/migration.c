@@ -11,6 +11,7 @@
 
 #include "domxml.h"
 #include "flight.h"
+#include "linkspeed.h"
 #include "log.h"
 #include "migrate.h"
 #include "migration.h"
@@ -418,11 +419,33 @@ migration_spec(const struct ferry_params *p, const struct migrate_target *t,
         .compression = p->migration_compression &&
                        strcmp(p->migration_compression, "none") != 0 ?
                        p->migration_compression : NULL,
-        .bandwidth_mib_s = (uint64_t)p->migration_speed_mib_s,
+        .bandwidth_mib_s = p->migration_speed_mib_s > 0 ? (uint64_t)p->migration_speed_mib_s : 0,
         .parallel = (int)p->migration_parallel,
     };
 
     *ret_spec = spec;
+}
+
+/* migration_speed=auto: the bandwidth for the stream to the target's
+ * migration address, logged with the figures behind it. */
+static void
+migration_speed_auto(struct migration_ctx *c, struct virt_migrate_spec *spec)
+{
+    struct linkspeed_choice ch;
+    char host[256];
+
+    if (spec->data_uri == NULL || linkspeed_uri_host(spec->data_uri, host, sizeof(host)) < 0)
+        snprintf(host, sizeof(host), "%s", c->t.host);
+    linkspeed_auto(c->dst, host, c->p->pacemaker, c->dl, &ch);
+    spec->bandwidth_mib_s = (uint64_t)ch.bandwidth_mib_s;
+    if (ch.bandwidth_mib_s > 0)
+        log_info("migration_speed=auto: %lld MiB/s for '%s' to %s (%s): link %lld Mb/s here, "
+                 "%lld Mb/s on the target, migration-limit %lld%s%s", (long long)ch.bandwidth_mib_s,
+                 c->id.name, c->t.node, ch.ifname, (long long)ch.local_mbps,
+                 (long long)ch.remote_mbps, (long long)ch.limit, ch.why[0] ? "; " : "", ch.why);
+    else
+        log_warning("migration_speed=auto: no bandwidth limit for '%s' to %s: %s", c->id.name,
+                    c->t.node, ch.why);
 }
 
 /* The migrate call and its watcher, with the flight record around it. */
@@ -433,6 +456,8 @@ migration_run(struct migration_ctx *c, struct migrate_result *mr, ferry_error **
     int rc = 0;
 
     migration_spec(c->p, &c->t, c->id.xml ? domxml_text(c->id.xml) : NULL, &spec);
+    if (c->p->migration_speed_mib_s == PARAMS_MIGRATION_SPEED_AUTO)
+        migration_speed_auto(c, &spec);
     /* the record the next action here needs if this process is killed */
     memset(&c->fl, 0, sizeof(c->fl));
     snprintf(c->fl.name, sizeof(c->fl.name), "%s", c->id.name);

@@ -188,8 +188,16 @@ static const struct params_def params_defs[] = {
         .offset = offsetof(struct ferry_params, migration_speed_mib_s),
         .type = PARAMS_TYPE_INTEGER,
         .default_text = "0",
-        .shortdesc = "Migration bandwidth limit (MiB/s)",
-        .longdesc = "Caps the migration's bandwidth, in MiB/s, set in the migrate call itself. 0: no limit.",
+        .shortdesc = "Migration bandwidth limit (MiB/s, or auto)",
+        .longdesc =
+            "Caps the migration's bandwidth, in MiB/s, set in the migrate call itself. 0: no "
+            "limit. 'auto' (RHV's auto bandwidth): the slower of the two nodes' link speeds of "
+            "the interface the migration stream uses (this node's: the interface the route to "
+            "the target's migration address leaves by, its /sys/class/net/IF/speed; the "
+            "target's: the interface of the same name, from libvirt's node devices), divided "
+            "by the cluster property migration-limit (read with one crm_attribute at "
+            "migrate_to; unset: not divided). migrate_to logs the figures it chose; when a "
+            "speed is unknown it warns and sets no limit.",
     },
     {
         .name = PARAMS_MIGRATION_DOWNTIME,
@@ -323,6 +331,19 @@ static const struct params_def params_defs[] = {
             "memory in MiB (give each node an 'hv_memory' capacity: what it can give its "
             "guests). Written only when it changes, as for autoset_utilization_cpu. Same "
             "name and meaning as VirtualDomain's.",
+    },
+    {
+        .name = PARAMS_AUTOSET_UTILIZATION_VMS,
+        .offset = offsetof(struct ferry_params, autoset_utilization_vms),
+        .type = PARAMS_TYPE_BOOLEAN,
+        .default_text = "false",
+        .shortdesc = "Publish utilization 'vms=1' (a VM counts one)",
+        .longdesc =
+            "Sets the resource's utilization attribute 'vms' to 1, so a node capacity 'vms=N' "
+            "caps the number of VMs on that node and placement-strategy=balanced evens the "
+            "counts out (RHV's VM_Evenly_Distributed HighVmCount). Give every node a 'vms' "
+            "capacity when this is on: a node without one can take no VM. Written once, as "
+            "for autoset_utilization_cpu.",
     },
     {
         .name = PARAMS_SAVE_CONFIG,
@@ -611,6 +632,11 @@ params_read_one(struct ferry_params *p, char *const *envp, const struct params_d
             params_parse_int(def->default_text, INT64_MIN, INT64_MAX, field);
         if (value == NULL)
             return 0;
+        if (strcmp(def->name, PARAMS_MIGRATION_SPEED) == 0 &&
+            strcasecmp(value, PARAMS_MIGRATION_SPEED_AUTO_TEXT) == 0) {
+            *(int64_t *)field = PARAMS_MIGRATION_SPEED_AUTO;
+            return 0;
+        }
         if (params_parse_int(value, 0, INT64_MAX, &ms) < 0)
             return error_set(err, FERRY_E_CONFIG,
                              "parameter '%s' is '%s', which is not a whole number >= 0",

@@ -43,7 +43,12 @@
 #define PARAMS_MIGRATE_OPTIONS "migrate_options"
 #define PARAMS_AUTOSET_UTILIZATION_CPU "autoset_utilization_cpu"
 #define PARAMS_AUTOSET_UTILIZATION_HV_MEMORY "autoset_utilization_hv_memory"
+#define PARAMS_AUTOSET_UTILIZATION_VMS "autoset_utilization_vms"
 #define PARAMS_SAVE_CONFIG "save_config"
+
+/* migration_speed=auto (linkspeed.h): the slower end's link speed / migration-limit */
+#define PARAMS_MIGRATION_SPEED_AUTO (-1)
+#define PARAMS_MIGRATION_SPEED_AUTO_TEXT "auto"
 
 #define PARAMS_DEFAULT_HYPERVISOR "qemu:///system"
 #define PARAMS_DEFAULT_STATE_DIR "/run/resource-agents"
@@ -86,7 +91,7 @@ struct ferry_params {
     char *migrateuri;              /* QEMU data URI, %n = target node */
     char *remoteuri;               /* libvirt URI of the target, %n = target node */
     char *migration_user;
-    int64_t migration_speed_mib_s;     /* 0: unlimited */
+    int64_t migration_speed_mib_s;     /* 0: unlimited; PARAMS_MIGRATION_SPEED_AUTO: "auto" */
     int64_t migration_downtime_ms;     /* 0: libvirt's default */
     int64_t migration_parallel;        /* connections; 0 or 1: one */
     char *migration_compression;       /* NULL/"none", "xbzrle", "mt" */
@@ -101,6 +106,7 @@ struct ferry_params {
     /* Placement and persistence. */
     bool autoset_utilization_cpu;      /* publish vCPUs as utilization "cpu" */
     bool autoset_utilization_hv_memory;/* publish max memory (MiB) as "hv_memory" */
+    bool autoset_utilization_vms;      /* publish "vms=1" (a VM counts one) */
     bool save_config;                  /* write a changed definition back to config */
 
     /* rgmanager's vm. */

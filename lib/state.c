@@ -20,6 +20,7 @@ state_init(struct ferry_state *st)
     memset(st, 0, sizeof(*st));
     st->util_cpu = -1;
     st->util_hv_memory_mib = -1;
+    st->util_vms = -1;
 }
 
 int
@@ -98,6 +99,8 @@ state_load(const struct ferry_params *p, struct ferry_state *st)
             st->util_cpu = strtoll(v, NULL, 10);
         else if (strcmp(line, "utilization_hv_memory") == 0 && *v)
             st->util_hv_memory_mib = strtoll(v, NULL, 10);
+        else if (strcmp(line, "utilization_vms") == 0 && *v)
+            st->util_vms = strtoll(v, NULL, 10);
         else if (strcmp(line, "utilization_retry_after") == 0 && *v)
             st->util_retry_after_s = strtoll(v, NULL, 10);
         else if (strcmp(line, "started") == 0 && *v)
@@ -114,6 +117,7 @@ state_equal(const struct ferry_state *a, const struct ferry_state *b)
            strcmp(a->config, b->config) == 0 &&
            a->def_known == b->def_known && a->def_hash == b->def_hash &&
            a->util_cpu == b->util_cpu && a->util_hv_memory_mib == b->util_hv_memory_mib &&
+           a->util_vms == b->util_vms &&
            a->util_retry_after_s == b->util_retry_after_s && a->started_ms == b->started_ms;
 }
 
@@ -149,6 +153,8 @@ state_save(const struct ferry_params *p, const struct ferry_state *st)
         n = dprintf(fd, "utilization_cpu=%" PRId64 "\n", st->util_cpu);
     if (n >= 0 && st->util_hv_memory_mib >= 0)
         n = dprintf(fd, "utilization_hv_memory=%" PRId64 "\n", st->util_hv_memory_mib);
+    if (n >= 0 && st->util_vms >= 0)
+        n = dprintf(fd, "utilization_vms=%" PRId64 "\n", st->util_vms);
     if (n >= 0 && st->util_retry_after_s > 0)
         n = dprintf(fd, "utilization_retry_after=%" PRId64 "\n", st->util_retry_after_s);
     if (n >= 0 && st->started_ms > 0)

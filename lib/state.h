@@ -25,6 +25,7 @@ struct ferry_state {
     uint64_t def_hash;         /* state_hash() of the persistent definition; 0: none (transient) */
     int64_t util_cpu;          /* last value published (or tried); -1: none */
     int64_t util_hv_memory_mib;
+    int64_t util_vms;
     int64_t util_retry_after_s;  /* CLOCK_REALTIME s: a failed publication waits until then */
     int64_t started_ms;          /* CLOCK_REALTIME ms when the domain arrived here; 0: unknown */
 };

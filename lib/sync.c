@@ -153,7 +153,8 @@ sync_utilization(const struct ferry_params *p, virt_conn *conn, const struct ide
     ferry_error *e = NULL;
     int written = 0;
 
-    if (!p->pacemaker || (!p->autoset_utilization_cpu && !p->autoset_utilization_hv_memory))
+    if (!p->pacemaker || (!p->autoset_utilization_cpu && !p->autoset_utilization_hv_memory &&
+                          !p->autoset_utilization_vms))
         return;
     if (virt_domain_size(conn, &vid, &size.cpu, &mem_kib, &e) < 0) {
         log_warning("cannot read the size of '%s' for its utilization: %s", id->name,
@@ -165,8 +166,9 @@ sync_utilization(const struct ferry_params *p, virt_conn *conn, const struct ide
     if (written < 0)
         log_warning("%s", error_message(e));
     else if (written > 0)
-        log_info("utilization of '%s' published: cpu=%lld hv_memory=%lld", id->name,
-                 (long long)size.cpu, (long long)size.hv_memory_mib);
+        log_info("utilization of '%s' published: cpu=%lld hv_memory=%lld%s", id->name,
+                 (long long)size.cpu, (long long)size.hv_memory_mib,
+                 p->autoset_utilization_vms ? " vms=1" : "");
 cleanup:
     error_free(e);
 }

@@ -5,7 +5,8 @@
 
 #include "utilization.h"
 
-/* What publish would write, given st: a bit per attribute (1: cpu, 2: hv_memory). */
+/* What publish would write, given st: a bit per attribute (1: cpu, 2: hv_memory,
+ * 4: vms). */
 unsigned utilization_pending(const struct ferry_params *p, const struct ferry_state *st,
                              const struct utilization_size *size, int64_t now_s);
 

@@ -27,6 +27,8 @@ utilization_pending(const struct ferry_params *p, const struct ferry_state *st,
     if (p->autoset_utilization_hv_memory && size->hv_memory_mib > 0 &&
         size->hv_memory_mib != st->util_hv_memory_mib)
         due |= 2;
+    if (p->autoset_utilization_vms && st->util_vms != 1)
+        due |= 4;
     if (due && st->util_retry_after_s > now_s)
         return 0;   /* it failed recently; wait */
     return due;
@@ -43,9 +45,12 @@ utilization_publish(const struct ferry_params *p, struct ferry_state *st,
     int written = 0;
     int i;
 
-    for (i = 0; i < 2; i++) {
-        const char *attr = i == 0 ? UTILIZATION_CPU : UTILIZATION_HV_MEMORY;
-        int64_t value = i == 0 ? size->cpu : size->hv_memory_mib;
+    for (i = 0; i < 3; i++) {
+        static const char *const attrs[] = { UTILIZATION_CPU, UTILIZATION_HV_MEMORY,
+                                             UTILIZATION_VMS };
+        const int64_t values[] = { size->cpu, size->hv_memory_mib, 1 };
+        const char *attr = attrs[i];
+        int64_t value = values[i];
         char text[32];
         char *argv[] = { (char *)program, "--resource", p->instance, "--utilization",
                          "--set-parameter", (char *)attr, "--parameter-value", text, NULL };
@@ -71,8 +76,10 @@ utilization_publish(const struct ferry_params *p, struct ferry_state *st,
         }
         if (i == 0)
             st->util_cpu = value;
-        else
+        else if (i == 1)
             st->util_hv_memory_mib = value;
+        else
+            st->util_vms = value;
         written++;
     }
     st->util_retry_after_s = 0;

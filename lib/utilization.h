@@ -4,7 +4,8 @@
  * resource's utilization attributes against the nodes' capacity. The agent
  * publishes the domain's vCPUs as "cpu" and its maximum memory in MiB as
  * "hv_memory" (VirtualDomain's names, so node capacities written for it keep
- * working), with crm_resource, and only when a value differs from what this
+ * working), and optionally "vms=1" so a node capacity "vms" caps the number
+ * of VMs, with crm_resource, and only when a value differs from what this
  * node last published: a monitor of an unchanged VM starts no process and
  * writes nothing to the CIB.
  */
@@ -20,6 +21,7 @@
 
 #define UTILIZATION_CPU "cpu"
 #define UTILIZATION_HV_MEMORY "hv_memory"
+#define UTILIZATION_VMS "vms"    /* always 1: a VM counts one (autoset_utilization_vms) */
 /* a failed publication is tried again after this long, or when a value changes */
 #define UTILIZATION_RETRY_S 300
 

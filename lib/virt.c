@@ -1,6 +1,7 @@
 /* virt.c — see virt.h */
 #include "config.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <pthread.h>
 #include <stdarg.h>
@@ -674,6 +675,96 @@ virt_node_free_memory_kib(virt_conn *c, uint64_t *ret_kib, ferry_error **err)
         return virt_error(err, FERRY_E_LIBVIRT, "cannot read the host's free memory");
     *ret_kib = bytes / 1024;
     return 0;
+}
+
+/* The <link speed> of a net node device's XML if its interface is ifname:
+ * 1 and *ret_mbps (-1 without a speed), 0 if it is another interface. */
+static int
+virt_nodedev_link_speed(const char *xml, const char *ifname, int64_t *ret_mbps)
+{
+    xmlDocPtr doc = NULL;
+    const xmlNode *cap = NULL;
+    const xmlNode *n = NULL;
+    xmlChar *name = NULL;
+    xmlChar *type = NULL;
+    xmlChar *speed = NULL;
+    int found = 0;
+
+    doc = xmlReadMemory(xml, (int)strlen(xml), NULL, NULL,
+                        XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING);
+    if (doc == NULL)
+        goto cleanup;
+    for (cap = xmlDocGetRootElement(doc) ? xmlDocGetRootElement(doc)->children : NULL; cap;
+         cap = cap->next) {
+        if (!xmlnode_is(cap, "capability"))
+            continue;
+        xmlFree(type);
+        type = xmlGetProp(cap, BAD_CAST "type");
+        if (type && strcmp((const char *)type, "net") == 0)
+            break;
+    }
+    n = xmlnode_child(cap, "interface");
+    name = n ? xmlNodeGetContent(n) : NULL;
+    if (name == NULL || strcmp((const char *)name, ifname) != 0)
+        goto cleanup;
+    found = 1;
+    *ret_mbps = -1;
+    n = xmlnode_child(cap, "link");
+    speed = n ? xmlGetProp(n, BAD_CAST "speed") : NULL;
+    if (speed && strtoll((const char *)speed, NULL, 10) > 0)
+        *ret_mbps = strtoll((const char *)speed, NULL, 10);
+cleanup:
+    xmlFree(speed);
+    xmlFree(name);
+    xmlFree(type);
+    if (doc)
+        xmlFreeDoc(doc);
+    return found;
+}
+
+int
+virt_node_link_speed_mbps(virt_conn *c, const char *ifname, int64_t *ret_mbps, ferry_error **err)
+{
+    virNodeDevicePtr *devs = NULL;
+    char prefix[128];
+    size_t len = 0;
+    int n = 0;
+    int i;
+    int ret = 0;
+    int found = 0;
+
+    /* libvirt names them net_<interface>_<MAC>, anything but letters and
+     * digits made '_': only those are asked for their XML (a host has a tap
+     * device per guest NIC) */
+    snprintf(prefix, sizeof(prefix), "net_%s_", ifname);
+    len = strlen(prefix);
+    for (i = 4; i < (int)len - 1; i++)
+        if (!isalnum((unsigned char)prefix[i]))
+            prefix[i] = '_';
+    n = virConnectListAllNodeDevices(c->conn, &devs, VIR_CONNECT_LIST_NODE_DEVICES_CAP_NET);
+    if (n < 0) {
+        ret = virt_error(err, FERRY_E_LIBVIRT, "cannot list the host's network interfaces");
+        goto cleanup;
+    }
+    for (i = 0; i < n && !found; i++) {
+        const char *name = virNodeDeviceGetName(devs[i]);
+        char *xml = NULL;
+
+        if (name == NULL || strncmp(name, prefix, len) != 0)
+            continue;
+        xml = virNodeDeviceGetXMLDesc(devs[i], 0);
+
+        if (xml)
+            found = virt_nodedev_link_speed(xml, ifname, ret_mbps);
+        free(xml);
+    }
+    if (!found)
+        ret = error_set(err, FERRY_E_STATE, "the host has no network interface '%s'", ifname);
+cleanup:
+    for (i = 0; i < n; i++)
+        virNodeDeviceFree(devs[i]);
+    free(devs);
+    return ret;
 }
 
 /* ---------------------------------------------------------------- save / restore */

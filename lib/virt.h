@@ -189,6 +189,12 @@ int virt_domain_undefine(virt_conn *conn, const struct virt_identity *id, ferry_
 /* Free memory on the connection's host, in KiB (MemFree: no page cache). */
 int virt_node_free_memory_kib(virt_conn *conn, uint64_t *ret_kib, ferry_error **err);
 
+/* The link speed in Mb/s of the host's network interface ifname, from its
+ * node device (<capability type='net'><link speed=.../>): -1 when the device
+ * reports none. FERRY_E_STATE if the host has no such interface. */
+int virt_node_link_speed_mbps(virt_conn *conn, const char *ifname, int64_t *ret_mbps,
+                              ferry_error **err);
+
 /* ---- what a migration target offers (pre-flight) ---- */
 
 /* Memory on the connection's host, in KiB, from libvirt's node memory

@@ -49,6 +49,7 @@ START_TEST(test_round_trip)
     st.def_hash = state_hash("<domain/>");
     st.util_cpu = 2;
     st.util_hv_memory_mib = 1024;
+    st.util_vms = 1;
     st.util_retry_after_s = 1234567890;
     ck_assert_int_eq(state_save(p, &st), 0);
     ck_assert_int_eq(state_load(p, &back), 0);
@@ -58,6 +59,7 @@ START_TEST(test_round_trip)
     ck_assert(back.def_hash == st.def_hash);
     ck_assert_int_eq(back.util_cpu, 2);
     ck_assert_int_eq(back.util_hv_memory_mib, 1024);
+    ck_assert_int_eq(back.util_vms, 1);
     ck_assert_int_eq(back.util_retry_after_s, 1234567890);
 
     /* transient: a known definition of 0 survives too */
@@ -148,6 +150,7 @@ START_TEST(test_equal)
     a.def_hash = b.def_hash = 0;
     a.util_cpu = b.util_cpu = -1;
     a.util_hv_memory_mib = b.util_hv_memory_mib = -1;
+    a.util_vms = b.util_vms = -1;
     a.util_retry_after_s = b.util_retry_after_s = 0;
     a.started_ms = b.started_ms = 0;
     a.config[0] = b.config[0] = '\0';

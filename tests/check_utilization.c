@@ -55,13 +55,40 @@ START_TEST(test_pending)
 }
 END_TEST
 
+/* vms=1 (a VM counts one against a node's capacity "vms"): off by default,
+ * published once when switched on */
+START_TEST(test_pending_vms)
+{
+    char *on[] = { "OCF_RESOURCE_INSTANCE=p_vm1", "OCF_RESKEY_crm_feature_set=3.16.2",
+                   "OCF_RESKEY_autoset_utilization_vms=true", NULL };
+    char *dflt[] = { "OCF_RESOURCE_INSTANCE=p_vm1", "OCF_RESKEY_crm_feature_set=3.16.2", NULL };
+    struct ferry_params *p = params_from(on);
+    struct ferry_params *q = params_from(dflt);
+    struct utilization_size size = { 2, 256 };
+    struct ferry_state st;
+
+    ck_assert(!q->autoset_utilization_vms);
+    state_init(&st);
+    ck_assert_uint_eq(utilization_pending(p, &st, &size, 1000), 7);
+    ck_assert_uint_eq(utilization_pending(q, &st, &size, 1000), 3);
+    st.util_cpu = 2;
+    st.util_hv_memory_mib = 256;
+    ck_assert_uint_eq(utilization_pending(p, &st, &size, 1000), 4);
+    st.util_vms = 1;
+    ck_assert_uint_eq(utilization_pending(p, &st, &size, 1000), 0);
+    params_free(p);
+    params_free(q);
+}
+END_TEST
+
 START_TEST(test_publish)
 {
     char dir[] = "/tmp/check_util.XXXXXX";
     char prog[128];
     char log[128];
     char line[512];
-    char *env[] = { "OCF_RESOURCE_INSTANCE=p_vm1", "OCF_RESKEY_crm_feature_set=3.16.2", NULL };
+    char *env[] = { "OCF_RESOURCE_INSTANCE=p_vm1", "OCF_RESKEY_crm_feature_set=3.16.2",
+                    "OCF_RESKEY_autoset_utilization_vms=true", NULL };
     struct ferry_params *p = params_from(env);
     struct utilization_size size = { 2, 256 };
     struct ferry_state st;
@@ -81,9 +108,10 @@ START_TEST(test_publish)
     deadline_init(&dl, 20000);
     state_init(&st);
 
-    ck_assert_int_eq(utilization_publish(p, &st, &size, prog, &dl, &err), 2);
+    ck_assert_int_eq(utilization_publish(p, &st, &size, prog, &dl, &err), 3);
     ck_assert_int_eq(st.util_cpu, 2);
     ck_assert_int_eq(st.util_hv_memory_mib, 256);
+    ck_assert_int_eq(st.util_vms, 1);
     ck_assert_int_eq(utilization_publish(p, &st, &size, prog, &dl, &err), 0);   /* nothing due */
     size.hv_memory_mib = 512;
     ck_assert_int_eq(utilization_publish(p, &st, &size, prog, &dl, &err), 1);
@@ -93,14 +121,15 @@ START_TEST(test_publish)
         static const char *const want[] = {
             "--resource p_vm1 --utilization --set-parameter cpu --parameter-value 2\n",
             "--resource p_vm1 --utilization --set-parameter hv_memory --parameter-value 256\n",
+            "--resource p_vm1 --utilization --set-parameter vms --parameter-value 1\n",
             "--resource p_vm1 --utilization --set-parameter hv_memory --parameter-value 512\n",
         };
-        ck_assert_int_lt(n, 3);
+        ck_assert_int_lt(n, 4);
         ck_assert_str_eq(line, want[n]);
         n++;
     }
     fclose(f);
-    ck_assert_int_eq(n, 3);
+    ck_assert_int_eq(n, 4);
 
     /* a failing crm_resource: an error, a retry time, the old value kept */
     size.cpu = 8;
@@ -122,6 +151,7 @@ main(void)
     Suite *s = suite_create("utilization");
 
     add_test(s, test_pending, 5);
+    add_test(s, test_pending_vms, 5);
     add_test(s, test_publish, 10);
     return check_run(s);
 }
