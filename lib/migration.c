@@ -537,6 +537,11 @@ migration_to(const struct ferry_params *p, const deadline *dl, struct migration_
     migrate_result_format(&mr, c.id.name, c.local, c.t.node, p->migrate, p->migration_policy,
                           c.r.line, sizeof(c.r.line));
     c.r.downtime_ms = mr.downtime_ms;
+    snprintf(c.r.outcome, sizeof(c.r.outcome), "%s", mr.outcome);
+    snprintf(c.r.trigger, sizeof(c.r.trigger), "%s", mr.trigger);
+    c.r.total_ms = mr.total_ms;
+    c.r.pause_ms = mr.pause_ms;
+    c.r.bytes = mr.bytes;
     migration_log_append(p, c.r.line);
     *ret_result = c.r;
 cleanup:

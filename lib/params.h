@@ -44,9 +44,11 @@
 #define PARAMS_AUTOSET_UTILIZATION_CPU "autoset_utilization_cpu"
 #define PARAMS_AUTOSET_UTILIZATION_HV_MEMORY "autoset_utilization_hv_memory"
 #define PARAMS_SAVE_CONFIG "save_config"
+#define PARAMS_METRICS_DIR "metrics_dir"
 
 #define PARAMS_DEFAULT_HYPERVISOR "qemu:///system"
 #define PARAMS_DEFAULT_STATE_DIR "/run/resource-agents"
+#define PARAMS_DEFAULT_METRICS_DIR "/var/lib/prometheus/node-exporter"
 
 /* migrate: how the guest travels (params_migrate_names) */
 enum migrate_mode {
@@ -102,6 +104,7 @@ struct ferry_params {
     bool autoset_utilization_cpu;      /* publish vCPUs as utilization "cpu" */
     bool autoset_utilization_hv_memory;/* publish max memory (MiB) as "hv_memory" */
     bool save_config;                  /* write a changed definition back to config */
+    char *metrics_dir;                 /* node_exporter textfile directory; "" = none */
 
     /* rgmanager's vm. */
     char *path;                        /* search path for <name> or <name>.xml */
