@@ -1016,6 +1016,14 @@ params_parse(char *const *envp, struct ferry_params **ret_params, ferry_error **
         if (rc < 0 && ret == 0)
             ret = rc;
     }
+    /* metrics_dir set empty turns the metrics off (any other empty parameter is unset) */
+    for (i = 0; envp && envp[i]; i++) {
+        if (strcmp(envp[i], PARAMS_ENV_PREFIX PARAMS_METRICS_DIR "=") == 0 &&
+            params_dup(&p->metrics_dir, "") < 0) {
+            ret = error_set(err, -ENOMEM, "out of memory");
+            goto cleanup;
+        }
+    }
 
     rc = params_apply_migrate_options(p, envp, err);
     if (rc == -ENOMEM) {

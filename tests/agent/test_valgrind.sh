@@ -12,6 +12,8 @@ command -v valgrind >/dev/null || t_cannot_run "valgrind is missing (apt-get ins
 [ -x "$AGENT" ] || t_cannot_run "agent binary $AGENT is missing (run make first)"
 SUPP=$top_srcdir/tests/valgrind/ferry.supp
 tmp=$(mktemp -d)
+# no metrics into the machine's node_exporter directory
+export OCF_RESKEY_metrics_dir=
 trap 'rm -rf "$tmp"' EXIT
 
 # vg NAME CMD...: CMD under memcheck; passes if memcheck found nothing.

@@ -245,10 +245,13 @@ holder_main() { # KIND NAME DIR ; KIND = node|switch|client
     # fresh sysfs: /sys/class/net then shows this host's interfaces (and hides /sys/fs/cgroup, which
     # is fine: libvirt runs with cgroup_controllers = [ ])
     mount -t sysfs "ferry-sys-$name" /sys
-    # var/lib/prometheus (node_exporter's textfile directory, empty: metrics are off until a test
-    # makes it) before var/lib/libvirt: making its mount point may overlay /var/lib
-    for m in etc/libvirt var/lib/prometheus var/lib/libvirt var/log/libvirt var/cache/libvirt etc/ssh tmp; do
+    # var/lib/prometheus: node_exporter's textfile directory, empty (metrics are off until a test
+    # makes node-exporter in it). Every mount point first: making one may overlay its parent
+    # (/var/lib), which would hide a bind mount made below it before.
+    for m in etc/libvirt var/lib/libvirt var/lib/prometheus var/log/libvirt var/cache/libvirt etc/ssh tmp; do
       ensure_mountpoint "/$m" "$fs/ovl"
+    done
+    for m in etc/libvirt var/lib/libvirt var/lib/prometheus var/log/libvirt var/cache/libvirt etc/ssh tmp; do
       mount --bind "$fs/${m//\//-}" "/$m"
     done
     for m in hosts hostname resolv.conf passwd group; do mount --bind "$fs/$m" "/etc/$m"; done
