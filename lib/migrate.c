@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/vfs.h>
 #include <unistd.h>
 
@@ -864,6 +865,81 @@ migrate_result_format(const struct migrate_result *r, const char *domain, const 
 }
 
 /* ---------------------------------------------------------------- pre-flight on the target */
+
+/* The quoted value of key in one qemu.conf line (key = "value"), or NULL. */
+static const char *
+migrate_conf_value(const char *line, const char *key, size_t *ret_len)
+{
+    const char *p = line + strspn(line, " \t");
+    size_t klen = strlen(key);
+    const char *end = NULL;
+
+    if (strncmp(p, key, klen) != 0)
+        return NULL;
+    p += klen;
+    p += strspn(p, " \t");
+    if (*p != '=')
+        return NULL;
+    p++;
+    p += strspn(p, " \t");
+    if (*p != '"')
+        return NULL;
+    p++;
+    end = strchr(p, '"');
+    if (end == NULL)
+        return NULL;
+    *ret_len = (size_t)(end - p);
+    return p;
+}
+
+int
+migrate_tls_dir(const char *qemu_conf, char *buf, size_t size)
+{
+    char line[1024];
+    char migrate_dir[512] = "";
+    char default_dir[512] = "";
+    const char *v = NULL;
+    size_t len = 0;
+    FILE *f = fopen(qemu_conf, "re");
+
+    while (f && fgets(line, sizeof(line), f)) {
+        if ((v = migrate_conf_value(line, "migrate_tls_x509_cert_dir", &len)) != NULL &&
+            len < sizeof(migrate_dir))
+            snprintf(migrate_dir, sizeof(migrate_dir), "%.*s", (int)len, v);
+        else if ((v = migrate_conf_value(line, "default_tls_x509_cert_dir", &len)) != NULL &&
+                 len < sizeof(default_dir))
+            snprintf(default_dir, sizeof(default_dir), "%.*s", (int)len, v);
+    }
+    if (f)
+        fclose(f);
+    v = migrate_dir[0] ? migrate_dir : default_dir[0] ? default_dir : "/etc/pki/qemu";
+    if ((size_t)snprintf(buf, size, "%s", v) >= size)
+        return -ENAMETOOLONG;
+    return 0;
+}
+
+int
+migrate_preflight_tls(const char *dir, const char *target_node, ferry_error **err)
+{
+    static const char *const files[] = { "ca-cert.pem", "client-cert.pem", "client-key.pem" };
+    char path[4096];
+    struct stat st;
+    size_t i;
+
+    for (i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+        snprintf(path, sizeof(path), "%s/%s", dir, files[i]);
+        if (stat(path, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0 &&
+            access(path, R_OK) == 0)
+            continue;
+        return error_set(err, FERRY_E_CONFIG, "tls=true, but this node's migration certificate "
+                         "%s is %s (libvirt's migrate_tls_x509_cert_dir in %s: ca-cert.pem, "
+                         "client-cert.pem and client-key.pem here, server-cert.pem and "
+                         "server-key.pem on the target %s, all issued by one CA); nothing has "
+                         "moved", path, stat(path, &st) < 0 ? strerror(errno) : "empty or "
+                         "unreadable", MIGRATE_QEMU_CONF, target_node);
+    }
+    return 0;
+}
 
 uint64_t
 migrate_memory_available_kib(const struct virt_node_memory *mem)

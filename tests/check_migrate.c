@@ -933,6 +933,76 @@ START_TEST(test_progress_format)
 }
 END_TEST
 
+static void
+file_put(const char *path, const char *text)
+{
+    FILE *f = fopen(path, "w");
+
+    ck_assert_ptr_nonnull(f);
+    fputs(text, f);
+    fclose(f);
+}
+
+/* Where QEMU's migration certificates are: qemu.conf's
+ * migrate_tls_x509_cert_dir, else default_tls_x509_cert_dir, else libvirt's
+ * /etc/pki/qemu. */
+START_TEST(test_tls_dir)
+{
+    char dir[] = "/tmp/check_migrate_tls.XXXXXX";
+    char conf[128];
+    char out[256];
+
+    ck_assert_ptr_nonnull(mkdtemp(dir));
+    snprintf(conf, sizeof(conf), "%s/qemu.conf", dir);
+    ck_assert_int_eq(migrate_tls_dir(conf, out, sizeof(out)), 0);
+    ck_assert_str_eq(out, "/etc/pki/qemu");
+    file_put(conf, "# migrate_tls_x509_cert_dir = \"/commented\"\n"
+                   "default_tls_x509_cert_dir = \"/etc/pki/all\"\n");
+    ck_assert_int_eq(migrate_tls_dir(conf, out, sizeof(out)), 0);
+    ck_assert_str_eq(out, "/etc/pki/all");
+    file_put(conf, "user = \"root\"\n"
+                   "  migrate_tls_x509_cert_dir=\"/etc/libvirt/pki/mig\"  # ours\n"
+                   "default_tls_x509_cert_dir = \"/etc/pki/all\"\n");
+    ck_assert_int_eq(migrate_tls_dir(conf, out, sizeof(out)), 0);
+    ck_assert_str_eq(out, "/etc/libvirt/pki/mig");
+    unlink(conf);
+    rmdir(dir);
+}
+END_TEST
+
+/* tls=true: the source (QEMU's TLS client) needs its CA and client
+ * certificate and key; a missing or empty one is named. */
+START_TEST(test_preflight_tls)
+{
+    static const char *const files[] = { "ca-cert.pem", "client-cert.pem", "client-key.pem" };
+    char dir[] = "/tmp/check_migrate_tls.XXXXXX";
+    char path[128];
+    ferry_error *err = NULL;
+    size_t i;
+
+    ck_assert_ptr_nonnull(mkdtemp(dir));
+    ck_assert_int_eq(migrate_preflight_tls(dir, "node2", &err), FERRY_E_CONFIG);
+    ck_assert_msg(strstr(error_message(err), "ca-cert.pem") && strstr(error_message(err), dir),
+                  "%s", error_message(err));
+    err = error_free(err);
+    for (i = 0; i < 3; i++) {
+        snprintf(path, sizeof(path), "%s/%s", dir, files[i]);
+        file_put(path, "-----BEGIN CERTIFICATE-----\n");
+    }
+    ck_assert_msg(migrate_preflight_tls(dir, "node2", &err) == 0, "%s", error_message(err));
+    snprintf(path, sizeof(path), "%s/client-cert.pem", dir);
+    file_put(path, "");
+    ck_assert_int_eq(migrate_preflight_tls(dir, "node2", &err), FERRY_E_CONFIG);
+    ck_assert_msg(strstr(error_message(err), "client-cert.pem"), "%s", error_message(err));
+    err = error_free(err);
+    for (i = 0; i < 3; i++) {
+        snprintf(path, sizeof(path), "%s/%s", dir, files[i]);
+        unlink(path);
+    }
+    rmdir(dir);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -964,5 +1034,7 @@ main(void)
     add_test(s, test_names_and_format, 5);
     add_test(s, test_watch_next, 5);
     add_test(s, test_progress_format, 5);
+    add_test(s, test_tls_dir, 5);
+    add_test(s, test_preflight_tls, 5);
     return check_run(s);
 }

@@ -63,7 +63,7 @@ t_ok "node_exporter answers inside node1" sh -c "'$LAB' exec node1 curl -sf --ma
 g=$(guest_xml g-metrics --os bm --dirty 32 --rate 16)
 since=$(now_ms)
 t_expect_rc "start g-metrics on node1" 0 agent node1 start OCF_RESKEY_config="$g"
-t_ok "g-metrics runs and has written its working set (2.5 s of heartbeats)" ticks_wait g-metrics 125 20000 "$since"
+t_ok "g-metrics runs and has written its working set (2.5 s of heartbeats)" ticks_wait g-metrics 125 40000 "$since"
 t_expect_rc "monitor on node1" 0 agent node1 monitor OCF_RESKEY_config="$g" OCF_RESKEY_CRM_meta_interval=10000
 t_expect_rc "pause migrate_to node1 -> node2 at 4 MiB/s" 0 migrate_to node1 node2 "$g" OCF_RESKEY_migrate=pause OCF_RESKEY_migration_speed=4
 line=$(grep -o 'domain=.*' <<<"$T_ERR" | tail -n 1)
