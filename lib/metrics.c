@@ -464,8 +464,11 @@ metrics_store(const char *dir, const char *path, const metrics_set *set, ferry_e
         close(fd);
         goto cleanup;
     }
+    /* no fsync: the rename is what makes the update atomic for the collector;
+     * counters lost to a power cut are a counter reset to Prometheus, and a
+     * monitor every few seconds per resource should not wait for the disk */
     ret = metrics_set_write(set, f);
-    if (fflush(f) != 0 || fsync(fileno(f)) < 0)
+    if (fflush(f) != 0)
         ret = -EIO;
     if (fclose(f) != 0)
         ret = -EIO;

@@ -173,4 +173,28 @@ if grep -qx 'resets=0' <<<"$rep" && grep -qx 'bad=0' <<<"$rep"; then
 else
     t_fail "heartbeat: $(tr '\n' ' ' <<<"$rep")"
 fi
+
+# --- FERRY_TLS_BENCH_RUNS=N: what tls and tunnelled cost (not in make check) --
+# N round trips per transport, alternating: plain (tcp://%n-mig), tls=true
+# (tcp://%n-mig), tunnelled (inside libvirt's ssh connection)
+median() { sort -n | awk '{v[NR] = $1} END {if (NR) print v[int((NR + 1) / 2)]; else print "-"}'; }
+if [ "${FERRY_TLS_BENCH_RUNS:-0}" -gt 0 ]; then
+    declare -A TOTALS
+    for (( run = 1; run <= FERRY_TLS_BENCH_RUNS; run++ )); do
+        for mode in plain tls tunnelled; do
+            case $mode in
+            plain) set -- "$MIG" OCF_RESKEY_tls=false ;;
+            tls) set -- "$MIG" OCF_RESKEY_tls=true ;;
+            tunnelled) set -- OCF_RESKEY_tunnelled=true ;;
+            esac
+            move node1 node2 "bench $mode $run" "$@"
+            TOTALS[$mode]+="$(field total_ms "$LAST_LINE") "
+            move node2 node1 "bench $mode $run back" "$@"
+            TOTALS[$mode]+="$(field total_ms "$LAST_LINE") "
+        done
+    done
+    for mode in plain tls tunnelled; do
+        t_log "bench: $mode total_ms: ${TOTALS[$mode]}(median $(tr ' ' '\n' <<<"${TOTALS[$mode]}" | grep . | median) ms)"
+    done
+fi
 t_expect_rc "stop g-tls" 0 agent node1 stop OCF_RESKEY_config="$g" OCF_RESKEY_force_stop=true
