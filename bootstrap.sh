@@ -20,6 +20,8 @@ PACKAGES=(
     resource-agents
     # the cluster the tests build on the lab hosts
     pacemaker pacemaker-cli-utils corosync crmsh
+    # pcs as well as crmsh (test_reload), and its OCF 1.1 schema (ocf-1.1.rng) for make check
+    pcs
     # test_placement checks that a monitor starts no process
     strace
     # test_metrics: the real node_exporter scrapes the agent's textfile, curl reads it;

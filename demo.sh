@@ -11,7 +11,11 @@
 #     (it answers at the same IP and MAC after each move; the outage is shown),
 #     and a guest that dirties memory faster than a 10 MiB/s link (the
 #     non-convergence policy at work),
-# prints what happened, and tears the lab down.
+# then makes the same three hosts a Corosync + Pacemaker cluster (fencing on)
+# and lets Pacemaker drive the agent, as operators use it: two VMs (one
+# migrate=live, one migrate=pause), `crm resource move` of each, `crm node
+# standby` evacuating a node, a node powered off, fenced and its VM restarted
+# elsewhere. Prints what happened, and tears the lab down.
 set -euo pipefail
 cd "$(dirname "$0")"
 top=$(pwd)
@@ -26,9 +30,10 @@ tests/guests/build.sh "$OUT"
 if [ -e "$FERRY_LAB_DIR" ]; then "$LAB" down >/dev/null 2>&1 || true; fi
 PROBE_PID=
 probe_stop() { if [ -n "$PROBE_PID" ]; then kill "$PROBE_PID" 2>/dev/null || true; wait "$PROBE_PID" 2>/dev/null || true; PROBE_PID=; fi; }
-trap 'probe_stop; echo; "$LAB" down | tail -n 1' EXIT
-echo "demo: bringing up 2 lab hosts"
-"$LAB" up 2 --ticks "$OUT/ferry-ticks" | sed 's/^/  /'
+CLUSTER=$top/tests/lab/cluster.sh
+trap 'probe_stop; echo; [ -d "$FERRY_LAB_DIR/cluster" ] && "$CLUSTER" down | tail -n 1; "$LAB" down | tail -n 1' EXIT
+echo "demo: bringing up 3 lab hosts"
+"$LAB" up 3 --ticks "$OUT/ferry-ticks" | sed 's/^/  /'
 eval "$("$LAB" env)"
 mkdir -p "$FERRY_LAB_SHARED/artifacts"
 cp "$OUT"/ferry-bm.elf "$OUT"/vmlinuz "$OUT"/initrd.img "$FERRY_LAB_SHARED/artifacts/"
@@ -48,10 +53,13 @@ agent() {
 field() { sed -n "s/.*[ ]$1=\([^ ]*\).*/\1/p" <<<"$2" | tail -n 1; }
 mib() { awk -v b="$1" 'BEGIN { printf "%.1f", b / 1048576 }'; }
 
+header() {
 printf '\n| %-9s | %-14s | %-7s | %-6s | %-16s | %8s | %8s | %8s | %8s | %8s | %7s | %-14s |\n' \
     guest move mode policy outcome "total ms" "downtime" "pause ms" "tick gap" "ping gap" "MiB" "guest"
 printf '|%s|%s|%s|%s|%s|%s|%s|%s|%s|%s|%s|%s|\n' ----------- ---------------- --------- -------- \
     ------------------ ---------- ---------- ---------- ---------- ---------- --------- ----------------
+}
+header
 
 # move GUEST CONFIG SRC DST [VAR=value...]: Pacemaker's sequence, and one table row
 move() {
@@ -74,11 +82,16 @@ move() {
         "$OUT/ferry-probe" wait "$PLOG" --mac "$MAC" --count 50 --timeout-ms 20000 --since "$(now_ms)" >/dev/null || true
         ping=$("$OUT/ferry-probe" report "$PLOG" --mac "$MAC" --since "$since" --until "$(now_ms)" | sed -n 's/^max_gap_ms=//p')
     fi
+    row "$g" "$src -> $dst" "$line" "$([ "$rc" = 0 ] && field outcome "$line" || echo "FAILED rc $rc")" \
+        "$(sed -n 's/^max_gap_ms=//p' <<<"$rep")" "${ping:--}" "$guest"
+}
+
+# row GUEST MOVE LOGLINE OUTCOME TICKGAP PINGGAP GUESTSTATE: one table row
+row() {
     printf '| %-9s | %-14s | %-7s | %-6s | %-16s | %8s | %8s | %8s | %8s | %8s | %7s | %-14s |\n' \
-        "$g" "$src -> $dst" "$(field mode "$line")" "$(field policy "$line")" \
-        "$([ "$rc" = 0 ] && field outcome "$line" || echo "FAILED rc $rc")" "$(field total_ms "$line")" \
-        "$(field downtime_ms "$line" | sed 's/^-1$/-/')" "$(field pause_ms "$line" | sed 's/^-1$/-/')" \
-        "$(sed -n 's/^max_gap_ms=//p' <<<"$rep")" "${ping:--}" "$(mib "$(field bytes "$line")")" "$guest"
+        "$1" "$2" "$(field mode "$3")" "$(field policy "$3")" "$4" "$(field total_ms "$3")" \
+        "$(field downtime_ms "$3" | sed 's/^-1$/-/')" "$(field pause_ms "$3" | sed 's/^-1$/-/')" \
+        "$5" "$6" "$(mib "$(field bytes "$3")")" "$7"
 }
 
 start() {
@@ -136,3 +149,101 @@ TXT
 echo
 echo "demo: the agent's log:"
 grep -E "migrate_to|ERROR" "$LOG" | cut -c1-220 | tail -n 14 | sed 's/^/  /'
+
+# --- the same hosts as a Pacemaker cluster: Pacemaker drives the agent -------
+echo
+echo "demo: the three hosts become a Corosync + Pacemaker cluster (fencing on)"
+# ocf:ferry:vm inside the lab hosts only: a copy of the OCF agent tree with
+# ours added, bind-mounted over /usr/lib/ocf/resource.d in each host
+ocf=$FERRY_LAB_DIR/ocf-resource.d
+cp -a /usr/lib/ocf/resource.d "$ocf"
+mkdir -p "$ocf/ferry"
+ln -s "$AGENT" "$ocf/ferry/vm"
+for h in $FERRY_LAB_HOSTS; do "$LAB" exec "$h" mount --bind "$ocf" /usr/lib/ocf/resource.d; done
+"$CLUSTER" up 2>/dev/null | grep '^cluster up:' | sed 's/^/  /'
+crm() { "$CLUSTER" crm node1 "$@"; }
+ca=$(mk vm-a --os bm --dirty 16 --rate 40)
+cb=$(mk vm-b --os bm --dirty 16 --rate 40)
+primitive() { cat <<CRM
+primitive $1 ocf:ferry:vm \\
+    params config="$2" name=$1 migrate=$3 shutdown_timeout=5s \\
+    op start timeout=90s interval=0 op stop timeout=90s interval=0 \\
+    op monitor interval=5s timeout=30s \\
+    op migrate_to timeout=120s interval=0 op migrate_from timeout=60s interval=0 \\
+    meta allow-migrate=true
+CRM
+}
+{
+    echo "property migration-limit=1"
+    echo "rsc_defaults resource-stickiness=100"
+    primitive vm-a "$ca" live
+    primitive vm-b "$cb" pause
+    echo "location vm-a-home vm-a 50: node1"
+    echo "location vm-b-home vm-b 50: node1"
+} >"$FERRY_LAB_DIR/vms.crm"
+sed 's/^/  /' "$FERRY_LAB_DIR/vms.crm"
+since=$(now_ms)
+crm configure load update "$FERRY_LAB_DIR/vms.crm" 2>/dev/null
+"$CLUSTER" wait-started vm-a node1 120 >/dev/null
+"$CLUSTER" wait-started vm-b node1 120 >/dev/null
+for g in vm-a vm-b; do "$OUT/ferry-ticks" wait "$TICKS" "$g" --count 25 --timeout-ms 30000 --since "$since" >/dev/null; done
+node_of() { "$CLUSTER" state "$1" | cut -d' ' -f2; }
+secs() { awk -v a="$1" -v b="$(now_ms)" 'BEGIN { printf "%.1f", (b - a) / 1000 }'; }
+EVENTS=()
+
+# cluster_row GUEST SRC DST SINCE WHAT: the row of a migration Pacemaker ran
+# (from the source agent's statistics line), and how long the whole step took
+cluster_row() {
+    local g=$1 src=$2 dst=$3 since=$4 what=$5 line rep
+    line=$("$LAB" exec "$src" cat /run/resource-agents/ferry-migrations.log |
+        grep -o "domain=$g from=$src to=$dst .*" | tail -n 1)
+    "$OUT/ferry-ticks" wait "$TICKS" "$g" --count 25 --timeout-ms 10000 --since "$(now_ms)" >/dev/null || true
+    rep=$("$OUT/ferry-ticks" report "$TICKS" "$g" --since "$since" || true)
+    row "$g" "$src -> $dst" "$line" "$(field outcome "$line")" "$(sed -n 's/^max_gap_ms=//p' <<<"$rep")" - \
+        "resets=$(sed -n 's/^resets=//p' <<<"$rep") bad=$(sed -n 's/^bad=//p' <<<"$rep")"
+    EVENTS+=("$what: $(secs "$since") s from the command to the VM settled on $dst")
+}
+
+echo
+echo "demo: Pacemaker drives the agent"
+header
+for g in vm-a vm-b; do
+    since=$(now_ms)
+    crm resource move "$g" node2 >/dev/null 2>&1
+    "$CLUSTER" wait-started "$g" node2 120 >/dev/null
+    cluster_row "$g" node1 node2 "$since" "crm resource move $g node2"
+    crm resource clear "$g" >/dev/null 2>&1
+done
+"$CLUSTER" wait-idle 60 >/dev/null || true
+since=$(now_ms)
+crm node standby node2 >/dev/null 2>&1
+"$CLUSTER" wait-started vm-a '!node2' 180 >/dev/null
+"$CLUSTER" wait-started vm-b '!node2' 180 >/dev/null
+for g in vm-a vm-b; do cluster_row "$g" node2 "$(node_of "$g")" "$since" "crm node standby node2 ($g)"; done
+crm node online node2 >/dev/null 2>&1
+"$CLUSTER" wait-idle 60 >/dev/null || true
+victim=$(node_of vm-a)
+since=$(now_ms)
+"$CLUSTER" poweroff "$victim" >/dev/null
+"$CLUSTER" wait-started vm-a "!$victim" 180 >/dev/null
+dst=$(node_of vm-a)
+"$OUT/ferry-ticks" wait "$TICKS" vm-a --count 25 --timeout-ms 30000 --since "$(now_ms)" >/dev/null || true
+rep=$("$OUT/ferry-ticks" report "$TICKS" vm-a --since "$since" || true)
+printf '| %-9s | %-14s | %-7s | %-6s | %-16s | %8s | %8s | %8s | %8s | %8s | %7s | %-14s |\n' \
+    vm-a "$victim -> $dst" - - "restarted" - - - "$(sed -n 's/^max_gap_ms=//p' <<<"$rep")" - - \
+    "resets=$(sed -n 's/^resets=//p' <<<"$rep") bad=$(sed -n 's/^bad=//p' <<<"$rep")"
+EVENTS+=("$victim powered off: fenced ($("$LAB" exec "$dst" stonith_admin --history "$victim" 2>/dev/null | grep -c 'reboot\|off' || true) fencing operation(s) in the history), vm-a started on $dst $(secs "$since") s after the power-off")
+echo
+printf '  %s\n' "${EVENTS[@]}"
+cat <<'TXT'
+
+  Pacemaker chose migrate_to/migrate_from for each move and for the standby
+  (allow-migrate=true, one migration at a time: migration-limit=1); vm-a moved
+  live, vm-b paused, as each one's migrate= says. A node that vanishes cannot
+  hand its VM over: it is fenced first, then the VM boots on a survivor
+  (resets=1: a restart, the only way to recover from a lost host).
+  (shutdown_timeout=5s: these bare-metal test guests ignore ACPI, so the
+  teardown's stops do not wait for them.)
+TXT
+# the fenced node boots again (the lab's fence agent does reboot); then a calm teardown
+"$CLUSTER" wait-online --timeout 120 >/dev/null 2>&1 || true

@@ -290,6 +290,32 @@ agent_migrate_from(struct agent *a)
     return rc;
 }
 
+/* reload-agent: Pacemaker changed reloadable parameters of a resource active
+ * here. The new values are in the environment and the next actions use them;
+ * check them, refresh the record, leave the guest alone. */
+static int
+agent_reload(struct agent *a)
+{
+    struct vm_reload_result r;
+    ferry_error *err = NULL;
+    int rc = OCF_SUCCESS;
+
+    if (vm_reload(a->params, &a->dl, &r, &err) < 0)
+        rc = agent_fail(a, agent_rc_from_error(a, err), err);
+    else if (r.running && r.detail[0])
+        log_warning("reload-agent: domain '%s' left running; the new parameters apply from its "
+                    "next action, but: %s", r.name, r.detail);
+    else if (r.running)
+        log_info("reload-agent: domain '%s' left running; the new parameters apply from its "
+                 "next action (migration speed %lld MiB/s, policy %s)", r.name,
+                 (long long)a->params->migration_speed_mib_s,
+                 params_migration_policy_names[a->params->migration_policy_id]);
+    else
+        log_info("reload-agent: parameters valid; nothing to refresh here (%s)", r.detail);
+    error_free(err);
+    return rc;
+}
+
 static int
 agent_validate(struct agent *a)
 {
@@ -300,6 +326,20 @@ agent_validate(struct agent *a)
         rc = agent_fail(a, agent_rc_from_error(a, err), err);
     error_free(err);
     return rc;
+}
+
+/* A small non-negative number from the environment; 0 if unset or not one. */
+static int
+agent_env_int(const char *var)
+{
+    const char *text = getenv(var);
+    char *end = NULL;
+    long value = 0;
+
+    if (text == NULL || *text < '0' || *text > '9')
+        return 0;
+    value = strtol(text, &end, 10);
+    return *end == '\0' && value < 1000 ? (int)value : 0;
 }
 
 int
@@ -328,7 +368,10 @@ main(int argc, char **argv)
 
     switch (a.action) {
     case OCF_ACTION_META_DATA:
-        return ocf_metadata_write(stdout) == 0 ? OCF_SUCCESS : OCF_ERR_GENERIC;
+        /* the OCF version the caller speaks: Pacemaker >= 2.1 says 1.1 */
+        return ocf_metadata_write(stdout, agent_env_int("OCF_RA_VERSION_MAJOR"),
+                                  agent_env_int("OCF_RA_VERSION_MINOR")) == 0 ?
+               OCF_SUCCESS : OCF_ERR_GENERIC;
     case OCF_ACTION_USAGE:
         ocf_usage_write(stdout, argv[0]);
         return OCF_SUCCESS;
@@ -405,6 +448,9 @@ main(int argc, char **argv)
         /* rgmanager: the parameters changed; a running guest has nothing to
          * apply, the next start uses them. Check them now. */
         rc = agent_validate(&a);
+        break;
+    case OCF_ACTION_RELOAD_AGENT:
+        rc = agent_reload(&a);
         break;
     case OCF_ACTION_MIGRATE_TO:
         rc = agent_migrate_to(&a);

@@ -26,6 +26,7 @@ enum ocf_action {
     OCF_ACTION_MIGRATE,        /* rgmanager: vm migrate <target-node> */
     OCF_ACTION_RECOVER,        /* stop, then start */
     OCF_ACTION_RECONFIG,       /* rgmanager: parameters changed */
+    OCF_ACTION_RELOAD_AGENT,   /* OCF 1.1: reloadable parameters changed */
 };
 
 /* The advertised interval of the depth-10 monitor (rgmanager's, where
@@ -44,8 +45,13 @@ struct ocf_action_def {
 enum ocf_action ocf_action_parse(const char *name);
 const struct ocf_action_def *ocf_action_get(enum ocf_action action);
 
-/* Writes the meta-data XML (ra-api-1.dtd) built from the action and parameter tables. */
-int ocf_metadata_write(FILE *out);
+/* Writes the meta-data XML built from the action and parameter tables, in the
+ * OCF version the caller speaks (OCF_RA_VERSION_MAJOR/MINOR; 0.0 if not given).
+ * An OCF 1.1 caller (Pacemaker >= 2.1, and crmsh and pcs through it) gets
+ * reload-agent, reloadable, unique-group, select and deprecated (valid against
+ * OCF 1.1's schema, e.g. pcs's ocf-1.1.rng); any other caller (ocf-tester) the
+ * OCF 1.0 subset valid against ra-api-1.dtd. */
+int ocf_metadata_write(FILE *out, int ra_version_major, int ra_version_minor);
 
 /* Writes the usage text. */
 void ocf_usage_write(FILE *out, const char *argv0);

@@ -29,6 +29,7 @@ const char *const params_migration_compression_names[] = { "none", "xbzrle", "mt
 static const struct params_def params_defs[] = {
     {
         .name = PARAMS_CONFIG,
+        .identity = true,
         .offset = offsetof(struct ferry_params, config),
         .type = PARAMS_TYPE_STRING,
         .unique = true,
@@ -44,6 +45,7 @@ static const struct params_def params_defs[] = {
     },
     {
         .name = PARAMS_NAME,
+        .identity = true,
         .offset = offsetof(struct ferry_params, name),
         .type = PARAMS_TYPE_STRING,
         .unique = true,
@@ -57,6 +59,7 @@ static const struct params_def params_defs[] = {
     },
     {
         .name = PARAMS_HYPERVISOR,
+        .identity = true,
         .offset = offsetof(struct ferry_params, hypervisor),
         .type = PARAMS_TYPE_STRING,
         .default_text = PARAMS_DEFAULT_HYPERVISOR,
@@ -91,6 +94,7 @@ static const struct params_def params_defs[] = {
     },
     {
         .name = PARAMS_PERSISTENT,
+        .identity = true,
         .offset = offsetof(struct ferry_params, persistent),
         .type = PARAMS_TYPE_BOOLEAN,
         .default_text = "false",
@@ -356,6 +360,7 @@ static const struct params_def params_defs[] = {
     },
     {
         .name = PARAMS_PATH,
+        .identity = true,
         .offset = offsetof(struct ferry_params, path),
         .type = PARAMS_TYPE_STRING,
         .shortdesc = "Search path for the domain XML (rgmanager)",
@@ -428,6 +433,7 @@ static const struct params_def params_defs[] = {
     },
     {
         .name = "xmlfile",
+        .identity = true,
         .alias_of = PARAMS_CONFIG,
         .offset = offsetof(struct ferry_params, config),
         .type = PARAMS_TYPE_STRING,
@@ -436,6 +442,7 @@ static const struct params_def params_defs[] = {
     },
     {
         .name = "hypervisor_uri",
+        .identity = true,
         .alias_of = PARAMS_HYPERVISOR,
         .offset = offsetof(struct ferry_params, hypervisor),
         .type = PARAMS_TYPE_STRING,

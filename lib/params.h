@@ -143,7 +143,9 @@ struct params_def {
     enum params_type type;
     const char *default_text;   /* as shown in meta-data; NULL: no default */
     bool required;
-    bool unique;
+    bool unique;                /* no two resources may share it (OCF 1.1: a unique-group of its own) */
+    bool identity;              /* says which domain, or where: a change restarts the VM; every
+                                 * other parameter only affects later actions (reloadable) */
     const char *shortdesc;
     const char *longdesc;
     size_t offset;              /* where the parsed value goes in struct ferry_params */

@@ -559,3 +559,66 @@ cleanup:
 
 /* ---- migration ---- */
 
+/* ------------------------------------------------------------- reload-agent */
+
+int
+vm_reload(const struct ferry_params *p, const deadline *dl, struct vm_reload_result *ret_result,
+          ferry_error **err)
+{
+    struct ident id = { 0 };
+    struct virt_identity vid;
+    struct virt_domain_info info;
+    struct vm_reload_result r;
+    struct ferry_state st;
+    virt_conn *conn = NULL;
+    ferry_error *e = NULL;
+    int ret = 0;
+
+    memset(&r, 0, sizeof(r));
+    /* Values that are wrong in themselves fail it (6, the guest untouched).
+     * What this node cannot see right now (the config file on shared storage,
+     * the snapshot directory, libvirt) does not: the parameters did not make
+     * it so, and a failed reload would get the VM restarted or banned. */
+    ret = params_validate(p, err);
+    if (ret < 0)
+        goto cleanup;
+    if (vm_validate(p, &e) < 0) {
+        if (error_code(e) == FERRY_E_CONFIG) {
+            ret = error_set(err, FERRY_E_CONFIG, "%s", error_message(e));
+            goto cleanup;
+        }
+        snprintf(r.detail, sizeof(r.detail), "%s", error_message(e));
+        e = error_free(e);
+    }
+    if (ident_resolve(p, IDENT_RECORD, &id, &e) < 0 || ident_connect(p, &conn, &e) < 0) {
+        snprintf(r.detail, sizeof(r.detail), "%s", error_message(e));
+        goto cleanup;
+    }
+    snprintf(r.name, sizeof(r.name), "%s", id.name);
+    vid = ident_virt(&id);
+    if (virt_domain_query(conn, &vid, &info, &e) < 0) {
+        snprintf(r.detail, sizeof(r.detail), "%s", error_message(e));
+        goto cleanup;
+    }
+    if (info.uuid_mismatch || info.namesake_running || virt_state_inactive(info.state)) {
+        snprintf(r.detail, sizeof(r.detail), "domain '%s' does not run here", id.name);
+        goto cleanup;
+    }
+    /* publish the utilization again: an autoset_utilization_* may have changed */
+    state_load(p, &st);
+    if (st.util_cpu != -1 || st.util_hv_memory_mib != -1) {
+        st.util_cpu = -1;
+        st.util_hv_memory_mib = -1;
+        st.util_retry_after_s = 0;
+        state_save(p, &st);
+    }
+    sync_keep(p, conn, &id, &info, false, dl);
+    r.running = true;
+cleanup:
+    if (ret == 0)
+        *ret_result = r;
+    error_free(e);
+    virt_conn_close(conn);
+    ident_clear(&id);
+    return ret;
+}

@@ -8,6 +8,7 @@
 #ifndef FERRY_VM_H
 #define FERRY_VM_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "deadline.h"
@@ -47,6 +48,12 @@ struct vm_start_result {
     char how[64];         /* "already running", "created", "resumed", ... */
 };
 
+struct vm_reload_result {
+    char name[256];
+    bool running;         /* the domain runs here: its record was refreshed */
+    char detail[256];     /* what this node could not check or refresh, or "" */
+};
+
 /* validate-all: parameters, and the config file when set (without libvirt). */
 int vm_validate(const struct ferry_params *params, ferry_error **err);
 
@@ -58,6 +65,17 @@ int vm_start(const struct ferry_params *params, const deadline *dl,
 
 int vm_stop(const struct ferry_params *params, const deadline *dl,
             struct vm_stop_result *ret_result, ferry_error **err);
+
+/* reload-agent: the reloadable parameters changed. Re-validates them (as
+ * validate-all: a value wrong in itself is FERRY_E_CONFIG), and where the
+ * domain runs here refreshes this node's record of it (state file, and the
+ * utilization, published again in case an autoset_utilization_* parameter
+ * changed). Never touches the guest: the new values take effect in the actions
+ * that follow (migrate_to, monitor, stop). What this node cannot see now (the
+ * config file, libvirt) or a domain not running here is not a failure: 0,
+ * with the reason in detail. */
+int vm_reload(const struct ferry_params *params, const deadline *dl,
+              struct vm_reload_result *ret_result, ferry_error **err);
 
 /* The stop's graceful budget: shutdown_timeout if set, but always keeping a
  * reserve of the remaining time for destroy and its verification. */

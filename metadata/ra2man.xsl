@@ -74,11 +74,25 @@
         <xsl:when test="@required = '1'">required, </xsl:when>
         <xsl:otherwise>optional, </xsl:otherwise>
       </xsl:choose>
-      <xsl:value-of select="content/@type"/>
+      <xsl:choose>
+        <xsl:when test="content/@type = 'select'">
+          <xsl:text>one of </xsl:text>
+          <xsl:for-each select="content/option">
+            <xsl:if test="position() &gt; 1"><xsl:text>, </xsl:text></xsl:if>
+            <xsl:value-of select="@value"/>
+          </xsl:for-each>
+        </xsl:when>
+        <xsl:otherwise><xsl:value-of select="content/@type"/></xsl:otherwise>
+      </xsl:choose>
       <xsl:if test="content/@default">
         <xsl:text>, default "</xsl:text>
         <xsl:call-template name="esc"><xsl:with-param name="s" select="content/@default"/></xsl:call-template>
         <xsl:text>"</xsl:text>
+      </xsl:if>
+      <xsl:if test="@reloadable = '1'">, reloadable</xsl:if>
+      <xsl:if test="deprecated/replaced-with">
+        <xsl:text>, deprecated: use </xsl:text>
+        <xsl:value-of select="deprecated/replaced-with/@name"/>
       </xsl:if>
       <xsl:text>)&#10;</xsl:text>
     </xsl:for-each>

@@ -22,6 +22,7 @@
 #include "check_common.h"
 #include "proc.h"
 #include "migration.h"
+#include "state.h"
 #include "vm.h"
 
 #define TEST_URI "test:///default"
@@ -726,6 +727,87 @@ START_TEST(test_unreachable_libvirt_is_not_stopped)
 }
 END_TEST
 
+/* The domain's libvirt ID: a new one means it was started again. */
+static int
+domain_id(virConnectPtr conn, const char *name)
+{
+    virDomainPtr d = virDomainLookupByName(conn, name);
+    int id = -1;
+
+    ck_assert_ptr_nonnull(d);
+    id = (int)virDomainGetID(d);
+    virDomainFree(d);
+    return id;
+}
+
+/* reload-agent: re-validates, refreshes this node's record, never touches the
+ * guest; where the domain does not run there is nothing to apply. */
+START_TEST(test_reload)
+{
+    struct fixture f;
+    struct ferry_params *p = NULL;
+    struct ferry_params *p2 = NULL;
+    struct ferry_params *bad = NULL;
+    struct vm_reload_result r;
+    struct ferry_state st;
+    ferry_error *err = NULL;
+    char path[256];
+    deadline dl;
+    int id = -1;
+
+    fixture_setup(&f);
+    snprintf(path, sizeof(path), "%s/ferry-vm-p_vm1.state", f.state_dir);
+    p = params_with_config(&f, NULL);
+    deadline_init(&dl, 20000);
+    ck_assert_msg(vm_reload(p, &dl, &r, &err) == 0, "reload: %s", error_message(err));
+    ck_assert(!r.running);
+    ck_assert_int_eq(access(path, F_OK), -1);        /* nothing recorded for a stopped VM */
+
+    start_ok(p, "created (transient)");
+    id = domain_id(f.keep, "vm1");
+    /* as if this node had published the utilization: reload publishes it again
+     * (an autoset_utilization_* may have changed; without Pacemaker nothing is
+     * published, so the record says "none") */
+    ck_assert_int_eq(state_load(p, &st), 0);
+    st.util_cpu = 4;
+    st.util_hv_memory_mib = 512;
+    ck_assert_int_eq(state_save(p, &st), 0);
+    p2 = params_with_config(&f, "OCF_RESKEY_migration_speed=50");
+    ck_assert_msg(vm_reload(p2, &dl, &r, &err) == 0, "reload: %s", error_message(err));
+    ck_assert(r.running);
+    ck_assert_str_eq(r.name, "vm1");
+    ck_assert_int_eq(domain_id(f.keep, "vm1"), id);  /* same guest, not restarted */
+    ck_assert_int_eq(state_load(p2, &st), 0);
+    ck_assert_str_eq(st.name, "vm1");
+    ck_assert_str_eq(st.config, f.config);
+    ck_assert_int_eq(st.util_cpu, -1);
+    ck_assert_int_eq(st.util_hv_memory_mib, -1);
+
+    /* a reloadable parameter with a bad value: refused, the guest untouched */
+    bad = params_with_config(&f, "OCF_RESKEY_migrateuri=ftp://node2");
+    ck_assert_int_eq(vm_reload(bad, &dl, &r, &err), FERRY_E_CONFIG);
+    ck_assert_ptr_nonnull(strstr(error_message(err), "migrateuri"));
+    error_free(err);
+    err = NULL;
+    ck_assert_int_eq(domain_id(f.keep, "vm1"), id);
+    ck_assert_int_eq(monitor(p2), VM_STATUS_RUNNING);
+
+    /* the config file unreadable for a moment (shared storage): not a reason
+     * to fail (Pacemaker would restart the VM, or ban it for "not installed");
+     * the running domain is found by this node's record */
+    ck_assert_int_eq(unlink(f.config), 0);
+    ck_assert_msg(vm_reload(p2, &dl, &r, &err) == 0, "reload: %s", error_message(err));
+    ck_assert(r.running);
+    ck_assert_ptr_nonnull(strstr(r.detail, "cannot be read"));
+    ck_assert_int_eq(domain_id(f.keep, "vm1"), id);
+    stop_ok(p2);
+    params_free(bad);
+    params_free(p2);
+    params_free(p);
+    fixture_teardown(&f);
+}
+END_TEST
+
 START_TEST(test_validate)
 {
     struct fixture f;
@@ -1295,6 +1377,7 @@ main(void)
     add_test(s, test_record_only_for_its_config, 20);
     add_test(s, test_unreachable_libvirt_is_not_stopped, 20);
     add_test(s, test_validate, 20);
+    add_test(s, test_reload, 20);
     add_test(s, test_path_search, 20);
     add_test(s, test_snapshot_save_restore, 20);
     add_test(s, test_snapshot_restores_with_config, 20);

@@ -18,6 +18,11 @@
 #   cluster.sh wait-idle [SECONDS]    wait until the DC's controller is S_IDLE (no join/transition)
 #   cluster.sh poweroff HOST            SIGKILL every process of HOST (qemu included; holder kept), by
 #                                       pid, then fresh tmpfs /run, /dev/shm, /tmp ("RAM" lost)
+#   cluster.sh stop HOST [SECONDS]      HOST leaves the cluster cleanly, as `crm cluster stop` or a host
+#                                       shutdown does: SIGTERM to its pacemakerd (Pacemaker moves or
+#                                       stops its resources first), waits up to SECONDS (default 300)
+#                                       for it to exit, then corosync.  libvirtd, sshd and guests stay.
+#   cluster.sh start HOST               corosync + pacemakerd again on a HOST that was stopped
 #   cluster.sh poweron HOST [--now]     start virtlogd, libvirtd, sshd (lab.sh daemon), corosync,
 #                                       pacemakerd.  Waits first until no live peer's corosync still
 #                                       lists HOST and no fencing of HOST is pending, +2 s (the
@@ -516,6 +521,32 @@ cmd_status() {
   h=$(live_host) && in_host "$h" crm_mon -1 -r
 }
 
+cmd_stop() {
+  [ $# -ge 1 ] && [ $# -le 2 ] || die "usage: $0 stop HOST [SECONDS]"
+  local h=$1 secs=${2:-300} t0 pid
+  require_host "$h"; cluster_up || die "no cluster is up in $LAB_DIR"
+  t0=$(now_ms)
+  if pid=$(pid_of "$h" pacemakerd); then
+    kill -TERM "$pid" 2>/dev/null || true
+    # pacemakerd exits once its controller has handed every resource over (shutdown-escalation bounds
+    # it on Pacemaker's side); a zombie counts as gone
+    wait_until "$secs" sh -c "! kill -0 $pid 2>/dev/null || grep '^State:.Z' >/dev/null /proc/$pid/status" ||
+      die "$h: pacemakerd (pid $pid) still running ${secs}s after SIGTERM"
+    rm -f "$LAB_DIR/$h/pacemakerd.pid"
+  fi
+  stop_host "$h" corosync
+  echo "$h: left the cluster in $(secs_since "$t0")s"
+}
+
+cmd_start() {
+  [ $# = 1 ] || die "usage: $0 start HOST"
+  local h=$1 t0
+  require_host "$h"; cluster_up || die "no cluster is up in $LAB_DIR"
+  t0=$(now_ms)
+  start_corosync "$h"; wait_corosync "$h"; start_pacemakerd "$h"
+  echo "$h: cluster stack started in $(secs_since "$t0")s"
+}
+
 usage() { sed -n '2,/^set -euo/p' "$SELF" | sed '$d; s/^# \{0,1\}//'; exit 2; }
 
 case ${1:-} in
@@ -530,6 +561,8 @@ case ${1:-} in
   wait-idle) shift; cmd_wait_idle "$@" ;;
   poweroff) shift; cmd_poweroff "$@" ;;
   poweron) shift; cmd_poweron "$@" ;;
+  stop) shift; cmd_stop "$@" ;;
+  start) shift; cmd_start "$@" ;;
   _mount) inner_mount "$2" ;;
   _umount) inner_umount "$2" ;;
   _wipe) inner_wipe "$2" ;;

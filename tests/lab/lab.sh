@@ -210,6 +210,10 @@ EOF
   # and refuses to start without them; this box has no libvirt-daemon-system, so the hosts get
   # private copies of /etc/passwd and /etc/group with that user added (the real files stay untouched)
   cp /etc/passwd "$fs/passwd"; cp /etc/group "$fs/group"
+  # root's login shell inside the hosts is /bin/sh: sshd runs every remote command (ours, and
+  # libvirt's qemu+ssh helper) through it, and bash would source the machine's ~/.bashrc, whose
+  # output or side effects (a pyenv rehash racing in a shared ~/.pyenv) are not the lab's business
+  sed -i 's#^\(root:[^:]*:0:0:[^:]*:[^:]*\):.*$#\1:/bin/sh#' "$fs/passwd"
   getent passwd libvirt-qemu >/dev/null || echo "libvirt-qemu:x:64055:64055:Libvirt Qemu (ferry lab):/var/lib/libvirt:/usr/sbin/nologin" >>"$fs/passwd"
   getent group libvirt-qemu >/dev/null || echo "libvirt-qemu:x:64055:" >>"$fs/group"
   echo "# ferry lab: no DNS inside the lab (names are in /etc/hosts)" >"$fs/resolv.conf"
