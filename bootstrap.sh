@@ -24,6 +24,9 @@ PACKAGES=(
     pcs
     # test_placement checks that a monitor starts no process
     strace
+    # test_metrics: the real node_exporter scrapes the agent's textfile, curl reads it;
+    # test_tls: a lab CA (openssl) and a capture on the migration link (tcpdump)
+    prometheus-node-exporter curl openssl tcpdump
     # test_valgrind: memcheck over the Check suites and the agent
     valgrind
     # fuzz/: libFuzzer harnesses (clang; libFuzzer and clang's ASan/UBSan

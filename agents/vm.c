@@ -16,6 +16,7 @@
 #include "deadline.h"
 #include "error.h"
 #include "log.h"
+#include "metrics.h"
 #include "ocf.h"
 #include "params.h"
 #include "migration.h"
@@ -122,9 +123,52 @@ agent_rc_from_error(const struct agent *a, const ferry_error *err)
     }
 }
 
+/* How long an action waits for the node's metrics lock. */
+#define AGENT_METRICS_WAIT_MS 1000
+
+/* Counts the action into node_exporter's textfile (metrics_dir); never fails the action. */
+static void
+agent_metrics_record(struct agent *a, const struct metrics_migration *m, const char *result)
+{
+    deadline dl = deadline_sub(&a->dl, AGENT_METRICS_WAIT_MS);
+    ferry_error *err = NULL;
+    int rc = m ? metrics_record_migration(a->params->metrics_dir, m, &dl, &err) :
+                 metrics_record_monitor(a->params->metrics_dir, result, &dl, &err);
+
+    if (rc == -ENOENT)
+        log_debug("%s", error_message(err));
+    else if (rc < 0)
+        log_warning("%s", error_message(err));
+    error_free(err);
+}
+
+static void
+agent_metrics_migration(struct agent *a, const struct migration_result *r, int code)
+{
+    struct metrics_migration m = {
+        .mode = params_migrate_names[a->params->migrate_mode],
+        .outcome = r->outcome[0] ? r->outcome : "refused",
+        .reason = code == 0 ? METRICS_REASON_NONE :
+                  metrics_reason_classify(code, r->outcome, r->trigger),
+        .total_ms = r->outcome[0] ? r->total_ms : -1,
+        .downtime_ms = r->outcome[0] ? r->downtime_ms : -1,
+        .pause_ms = r->outcome[0] ? r->pause_ms : -1,
+        .bytes = r->bytes,
+        .time_s = (int64_t)time(NULL),
+    };
+
+    agent_metrics_record(a, &m, NULL);
+}
+
 static int
 agent_monitor(struct agent *a)
 {
+    static const char *const monitor_results[] = {
+        [VM_STATUS_STOPPED] = "stopped",
+        [VM_STATUS_RUNNING] = "running",
+        [VM_STATUS_DEGRADED] = "degraded",
+        [VM_STATUS_FAILED] = "failed",
+    };
     struct vm_monitor_result r;
     ferry_error *err = NULL;
     bool probe = a->params->interval_ms == 0;
@@ -132,6 +176,7 @@ agent_monitor(struct agent *a)
 
     if (vm_monitor(a->params, &a->dl, &r, &err) < 0) {
         rc = agent_fail(a, agent_rc_from_error(a, err), err);
+        agent_metrics_record(a, NULL, "error");
         goto cleanup;
     }
     switch (r.status) {
@@ -153,6 +198,7 @@ agent_monitor(struct agent *a)
         rc = agent_fail(a, OCF_ERR_GENERIC, err);
         break;
     }
+    agent_metrics_record(a, NULL, monitor_results[r.status]);
 cleanup:
     error_free(err);
     return rc;
@@ -218,6 +264,8 @@ agent_migrate_to(struct agent *a)
         log_info("migrate_to: domain '%s' migrated to %s: %s", r.name, r.target, r.line);
     if (rc != OCF_SUCCESS && r.line[0])
         log_info("migrate_to: %s", r.line);
+    if (!r.already)
+        agent_metrics_migration(a, &r, rc == OCF_SUCCESS ? 0 : error_code(err));
     error_free(err);
     return rc;
 }

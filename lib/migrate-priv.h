@@ -47,4 +47,15 @@ void migrate_watch_acted(struct migrate_watch *w, enum migrate_action act, bool 
 enum migrate_action migrate_watch_decide(const struct migrate_watch *w, int64_t now_ms,
                                          const char **ret_why);
 
+/* What the policy does next if the copy makes no more progress from now_ms:
+ * the action, when (*ret_at_ms, now_ms if it is due) and why.
+ * MIGRATE_ACT_NONE when nothing is left for it to do. */
+enum migrate_action migrate_watch_next(const struct migrate_watch *w, int64_t now_ms,
+                                       int64_t *ret_at_ms, const char **ret_why);
+
+/* The progress line logged every few seconds while a migration runs: data
+ * copied and remaining, dirty rate, iteration, the policy's next step. */
+void migrate_progress_format(const struct virt_job_stats *s, const struct migrate_watch *w,
+                             int64_t now_ms, char *buf, size_t size);
+
 #endif

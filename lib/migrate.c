@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/vfs.h>
 #include <unistd.h>
 
@@ -20,6 +21,8 @@
 #include "migrate-priv.h"
 
 #define MIGRATE_WATCH_POLL_MS 200
+/* how often a running migration's progress is logged */
+#define MIGRATE_PROGRESS_LOG_MS 5000
 /* how finely the guest-visible pause is measured */
 #define MIGRATE_PAUSE_POLL_MS 10
 /* What migrate_to keeps back from its deadline after the policy's last
@@ -586,6 +589,65 @@ migrate_watch_decide(const struct migrate_watch *w, int64_t now_ms, const char *
     return MIGRATE_ACT_PAUSE;
 }
 
+enum migrate_action
+migrate_watch_next(const struct migrate_watch *w, int64_t now_ms, int64_t *ret_at_ms,
+                   const char **ret_why)
+{
+    /* the decision changes only at these moments while nothing progresses */
+    int64_t at[] = { now_ms, w->best_at_ms + w->stall_timeout_ms, w->completion_at_ms,
+                     w->hard_at_ms, w->giveup_at_ms };
+    size_t n = sizeof(at) / sizeof(at[0]);
+    size_t i;
+    size_t k;
+
+    for (i = 1; i < n; i++) {
+        for (k = i; k > 0 && at[k] < at[k - 1]; k--) {
+            int64_t t = at[k];
+
+            at[k] = at[k - 1];
+            at[k - 1] = t;
+        }
+    }
+    for (i = 0; i < n; i++) {
+        enum migrate_action act = MIGRATE_ACT_NONE;
+
+        if (at[i] < now_ms)
+            continue;
+        act = migrate_watch_decide(w, at[i], ret_why);
+        if (act != MIGRATE_ACT_NONE) {
+            *ret_at_ms = at[i];
+            return act;
+        }
+    }
+    return MIGRATE_ACT_NONE;
+}
+
+void
+migrate_progress_format(const struct virt_job_stats *s, const struct migrate_watch *w,
+                        int64_t now_ms, char *buf, size_t size)
+{
+    const char *why = "";
+    int64_t at_ms = now_ms;
+    enum migrate_action next = migrate_watch_next(w, now_ms, &at_ms, &why);
+    char next_text[128];
+
+    if (next == MIGRATE_ACT_NONE)
+        snprintf(next_text, sizeof(next_text), "none");
+    else
+        snprintf(next_text, sizeof(next_text), "%s in %.1f s (%s) unless it completes first",
+                 migrate_action_name(next), (double)(at_ms - now_ms) / 1000, why);
+    snprintf(buf, size, "copied %llu MiB, remaining %llu MiB of %llu MiB, dirty %.1f MiB/s, "
+             "iteration %llu, elapsed %.1f s%s; next: %s",
+             (unsigned long long)(s->data_processed >> 20),
+             (unsigned long long)(s->data_remaining >> 20),
+             (unsigned long long)(s->data_total >> 20),
+             (double)(s->dirty_rate_pages_s * s->page_size) / (1024.0 * 1024.0),
+             (unsigned long long)s->iterations, (double)(now_ms - w->start_ms) / 1000,
+             !w->live ? ", guest paused (pause mode)" :
+             w->suspended ? ", guest paused by the policy" :
+             w->postcopy ? ", in post-copy" : "", next_text);
+}
+
 /* Shared between migrate_run and its watcher thread. */
 struct migrate_watcher {
     virt_conn *conn;
@@ -664,6 +726,8 @@ migrate_watcher_main(void *arg)
     struct virt_job_stats s;
     const char *why = NULL;
     int64_t next_stats_ms = 0;
+    int64_t next_progress_ms = deadline_now_ms() + MIGRATE_PROGRESS_LOG_MS;
+    char line[512];
 
     while (!atomic_load(&mw->done)) {
         ferry_error *err = NULL;
@@ -679,6 +743,12 @@ migrate_watcher_main(void *arg)
                 mw->last = s;
                 mw->have_last = true;
                 pthread_mutex_unlock(&mw->lock);
+                if (now_ms >= next_progress_ms) {
+                    /* an operator watching the journal sees what a long migrate_to does */
+                    next_progress_ms = now_ms + MIGRATE_PROGRESS_LOG_MS;
+                    migrate_progress_format(&s, mw->w, now_ms, line, sizeof(line));
+                    log_info("migrating '%s': %s", mw->id->name, line);
+                }
             }
             err = error_free(err);
             if (!atomic_load(&mw->done)) {
@@ -795,6 +865,81 @@ migrate_result_format(const struct migrate_result *r, const char *domain, const 
 }
 
 /* ---------------------------------------------------------------- pre-flight on the target */
+
+/* The quoted value of key in one qemu.conf line (key = "value"), or NULL. */
+static const char *
+migrate_conf_value(const char *line, const char *key, size_t *ret_len)
+{
+    const char *p = line + strspn(line, " \t");
+    size_t klen = strlen(key);
+    const char *end = NULL;
+
+    if (strncmp(p, key, klen) != 0)
+        return NULL;
+    p += klen;
+    p += strspn(p, " \t");
+    if (*p != '=')
+        return NULL;
+    p++;
+    p += strspn(p, " \t");
+    if (*p != '"')
+        return NULL;
+    p++;
+    end = strchr(p, '"');
+    if (end == NULL)
+        return NULL;
+    *ret_len = (size_t)(end - p);
+    return p;
+}
+
+int
+migrate_tls_dir(const char *qemu_conf, char *buf, size_t size)
+{
+    char line[1024];
+    char migrate_dir[512] = "";
+    char default_dir[512] = "";
+    const char *v = NULL;
+    size_t len = 0;
+    FILE *f = fopen(qemu_conf, "re");
+
+    while (f && fgets(line, sizeof(line), f)) {
+        if ((v = migrate_conf_value(line, "migrate_tls_x509_cert_dir", &len)) != NULL &&
+            len < sizeof(migrate_dir))
+            snprintf(migrate_dir, sizeof(migrate_dir), "%.*s", (int)len, v);
+        else if ((v = migrate_conf_value(line, "default_tls_x509_cert_dir", &len)) != NULL &&
+                 len < sizeof(default_dir))
+            snprintf(default_dir, sizeof(default_dir), "%.*s", (int)len, v);
+    }
+    if (f)
+        fclose(f);
+    v = migrate_dir[0] ? migrate_dir : default_dir[0] ? default_dir : "/etc/pki/qemu";
+    if ((size_t)snprintf(buf, size, "%s", v) >= size)
+        return -ENAMETOOLONG;
+    return 0;
+}
+
+int
+migrate_preflight_tls(const char *dir, const char *target_node, ferry_error **err)
+{
+    static const char *const files[] = { "ca-cert.pem", "client-cert.pem", "client-key.pem" };
+    char path[4096];
+    struct stat st;
+    size_t i;
+
+    for (i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+        snprintf(path, sizeof(path), "%s/%s", dir, files[i]);
+        if (stat(path, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0 &&
+            access(path, R_OK) == 0)
+            continue;
+        return error_set(err, FERRY_E_CONFIG, "tls=true, but this node's migration certificate "
+                         "%s is %s (libvirt's migrate_tls_x509_cert_dir in %s: ca-cert.pem, "
+                         "client-cert.pem and client-key.pem here, server-cert.pem and "
+                         "server-key.pem on the target %s, all issued by one CA); nothing has "
+                         "moved", path, stat(path, &st) < 0 ? strerror(errno) : "empty or "
+                         "unreadable", MIGRATE_QEMU_CONF, target_node);
+    }
+    return 0;
+}
 
 uint64_t
 migrate_memory_available_kib(const struct virt_node_memory *mem)

@@ -47,6 +47,19 @@ int migrate_probe_tcp(const char *host, int port, int64_t timeout_ms, ferry_erro
 int migrate_preflight_target(virt_conn *dst, const domxml *live, const struct ferry_params *params,
                              const char *target_node, ferry_error **err);
 
+/* libvirt's QEMU driver configuration, where the migration TLS directory is set. */
+#define MIGRATE_QEMU_CONF "/etc/libvirt/qemu.conf"
+
+/* The directory of QEMU's migration certificates as libvirt takes it from
+ * qemu_conf: migrate_tls_x509_cert_dir, else default_tls_x509_cert_dir, else
+ * /etc/pki/qemu. 0, or -ENAMETOOLONG. */
+int migrate_tls_dir(const char *qemu_conf, char *buf, size_t size);
+
+/* tls=true, before anything moves: this node (QEMU's TLS client) has its CA
+ * and client certificate and key in dir (readable, not empty).
+ * FERRY_E_CONFIG naming the file otherwise. */
+int migrate_preflight_tls(const char *dir, const char *target_node, ferry_error **err);
+
 /* What the target can give a guest: free + buffers + page cache (libvirt has
  * no MemAvailable; this is the usual approximation). */
 uint64_t migrate_memory_available_kib(const struct virt_node_memory *mem);

@@ -257,6 +257,7 @@ struct migration_ctx {
     struct flight fl;                 /* a killed migrate_to's record, then ours */
     bool orphan;                      /* fl is a killed migrate_to's, whose guest left */
     struct migrate_watch w;           /* the policy's clock and state */
+    char tls_dir[256];                /* tls=true: QEMU's migration certificates, or "" */
     struct migration_result r;
 };
 
@@ -355,6 +356,13 @@ migration_check_states(struct migration_ctx *c, ferry_error **err)
     return 0;
 }
 
+/* Is the hypervisor this node's system libvirt, whose qemu.conf we can read? */
+static bool
+migration_hypervisor_system(const struct ferry_params *p)
+{
+    return p->hypervisor == NULL || strncmp(p->hypervisor, "qemu:///system", 14) == 0;
+}
+
 /* Pre-flight: nothing moves before every check passed. 1: nothing to do. */
 static int
 migration_preflight(struct migration_ctx *c, ferry_error **err)
@@ -384,6 +392,9 @@ migration_preflight(struct migration_ctx *c, ferry_error **err)
     free(live_xml);
     if (ret == 0)
         ret = migrate_preflight_target(c->dst, c->live, c->p, c->t.node, err);
+    if (ret == 0 && c->p->tls && migration_hypervisor_system(c->p) &&
+        migrate_tls_dir(MIGRATE_QEMU_CONF, c->tls_dir, sizeof(c->tls_dir)) == 0)
+        ret = migrate_preflight_tls(c->tls_dir, c->t.node, err);
     if (ret == 0 && c->p->migration_downtime_ms > 0)
         ret = virt_domain_set_max_downtime(c->src, &c->vid, (uint64_t)c->p->migration_downtime_ms,
                                            err);
@@ -511,7 +522,7 @@ migration_finish(struct migration_ctx *c, struct migrate_result *mr, ferry_error
 static int
 migration_fail(struct migration_ctx *c, struct migrate_result *mr, int ret, ferry_error **err)
 {
-    char note[512] = "";
+    char note[2048] = "";
     bool on_target = false;
 
     migration_recover(c->src, c->dst, &c->vid, c->fl.was_running, &on_target, note, sizeof(note));
@@ -521,6 +532,17 @@ migration_fail(struct migration_ctx *c, struct migrate_result *mr, int ret, ferr
         *err = error_free(*err);
         snprintf(mr->outcome, sizeof(mr->outcome), "completed-with-error");
         return 0;
+    }
+    if (c->p->tls && c->tls_dir[0] && mr->bytes == 0 && !c->w.aborted) {
+        /* the stream never started: libvirt often says no more than "End of
+         * file" when QEMU's TLS handshake failed (the reason is in QEMU's log
+         * of the domain, e.g. "The certificate hasn't got a known issuer") */
+        snprintf(note + strlen(note), sizeof(note) - strlen(note),
+                 "; tls=true and no memory was copied: check the migration certificates in "
+                 "%s on both nodes (the target's server-cert.pem must be issued by the CA of "
+                 "this node's %s/ca-cert.pem and name the target's host; this node's "
+                 "client-cert.pem by the target's ca-cert.pem); QEMU's log of the domain "
+                 "says why", c->tls_dir, c->tls_dir);
     }
     if (note[0]) {
         ferry_error *joined = NULL;
@@ -562,6 +584,11 @@ migration_to(const struct ferry_params *p, const deadline *dl, struct migration_
     migrate_result_format(&mr, c.id.name, c.local, c.t.node, p->migrate, p->migration_policy,
                           c.r.line, sizeof(c.r.line));
     c.r.downtime_ms = mr.downtime_ms;
+    snprintf(c.r.outcome, sizeof(c.r.outcome), "%s", mr.outcome);
+    snprintf(c.r.trigger, sizeof(c.r.trigger), "%s", mr.trigger);
+    c.r.total_ms = mr.total_ms;
+    c.r.pause_ms = mr.pause_ms;
+    c.r.bytes = mr.bytes;
     migration_log_append(p, c.r.line);
     *ret_result = c.r;
 cleanup:

@@ -25,6 +25,13 @@ struct migration_result {
     char target[256];
     char line[1024];      /* the statistics line (migrate_result_format) */
     int64_t downtime_ms;
+    /* the migrate call's figures (struct migrate_result's), for the metrics;
+     * outcome is "" when it failed before anything moved */
+    char outcome[48];
+    char trigger[48];
+    int64_t total_ms;
+    int64_t pause_ms;
+    uint64_t bytes;
     bool already;         /* nothing to do: it already runs on the target */
 };
 

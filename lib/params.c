@@ -367,6 +367,19 @@ static const struct params_def params_defs[] = {
             "file is managed elsewhere.",
     },
     {
+        .name = PARAMS_METRICS_DIR,
+        .offset = offsetof(struct ferry_params, metrics_dir),
+        .type = PARAMS_TYPE_STRING,
+        .default_text = PARAMS_DEFAULT_METRICS_DIR,
+        .shortdesc = "node_exporter textfile collector directory",
+        .longdesc =
+            "Where the agent keeps this node's Prometheus metrics (ferry.prom: migrations by "
+            "mode and outcome, their time, downtime, pause and bytes, the last failure's "
+            "reason, monitors by result), for node_exporter's --collector.textfile.directory. "
+            "The default is Debian's prometheus-node-exporter directory; while it does not "
+            "exist nothing is written. Empty: no metrics.",
+    },
+    {
         .name = PARAMS_PATH,
         .identity = true,
         .offset = offsetof(struct ferry_params, path),
@@ -1036,6 +1049,14 @@ params_parse(char *const *envp, struct ferry_params **ret_params, ferry_error **
         if (rc < 0 && ret == 0)
             ret = rc;
     }
+    /* metrics_dir set empty turns the metrics off (any other empty parameter is unset) */
+    for (i = 0; envp && envp[i]; i++) {
+        if (strcmp(envp[i], PARAMS_ENV_PREFIX PARAMS_METRICS_DIR "=") == 0 &&
+            params_dup(&p->metrics_dir, "") < 0) {
+            ret = error_set(err, -ENOMEM, "out of memory");
+            goto cleanup;
+        }
+    }
 
     rc = params_apply_migrate_options(p, envp, err);
     if (rc == -ENOMEM) {
@@ -1426,6 +1447,10 @@ params_validate(const struct ferry_params *p, ferry_error **err)
         return error_set(err, FERRY_E_CONFIG,
                          "parameter 'name' is '%s', which is not a valid libvirt domain name "
                          "(no '/', at most 255 bytes)", p->name);
+    if (p->metrics_dir && p->metrics_dir[0] && p->metrics_dir[0] != '/')
+        return error_set(err, FERRY_E_CONFIG,
+                         "parameter 'metrics_dir' is '%s', which is not an absolute path",
+                         p->metrics_dir);
     if (p->snapshot && p->snapshot[0] != '/')
         return error_set(err, FERRY_E_CONFIG,
                          "parameter 'snapshot' is '%s', which is not an absolute path",
@@ -1504,6 +1529,7 @@ params_free(struct ferry_params *p)
     free(p->migrate_target);
     free(p->on_node);
     free(p->state_dir);
+    free(p->metrics_dir);
     free(p);
     return NULL;
 }

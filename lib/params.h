@@ -45,6 +45,7 @@
 #define PARAMS_AUTOSET_UTILIZATION_HV_MEMORY "autoset_utilization_hv_memory"
 #define PARAMS_AUTOSET_UTILIZATION_VMS "autoset_utilization_vms"
 #define PARAMS_SAVE_CONFIG "save_config"
+#define PARAMS_METRICS_DIR "metrics_dir"
 
 /* migration_speed=auto (linkspeed.h): the slower end's link speed / migration-limit */
 #define PARAMS_MIGRATION_SPEED_AUTO (-1)
@@ -52,6 +53,7 @@
 
 #define PARAMS_DEFAULT_HYPERVISOR "qemu:///system"
 #define PARAMS_DEFAULT_STATE_DIR "/run/resource-agents"
+#define PARAMS_DEFAULT_METRICS_DIR "/var/lib/prometheus/node-exporter"
 
 /* migrate: how the guest travels (params_migrate_names) */
 enum migrate_mode {
@@ -108,6 +110,7 @@ struct ferry_params {
     bool autoset_utilization_hv_memory;/* publish max memory (MiB) as "hv_memory" */
     bool autoset_utilization_vms;      /* publish "vms=1" (a VM counts one) */
     bool save_config;                  /* write a changed definition back to config */
+    char *metrics_dir;                 /* node_exporter textfile directory; "" = none */
 
     /* rgmanager's vm. */
     char *path;                        /* search path for <name> or <name>.xml */

@@ -848,6 +848,161 @@ START_TEST(test_names_and_format)
 }
 END_TEST
 
+/* A watch of a live migration started at 0: stall after 10 s without
+ * progress, over its budget at 60 s, the last chance at 100 s. */
+static struct migrate_watch
+watch_at_zero(enum migrate_policy policy)
+{
+    struct migrate_watch w;
+
+    memset(&w, 0, sizeof(w));
+    w.live = true;
+    w.policy = policy;
+    w.stall_timeout_ms = 10000;
+    w.completion_at_ms = 60000;
+    w.hard_at_ms = 100000;
+    w.giveup_at_ms = 110000;
+    w.best_remaining = UINT64_MAX;
+    return w;
+}
+
+/* What the progress line announces: the policy's next step, and when, if the
+ * copy makes no more progress. */
+START_TEST(test_watch_next)
+{
+    struct migrate_watch w = watch_at_zero(MIGRATE_POLICY_PAUSE);
+    const char *why = NULL;
+    int64_t at = -1;
+
+    ck_assert_int_eq(migrate_watch_next(&w, 2000, &at, &why), MIGRATE_ACT_PAUSE);
+    ck_assert_int_eq(at, 10000);
+    ck_assert_str_eq(why, "stalled");
+    migrate_watch_progress(&w, 1000, 9000);
+    ck_assert_int_eq(migrate_watch_next(&w, 9500, &at, &why), MIGRATE_ACT_PAUSE);
+    ck_assert_int_eq(at, 19000);
+    /* progress all along: the per-GiB budget is what comes next */
+    w.stall_timeout_ms = 1000000;
+    ck_assert_int_eq(migrate_watch_next(&w, 9500, &at, &why), MIGRATE_ACT_PAUSE);
+    ck_assert_int_eq(at, 60000);
+    ck_assert_str_eq(why, "timeout");
+    w = watch_at_zero(MIGRATE_POLICY_ABORT);
+    ck_assert_int_eq(migrate_watch_next(&w, 2000, &at, &why), MIGRATE_ACT_ABORT);
+    ck_assert_int_eq(at, 10000);
+    w = watch_at_zero(MIGRATE_POLICY_POSTCOPY);
+    ck_assert_int_eq(migrate_watch_next(&w, 2000, &at, &why), MIGRATE_ACT_POSTCOPY);
+    /* paused by the policy at 20 s: only giving up is left */
+    w = watch_at_zero(MIGRATE_POLICY_PAUSE);
+    w.stall_timeout_ms = 1000000;
+    migrate_watch_acted(&w, MIGRATE_ACT_PAUSE, true, 20000);
+    ck_assert_int_eq(migrate_watch_next(&w, 21000, &at, &why), MIGRATE_ACT_ABORT);
+    ck_assert_int_eq(at, 110000);
+    ck_assert_str_eq(why, "deadline");
+    /* switched to post-copy: nothing more to do */
+    w = watch_at_zero(MIGRATE_POLICY_POSTCOPY);
+    migrate_watch_acted(&w, MIGRATE_ACT_POSTCOPY, true, 20000);
+    ck_assert_int_eq(migrate_watch_next(&w, 21000, &at, &why), MIGRATE_ACT_NONE);
+    /* already due: now */
+    w = watch_at_zero(MIGRATE_POLICY_PAUSE);
+    ck_assert_int_eq(migrate_watch_next(&w, 12000, &at, &why), MIGRATE_ACT_PAUSE);
+    ck_assert_int_eq(at, 12000);
+}
+END_TEST
+
+START_TEST(test_progress_format)
+{
+    struct migrate_watch w = watch_at_zero(MIGRATE_POLICY_PAUSE);
+    struct virt_job_stats s;
+    char line[512];
+
+    memset(&s, 0, sizeof(s));
+    s.active = true;
+    s.data_total = 1024ULL << 20;
+    s.data_processed = 512ULL << 20;
+    s.data_remaining = 256ULL << 20;
+    s.dirty_rate_pages_s = 3072;
+    s.page_size = 4096;
+    s.iterations = 3;
+    s.elapsed_ms = 2000;
+    migrate_progress_format(&s, &w, 2000, line, sizeof(line));
+    ck_assert_msg(strstr(line, "copied 512 MiB") && strstr(line, "remaining 256 MiB of 1024 MiB") &&
+                  strstr(line, "dirty 12.0 MiB/s") && strstr(line, "iteration 3") &&
+                  strstr(line, "next: pause in 8.0 s (stalled)"), "line: %s", line);
+    migrate_watch_acted(&w, MIGRATE_ACT_ABORT, true, 3000);
+    migrate_progress_format(&s, &w, 3000, line, sizeof(line));
+    ck_assert_msg(strstr(line, "next: none"), "line: %s", line);
+}
+END_TEST
+
+static void
+file_put(const char *path, const char *text)
+{
+    FILE *f = fopen(path, "w");
+
+    ck_assert_ptr_nonnull(f);
+    fputs(text, f);
+    fclose(f);
+}
+
+/* Where QEMU's migration certificates are: qemu.conf's
+ * migrate_tls_x509_cert_dir, else default_tls_x509_cert_dir, else libvirt's
+ * /etc/pki/qemu. */
+START_TEST(test_tls_dir)
+{
+    char dir[] = "/tmp/check_migrate_tls.XXXXXX";
+    char conf[128];
+    char out[256];
+
+    ck_assert_ptr_nonnull(mkdtemp(dir));
+    snprintf(conf, sizeof(conf), "%s/qemu.conf", dir);
+    ck_assert_int_eq(migrate_tls_dir(conf, out, sizeof(out)), 0);
+    ck_assert_str_eq(out, "/etc/pki/qemu");
+    file_put(conf, "# migrate_tls_x509_cert_dir = \"/commented\"\n"
+                   "default_tls_x509_cert_dir = \"/etc/pki/all\"\n");
+    ck_assert_int_eq(migrate_tls_dir(conf, out, sizeof(out)), 0);
+    ck_assert_str_eq(out, "/etc/pki/all");
+    file_put(conf, "user = \"root\"\n"
+                   "  migrate_tls_x509_cert_dir=\"/etc/libvirt/pki/mig\"  # ours\n"
+                   "default_tls_x509_cert_dir = \"/etc/pki/all\"\n");
+    ck_assert_int_eq(migrate_tls_dir(conf, out, sizeof(out)), 0);
+    ck_assert_str_eq(out, "/etc/libvirt/pki/mig");
+    unlink(conf);
+    rmdir(dir);
+}
+END_TEST
+
+/* tls=true: the source (QEMU's TLS client) needs its CA and client
+ * certificate and key; a missing or empty one is named. */
+START_TEST(test_preflight_tls)
+{
+    static const char *const files[] = { "ca-cert.pem", "client-cert.pem", "client-key.pem" };
+    char dir[] = "/tmp/check_migrate_tls.XXXXXX";
+    char path[128];
+    ferry_error *err = NULL;
+    size_t i;
+
+    ck_assert_ptr_nonnull(mkdtemp(dir));
+    ck_assert_int_eq(migrate_preflight_tls(dir, "node2", &err), FERRY_E_CONFIG);
+    ck_assert_msg(strstr(error_message(err), "ca-cert.pem") && strstr(error_message(err), dir),
+                  "%s", error_message(err));
+    err = error_free(err);
+    for (i = 0; i < 3; i++) {
+        snprintf(path, sizeof(path), "%s/%s", dir, files[i]);
+        file_put(path, "-----BEGIN CERTIFICATE-----\n");
+    }
+    ck_assert_msg(migrate_preflight_tls(dir, "node2", &err) == 0, "%s", error_message(err));
+    snprintf(path, sizeof(path), "%s/client-cert.pem", dir);
+    file_put(path, "");
+    ck_assert_int_eq(migrate_preflight_tls(dir, "node2", &err), FERRY_E_CONFIG);
+    ck_assert_msg(strstr(error_message(err), "client-cert.pem"), "%s", error_message(err));
+    err = error_free(err);
+    for (i = 0; i < 3; i++) {
+        snprintf(path, sizeof(path), "%s/%s", dir, files[i]);
+        unlink(path);
+    }
+    rmdir(dir);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -877,5 +1032,9 @@ main(void)
     add_test(s, test_migration_spec, 5);
     add_test(s, test_policy_decisions, 5);
     add_test(s, test_names_and_format, 5);
+    add_test(s, test_watch_next, 5);
+    add_test(s, test_progress_format, 5);
+    add_test(s, test_tls_dir, 5);
+    add_test(s, test_preflight_tls, 5);
     return check_run(s);
 }

@@ -105,6 +105,30 @@ START_TEST(test_empty_values_are_unset)
 }
 END_TEST
 
+/* metrics_dir: Debian's node_exporter directory by default, off when set
+ * empty (the one parameter where empty is not "unset"), absolute otherwise. */
+START_TEST(test_metrics_dir)
+{
+    char *unset[] = { "OCF_RESKEY_name=vm1", NULL };
+    char *empty[] = { "OCF_RESKEY_name=vm1", "OCF_RESKEY_metrics_dir=", NULL };
+    char *relative[] = { "OCF_RESKEY_name=vm1", "OCF_RESKEY_metrics_dir=prom", NULL };
+    struct ferry_params *p = parse_ok(unset);
+    ferry_error *err = NULL;
+
+    ck_assert_str_eq(p->metrics_dir, "/var/lib/prometheus/node-exporter");
+    params_free(p);
+    p = parse_ok(empty);
+    ck_assert_str_eq(p->metrics_dir, "");
+    ck_assert_int_eq(params_validate(p, &err), 0);
+    params_free(p);
+    p = parse_ok(relative);
+    ck_assert_int_eq(params_validate(p, &err), FERRY_E_CONFIG);
+    ck_assert_ptr_nonnull(strstr(error_message(err), "'metrics_dir'"));
+    error_free(err);
+    params_free(p);
+}
+END_TEST
+
 START_TEST(test_bad_booleans)
 {
     char *env1[] = { "OCF_RESKEY_name=a", "OCF_RESKEY_force_stop=maybe", NULL };
@@ -431,6 +455,7 @@ main(void)
 
     add_test(s, test_defaults, 5);
     add_test(s, test_everything_set, 5);
+    add_test(s, test_metrics_dir, 5);
     add_test(s, test_empty_values_are_unset, 5);
     add_test(s, test_bad_booleans, 5);
     add_test(s, test_bad_times, 5);

@@ -16,6 +16,8 @@ trap 'rm -rf "$tmp"' EXIT
 # these cases prove that meta-data/validate-all never connect
 export OCF_RESKEY_hypervisor=test:///nonexistent/ferry-no-such-file.xml
 export OCF_ROOT=/usr/lib/ocf OCF_RESOURCE_INSTANCE=p_args HA_RSCTMP=$tmp/state HA_LOGFACILITY=none
+# no metrics into the machine's node_exporter directory
+export OCF_RESKEY_metrics_dir=
 cat >"$tmp/vm1.xml" <<XML
 <domain type='qemu'><name>vm1</name><memory unit='MiB'>64</memory><os><type>hvm</type></os></domain>
 XML

@@ -12,6 +12,8 @@ command -v valgrind >/dev/null || t_cannot_run "valgrind is missing (apt-get ins
 [ -x "$AGENT" ] || t_cannot_run "agent binary $AGENT is missing (run make first)"
 SUPP=$top_srcdir/tests/valgrind/ferry.supp
 tmp=$(mktemp -d)
+# no metrics into the machine's node_exporter directory
+export OCF_RESKEY_metrics_dir=
 trap 'rm -rf "$tmp"' EXIT
 
 # vg NAME CMD...: CMD under memcheck; passes if memcheck found nothing.
@@ -34,7 +36,7 @@ vg() {
 # the Check suites, each in one process
 for suite in ${FERRY_VALGRIND_SUITES:-check_error check_deadline check_log check_params check_proc \
         check_domxml check_ocf check_virt check_vm check_migrate check_import check_exec \
-        check_state check_utilization}; do
+        check_state check_utilization check_metrics}; do
     [ -x "$top_builddir/tests/$suite" ] || { t_fail "$suite is not built"; continue; }
     if [ "$suite" = check_error ]; then
         # its out_of_memory case interposes calloc, which memcheck replaces

@@ -4,7 +4,7 @@
 # Every host nodeI is a set of namespaces (network, mount, UTS, IPC) held alive by a holder process
 # (`sleep infinity`, argv0 ferry-lab-holder-nodeI).  No `ip netns add`: holders are entered with
 # `nsenter -t PID`.  Inside a host: hostname nodeI, private tmpfs /run and /dev/shm, fresh sysfs,
-# private /etc/libvirt /var/lib/libvirt /var/log/libvirt /var/cache/libvirt /etc/ssh /etc/hosts /tmp
+# private /etc/libvirt /var/lib/libvirt /var/log/libvirt /var/cache/libvirt /var/lib/prometheus /etc/ssh /etc/hosts /tmp
 # (bind mounts of per-host dirs in the state dir), and its own virtlogd, libvirtd and sshd.
 # A separate "switch" namespace holds three bridges: management 198.51.100.0/24 (host eth0 = .10+I,
 # switch = .254, where the heartbeat collector listens), migration 203.0.113.0/24 (host eth1 =
@@ -50,7 +50,7 @@ LOG_LEVEL=${FERRY_LAB_LOG_LEVEL:-3}
 CLEAN_PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 DAEMONS="virtlogd libvirtd sshd"
 # paths that are private inside every host; a caller's cwd below one of them is not visible there
-PRIVATE_PATHS="/tmp /run /var/run /dev/shm /sys /etc/ssh /etc/libvirt /var/lib/libvirt /var/log/libvirt /var/cache/libvirt"
+PRIVATE_PATHS="/tmp /run /var/run /dev/shm /sys /etc/ssh /etc/libvirt /var/lib/libvirt /var/log/libvirt /var/cache/libvirt /var/lib/prometheus"
 
 # ------------------------------------------------------------------------------------------ basics
 log() { printf 'lab: %s\n' "$*" >&2; }
@@ -133,7 +133,7 @@ preflight() {
 # ------------------------------------------------------------------------ per-host configuration
 write_host_files() { # HOST INDEX N
   local h=$1 i=$2 n=$3 d=$LAB_DIR/$1 fs=$LAB_DIR/$1/fs j
-  mkdir -p "$d/log" "$fs"/{etc-libvirt,var-lib-libvirt,var-log-libvirt/qemu,var-cache-libvirt,etc-ssh,tmp,ovl}
+  mkdir -p "$d/log" "$fs"/{etc-libvirt,var-lib-prometheus,var-lib-libvirt,var-log-libvirt/qemu,var-cache-libvirt,etc-ssh,tmp,ovl}
   chmod 1777 "$fs/tmp"
   cp -a /etc/libvirt/. "$fs/etc-libvirt/"   # client configs (libvirt.conf); the daemon configs are ours:
   cat >"$fs/etc-libvirt/libvirtd.conf" <<EOF
@@ -249,8 +249,13 @@ holder_main() { # KIND NAME DIR ; KIND = node|switch|client
     # fresh sysfs: /sys/class/net then shows this host's interfaces (and hides /sys/fs/cgroup, which
     # is fine: libvirt runs with cgroup_controllers = [ ])
     mount -t sysfs "ferry-sys-$name" /sys
-    for m in etc/libvirt var/lib/libvirt var/log/libvirt var/cache/libvirt etc/ssh tmp; do
+    # var/lib/prometheus: node_exporter's textfile directory, empty (metrics are off until a test
+    # makes node-exporter in it). Every mount point first: making one may overlay its parent
+    # (/var/lib), which would hide a bind mount made below it before.
+    for m in etc/libvirt var/lib/libvirt var/lib/prometheus var/log/libvirt var/cache/libvirt etc/ssh tmp; do
       ensure_mountpoint "/$m" "$fs/ovl"
+    done
+    for m in etc/libvirt var/lib/libvirt var/lib/prometheus var/log/libvirt var/cache/libvirt etc/ssh tmp; do
       mount --bind "$fs/${m//\//-}" "/$m"
     done
     for m in hosts hostname resolv.conf passwd group; do mount --bind "$fs/$m" "/etc/$m"; done
