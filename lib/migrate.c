@@ -9,11 +9,13 @@
 #include <poll.h>
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/vfs.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "log.h"
@@ -257,44 +259,120 @@ migrate_uri_endpoint(const char *uri, char **ret_host, int *ret_port)
     return *ret_host ? 0 : -ENOMEM;
 }
 
+/* One lookup, run by a thread of its own so that the caller can stop waiting
+ * for it. The thread reads the name, the service and the hints for as long as
+ * the lookup runs, which may be after the caller gave up: so they live here,
+ * not in the caller's memory. Two owners hold it, the caller and the thread;
+ * the last one to let go frees it, with the result when the caller did not
+ * take it. (glibc's getaddrinfo_a was used before: an abandoned request
+ * could not be freed, and its completion notice misbehaved under memcheck.) */
+struct resolve_req {
+    pthread_mutex_t lock;
+    pthread_cond_t done_cond;
+    int owners;                   /* under lock */
+    bool done;                    /* under lock: rc and res are set */
+    bool taken;                   /* under lock: the caller took res */
+    int rc;
+    struct addrinfo *res;
+    struct addrinfo hints;
+    char service[16];
+    char host[];
+};
+
+static void
+resolve_req_release(struct resolve_req *r)
+{
+    bool last = false;
+
+    pthread_mutex_lock(&r->lock);
+    last = --r->owners == 0;
+    pthread_mutex_unlock(&r->lock);
+    if (!last)
+        return;
+    if (!r->taken && r->res)
+        freeaddrinfo(r->res);
+    pthread_cond_destroy(&r->done_cond);
+    pthread_mutex_destroy(&r->lock);
+    free(r);
+}
+
+static void *
+resolve_req_run(void *arg)
+{
+    struct resolve_req *r = arg;
+    struct addrinfo *res = NULL;
+    int rc = getaddrinfo(r->host, r->service, &r->hints, &res);
+
+    pthread_mutex_lock(&r->lock);
+    r->rc = rc;
+    r->res = rc == 0 ? res : NULL;
+    r->done = true;
+    pthread_cond_signal(&r->done_cond);
+    pthread_mutex_unlock(&r->lock);
+    resolve_req_release(r);
+    return NULL;
+}
+
 /* getaddrinfo within timeout_ms (a resolver that does not answer must not
- * hold migrate_to): glibc's asynchronous lookup, waited for with a timeout.
- * A lookup that cannot be cancelled keeps its request, which is then left
- * to the resolver's thread (a few bytes, once, in a short-lived process). */
+ * hold migrate_to). A lookup still running when the time is up is left to
+ * finish on its own, and frees itself. */
 static int
 migrate_resolve_within(const char *host, const char *service, const struct addrinfo *hints,
                        int timeout_ms, struct addrinfo **ret_res)
 {
-    struct gaicb *req = calloc(1, sizeof(*req));
-    struct gaicb *list[1];
-    struct timespec ts;
+    size_t host_len = strlen(host);
+    struct resolve_req *r = NULL;
+    pthread_condattr_t cattr;
+    pthread_attr_t tattr;
+    pthread_t thread;
+    struct timespec until;
+    int wait_rc = 0;
     int rc = 0;
 
-    if (req == NULL)
+    if (strlen(service) >= sizeof(r->service))
+        return EAI_SERVICE;
+    r = calloc(1, sizeof(*r) + host_len + 1);
+    if (r == NULL)
         return EAI_MEMORY;
-    req->ar_name = host;
-    req->ar_service = service;
-    req->ar_request = hints;
-    list[0] = req;
-    rc = getaddrinfo_a(GAI_NOWAIT, list, 1, NULL);
+    memcpy(r->host, host, host_len + 1);
+    snprintf(r->service, sizeof(r->service), "%s", service);
+    r->hints = *hints;
+    r->owners = 2;
+    pthread_mutex_init(&r->lock, NULL);
+    pthread_condattr_init(&cattr);
+    pthread_condattr_setclock(&cattr, CLOCK_MONOTONIC);
+    pthread_cond_init(&r->done_cond, &cattr);
+    pthread_condattr_destroy(&cattr);
+    pthread_attr_init(&tattr);
+    pthread_attr_setdetachstate(&tattr, PTHREAD_CREATE_DETACHED);
+    rc = pthread_create(&thread, &tattr, resolve_req_run, r);
+    pthread_attr_destroy(&tattr);
     if (rc != 0) {
-        free(req);
-        return rc;
+        r->owners = 1;
+        resolve_req_release(r);
+        return EAI_AGAIN;
     }
-    ts.tv_sec = timeout_ms / 1000;
-    ts.tv_nsec = (long)(timeout_ms % 1000) * 1000000L;
-    do {
-        rc = gai_suspend((const struct gaicb *const *)list, 1, &ts);
-    } while (rc == EAI_INTR);
-    rc = gai_error(req);
-    if (rc == EAI_INPROGRESS) {
-        if (gai_cancel(req) != EAI_CANCELED)
-            return EAI_AGAIN;           /* still in the resolver's hands: leave req to it */
-        rc = EAI_AGAIN;
+    clock_gettime(CLOCK_MONOTONIC, &until);
+    until.tv_sec += timeout_ms / 1000;
+    until.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
+    if (until.tv_nsec >= 1000000000L) {
+        until.tv_sec++;
+        until.tv_nsec -= 1000000000L;
     }
-    if (rc == 0)
-        *ret_res = req->ar_result;
-    free(req);
+    pthread_mutex_lock(&r->lock);
+    while (!r->done && wait_rc != ETIMEDOUT)
+        wait_rc = pthread_cond_timedwait(&r->done_cond, &r->lock, &until);
+    if (r->done) {
+        rc = r->rc;
+        if (rc == 0) {
+            *ret_res = r->res;
+            r->taken = true;
+        }
+    } else {
+        rc = EAI_AGAIN;                 /* still in the resolver's hands */
+    }
+    pthread_mutex_unlock(&r->lock);
+    resolve_req_release(r);
     return rc;
 }
 

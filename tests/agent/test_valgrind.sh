@@ -36,7 +36,7 @@ vg() {
 # the Check suites, each in one process
 for suite in ${FERRY_VALGRIND_SUITES:-check_error check_deadline check_log check_params check_proc \
         check_domxml check_ocf check_virt check_vm check_migrate check_import check_exec \
-        check_state check_utilization check_metrics}; do
+        check_state check_utilization check_metrics check_linkspeed}; do
     [ -x "$top_builddir/tests/$suite" ] || { t_fail "$suite is not built"; continue; }
     if [ "$suite" = check_error ]; then
         # its out_of_memory case interposes calloc, which memcheck replaces
