@@ -18,7 +18,9 @@ PACKAGES=(
     openssh-server openssh-client iproute2 procps util-linux busybox-static
     # ocf-tester and ra-api-1.dtd
     resource-agents
-    # the cluster the tests build on the lab hosts
+    # the cluster the tests build on the lab hosts. NEVER pacemaker-remote: it conflicts
+    # with pacemaker (installing it removes pacemaker); tests/lab/cluster.sh extracts it
+    # (apt-get download + dpkg-deb -x) into the lab's own directory instead
     pacemaker pacemaker-cli-utils corosync crmsh
     # test_placement checks that a monitor starts no process
     strace

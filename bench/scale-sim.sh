@@ -142,10 +142,12 @@ BEGIN {
 AWK
 )
 
-# summary FILE [crm_simulate args]: the transition's summary lines ("  * Migrate c01v0001 ( hv001 -> hv005 )")
-summary() { local f=$1; shift; sim -x "$f" -R "$@" 2>/dev/null | sed -n '/^Transition Summary:/,$p' | sed 1d | grep '^ *\* ' || true; }
-# vms_on FILE NODE: the VMs running on NODE
-vms_on() { sim -x "$1" -R 2>/dev/null | sed -n '/^Current cluster status:/,/^Transition Summary:/p' | awk -v n="$2" '$2 ~ /^c[0-9]+v[0-9]+$/ && $4 == "Started" && $5 == n { print $2 }' | sort; }
+# run FILE [crm_simulate args]: crm_simulate -R's output in FILE.out (one scheduler run per file)
+run() { local f=$1; shift; sim -x "$f" -R "$@" >"$f.out" 2>/dev/null || true; }
+# summary FILE: the transition's summary lines ("  * Migrate c01v0001 ( hv001 -> hv005 )") of FILE.out
+summary() { sed -n '/^Transition Summary:/,$p' "$1.out" | sed 1d | grep '^ *\* ' || true; }
+# vms_on FILE NODE: the VMs running on NODE (from FILE.out)
+vms_on() { sed -n '/^Current cluster status:/,/^Transition Summary:/p' "$1.out" | awk -v n="$2" '$2 ~ /^c[0-9]+v[0-9]+$/ && $4 == "Started" && $5 == n { print $2 }' | sort; }
 count() { grep -c -E -e "$1" || true; }
 
 measure_size() { # R CELL (0 = one cell of all R)
@@ -164,19 +166,21 @@ measure_size() { # R CELL (0 = one cell of all R)
     echo "$tag what=generate wall_ms=$(( t1 - t0 ))" >>"$DATA"
     for (( i = 1; i <= CORES; i++ )); do up+=(-u "$(printf 'core%02d' "$i")"); done
     # cold start: the cores online, nothing else known
-    sim -x "$d/base.xml" -R -Q "${up[@]}" -I "$d/initial.xml" >/dev/null 2>&1 || die "$tag: injecting the cores failed"
+    sim -x "$d/base.xml" -Q "${up[@]}" -I "$d/initial.xml" >/dev/null 2>&1 || die "$tag: injecting the cores failed"
     local s started
+    run "$d/steady.xml"
     s=$(summary "$d/steady.xml")
     [ -z "$s" ] || die "$tag: the generated steady state is not steady: $(head -n 3 <<<"$s")"
-    started=$(sim -x "$d/steady.xml" -R 2>/dev/null | grep -cE '^ *\* c[0-9]+v[0-9]+.*Started hv' || true)
+    started=$(grep -cE '^ *\* c[0-9]+v[0-9]+.*Started hv' "$d/steady.xml.out" || true)
     [ "$started" = $(( R * VMS_PER_HV )) ] || die "$tag: $started of $(( R * VMS_PER_HV )) VMs started"
     # standby of hv001
     cp "$d/steady.xml" "$d/standby.xml"
     CIB_file=$d/standby.xml crm_attribute -N hv001 -n standby -v on >/dev/null
     # loss of hv001: its connection's monitor fails on the core that hosts the connection
-    host=$(sim -x "$d/steady.xml" -R 2>/dev/null | awk '$2 == "hv001" && $4 == "Started" { print $5 }')
+    host=$(awk '$2 == "hv001" && $4 == "Started" { print $5 }' "$d/steady.xml.out")
     [ -n "$host" ] || die "$tag: hv001's connection is not running"
-    sim -x "$d/steady.xml" -R -Q -i "hv001_monitor_30000@$host=7" -I "$d/loss.xml" >/dev/null 2>&1 || die "$tag: injecting the loss failed"
+    sim -x "$d/steady.xml" -Q -i "hv001_monitor_30000@$host=7" -I "$d/loss.xml" >/dev/null 2>&1 || die "$tag: injecting the loss failed"
+    run "$d/standby.xml"; run "$d/loss.xml"; run "$d/rebalance.xml"; run "$d/initial.xml" -G "$d/initial-graph.xml"
 
     # the transitions
     local vms n_on
@@ -188,7 +192,7 @@ measure_size() { # R CELL (0 = one cell of all R)
     s=$(summary "$d/rebalance.xml")
     echo "$tag what=rebalance_actions migrate=$(count ' Migrate ' <<<"$s") move=$(count ' Move ' <<<"$s") stop_start=$(count ' (Stop|Start|Restart) ' <<<"$s")" >>"$DATA"
     s=$(summary "$d/initial.xml")
-    echo "$tag what=initial_actions start=$(count ' Start ' <<<"$s") probes=$(sim -x "$d/initial.xml" -R -Q -G "$d/initial-graph.xml" >/dev/null 2>&1; grep -c 'operation_key="[^"]*_monitor_0"' "$d/initial-graph.xml" || true)" >>"$DATA"
+    echo "$tag what=initial_actions start=$(count ' Start ' <<<"$s") probes=$(grep -c 'operation_key="[^"]*_monitor_0"' "$d/initial-graph.xml" || true)" >>"$DATA"
 
     # CIB size, and one utilization write at that size (file-backed CIB: parse, change, write)
     local bytes gz w0 w1 best=""
