@@ -190,7 +190,8 @@ measure_size() { # R CELL (0 = one cell of all R)
     s=$(summary "$d/loss.xml")
     echo "$tag what=loss_actions vms_on_node=$n_on recover=$(count ' (Move|Recover|Start) .*\( hv001 -> ' <<<"$s") fence=$(count 'Fence.*hv001' <<<"$s") other_vm_actions=$(grep -E ' c[0-9]+v[0-9]+ ' <<<"$s" | grep -vc ' ( hv001 -> ' || true)" >>"$DATA"
     s=$(summary "$d/rebalance.xml")
-    echo "$tag what=rebalance_actions migrate=$(count ' Migrate ' <<<"$s") move=$(count ' Move ' <<<"$s") stop_start=$(count ' (Stop|Start|Restart) ' <<<"$s")" >>"$DATA"
+    # VMs only (the balanced strategy may move the fence device between cores too)
+    echo "$tag what=rebalance_actions migrate=$(count ' Migrate +c[0-9]+v' <<<"$s") move=$(count ' Move +c[0-9]+v' <<<"$s") stop_start=$(count ' (Stop|Start|Restart) +c[0-9]+v' <<<"$s")" >>"$DATA"
     s=$(summary "$d/initial.xml")
     echo "$tag what=initial_actions start=$(count ' Start ' <<<"$s") probes=$(grep -c 'operation_key="[^"]*_monitor_0"' "$d/initial-graph.xml" || true)" >>"$DATA"
 
