@@ -6,6 +6,8 @@
 #
 #   bench/scale-sim.sh [--sizes "50 100 200 400"] [--repeat N] [--out DIR] [--keep-work]
 #   bench/scale-sim.sh --report-only [--out DIR]
+#   --quick: only the steady and standby scenarios, no transition checks (the largest sizes on a
+#   loaded machine: 2 scheduler runs instead of 12)
 #
 # For each R it writes the CIBs with awk (the configuration) and crm_simulate (the status: the core
 # nodes injected online, then one simulated transition starts every remote connection and VM), then:
@@ -35,7 +37,7 @@ die() { printf 'scale-sim: ERROR: %s\n' "$*" >&2; exit 1; }
 note() { printf '%s [scale-sim] %s\n' "$(date +%T)" "$*" >&2; }
 usage() { sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit "${1:-0}"; }
 
-sizes="50 100 200 400" cell=10 repeat=3 out=$BENCH/scale keep=0 report_only=0
+sizes="50 100 200 400" cell=10 repeat=3 out=$BENCH/scale keep=0 report_only=0 quick=0
 while [ $# -gt 0 ]; do
     case $1 in
         --sizes) [ $# -ge 2 ] || die "--sizes needs a value"; sizes=$2; shift ;;
@@ -43,6 +45,7 @@ while [ $# -gt 0 ]; do
         --repeat) [ $# -ge 2 ] || die "--repeat needs a value"; repeat=$2; shift ;;
         --out) [ $# -ge 2 ] || die "--out needs a value"; out=$2; shift ;;
         --keep-work) keep=1 ;;
+        --quick) quick=1 ;;
         --report-only) report_only=1 ;;
         -h|--help) usage 0 ;;
         *) echo "scale-sim: unknown option '$1'" >&2; usage 2 ;;
@@ -159,8 +162,14 @@ measure_size() { # R CELL (0 = one cell of all R)
     load=$(load1)
     note "$tag: generating ($(( R * VMS_PER_HV )) VMs), load $load"
     t0=$(now_ms)
-    gen_cib "$R" "$C" config >"$d/base.xml"
     gen_cib "$R" "$C" steady >"$d/steady.xml"
+    if [ "$quick" = 1 ]; then
+        cp "$d/steady.xml" "$d/standby.xml"
+        CIB_file=$d/standby.xml crm_attribute -N hv001 -n standby -v on >/dev/null
+        measure_cost "$R" "$C" "$d" steady standby
+        return 0
+    fi
+    gen_cib "$R" "$C" config >"$d/base.xml"
     gen_cib "$R" "$C" packed >"$d/rebalance.xml"
     t1=$(now_ms)
     echo "$tag what=generate wall_ms=$(( t1 - t0 ))" >>"$DATA"
@@ -194,6 +203,12 @@ measure_size() { # R CELL (0 = one cell of all R)
     echo "$tag what=rebalance_actions migrate=$(count ' Migrate +c[0-9]+v' <<<"$s") move=$(count ' Move +c[0-9]+v' <<<"$s") stop_start=$(count ' (Stop|Start|Restart) +c[0-9]+v' <<<"$s")" >>"$DATA"
     s=$(summary "$d/initial.xml")
     echo "$tag what=initial_actions start=$(count ' Start ' <<<"$s") probes=$(grep -c 'operation_key="[^"]*_monitor_0"' "$d/initial-graph.xml" || true)" >>"$DATA"
+    measure_cost "$R" "$C" "$d" initial steady standby loss rebalance
+}
+
+measure_cost() { # R C DIR SCENARIO...
+    local R=$1 C=$2 d=$3 tag="R=$1 cell=$2" i t0 t1 load
+    shift 3
 
     # CIB size, and one utilization write at that size (file-backed CIB: parse, change, write)
     local bytes gz w0 w1 best=""
@@ -209,7 +224,7 @@ measure_size() { # R CELL (0 = one cell of all R)
 
     # the scheduler's time, crm_simulate --profile (CPU seconds of `repeat` runs, divided here)
     local sc secs
-    for sc in initial steady standby loss rebalance; do
+    for sc in "$@"; do
         rm -f "$d/prof/"*.xml; cp "$d/$sc.xml" "$d/prof/$sc.xml"
         load=$(load1)
         t0=$(now_ms)
