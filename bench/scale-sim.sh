@@ -7,7 +7,7 @@
 #   bench/scale-sim.sh [--sizes "50 100 200 400"] [--repeat N] [--out DIR] [--keep-work]
 #   bench/scale-sim.sh --report-only [--out DIR]
 #   --quick: only the steady and standby scenarios, no transition checks (the largest sizes on a
-#   loaded machine: 2 scheduler runs instead of 12)
+#   loaded machine: 2 scheduler runs instead of 12; BENCH_SIM_QUICK_SCENARIOS="steady" for one)
 #
 # For each R it writes the CIBs with awk (the configuration) and crm_simulate (the status: the core
 # nodes injected online, then one simulated transition starts every remote connection and VM), then:
@@ -166,7 +166,8 @@ measure_size() { # R CELL (0 = one cell of all R)
     if [ "$quick" = 1 ]; then
         cp "$d/steady.xml" "$d/standby.xml"
         CIB_file=$d/standby.xml crm_attribute -N hv001 -n standby -v on >/dev/null
-        measure_cost "$R" "$C" "$d" steady standby
+        # shellcheck disable=SC2086
+        measure_cost "$R" "$C" "$d" ${BENCH_SIM_QUICK_SCENARIOS:-steady standby}
         return 0
     fi
     gen_cib "$R" "$C" config >"$d/base.xml"
