@@ -263,9 +263,9 @@ report() {
             END { n = 0; for (r in R) s[++n] = r
                 for (i = 1; i <= n; i++) for (j = i + 1; j <= n; j++) if (key(s[j]) < key(s[i])) { x = s[i]; s[i] = s[j]; s[j] = x }
                 for (i = 1; i <= n; i++) { r = s[i]
-                    printf "| %s | %d | %d | %s (%.1f) | %s (%.1f) | %s (%.1f) | %s (%.1f) | %s (%.1f) | %s |\n", r, vm[r], nd[r],
-                        t[r, "initial"], w[r, "initial"], t[r, "steady"], w[r, "steady"], t[r, "standby"], w[r, "standby"],
-                        t[r, "loss"], w[r, "loss"], t[r, "rebalance"], w[r, "rebalance"], busy[r] == "" ? "-" : busy[r] } }' "$DATA"
+                    printf "| %s | %d | %d | %s | %s | %s | %s | %s | %s |\n", r, vm[r], nd[r], c(r, "initial"), c(r, "steady"),
+                        c(r, "standby"), c(r, "loss"), c(r, "rebalance"), busy[r] == "" ? "-" : busy[r] } }
+            function c(r, sc) { return ((r, sc) in t) ? sprintf("%s (%.1f)", t[r, sc], w[r, sc]) : "-" }' "$DATA"
         echo
         echo "(cpu s, with wall s in parentheses)"
         echo
@@ -316,21 +316,31 @@ plot() {
         awk -v sc="$sc" '/^#/ { next } { delete k; for (i = 1; i <= NF; i++) { split($i, a, "="); k[a[1]] = a[2] } }
             k["what"] == "profile" && k["scenario"] == sc && k["cell"] == k["R"] { print k["vms"], k["cpu_s"] }' "$DATA" | sort -n >"$pd/$sc-one.dat"
     done
+    local fa fb
+    read -r fa fb < <(awk '/^#/ { next } { delete k; for (i = 1; i <= NF; i++) { split($i, a, "="); k[a[1]] = a[2] } }
+        k["what"] == "profile" && k["scenario"] == "steady" && k["cell"] != k["R"] && k["cpu_s"] > 0 { n++
+            x = log(k["vms"]); y = log(k["cpu_s"]); sx += x; sy += y; sxx += x * x; sxy += x * y }
+        END { if (n < 2) { print 0, 1; exit } b = (n * sxy - sx * sy) / (n * sxx - sx * sx); print exp((sy - b * sx) / n), b }' "$DATA")
     gnuplot <<EOF
 set terminal pngcairo size 900,600 noenhanced
 set output '$out/scale-sim.png'
-set title 'Pacemaker 2.1.5 scheduler: 32 cores + R remote hypervisors, 10 ferry VMs each, cells of 10 hypervisors (crm_simulate --profile)'
+set title 'Pacemaker 2.1.5 scheduler, 32 cores + R remote hypervisors x 10 VMs (cells of 10)'
 set xlabel 'VMs (= 10 x remote nodes)'
 set ylabel 'scheduler CPU seconds per transition'
 set logscale xy
 set grid
-set key top left
+set key bottom right
+set xrange [150:5000]
 set arrow from graph 0, first 60 to graph 1, first 60 nohead dt 2 lc rgb 'gray40'
 set label 'cluster-delay 60 s' at graph 0.02, first 70 tc rgb 'gray40'
 set arrow from graph 0, first 120 to graph 1, first 120 nohead dt 2 lc rgb 'red'
 set label 'scheduler reply timeout 120 s' at graph 0.02, first 140 tc rgb 'red'
 set yrange [0.01:400]
-plot '$pd/initial.dat' using 1:2 with linespoints title 'initial placement', \
+fit_a = $fa
+fit_b = $fb
+f(x) = fit_a * x ** fit_b
+plot f(x) with lines dt 4 lc rgb 'gray60' title sprintf('steady, fitted: %.3g * VMs^%.2f', fit_a, fit_b), \
+     '$pd/initial.dat' using 1:2 with linespoints title 'initial placement', \
      '$pd/steady.dat' using 1:2 with linespoints title 'steady (any CIB write)', \
      '$pd/standby.dat' using 1:2 with linespoints title 'standby of one hypervisor', \
      '$pd/loss.dat' using 1:2 with linespoints title 'loss of one hypervisor', \
