@@ -19,7 +19,7 @@
 #   cluster.sh poweroff HOST            SIGKILL every process of HOST (qemu included; holder kept), by
 #                                       pid, then fresh tmpfs /run, /dev/shm, /tmp ("RAM" lost)
 #   cluster.sh poweron HOST [--now]     start virtlogd, libvirtd, sshd (lab.sh daemon), corosync,
-#                                       pacemakerd.  Waits first until no live peer's corosync still
+#                                       pacemakerd (a remote node: pacemaker-remoted).  Waits first until no live peer's corosync still
 #                                       lists HOST and no fencing of HOST is pending, +2 s (the
 #                                       "We were allegedly just fenced" trap); --now skips that.
 #
