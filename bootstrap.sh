@@ -18,7 +18,9 @@ PACKAGES=(
     openssh-server openssh-client iproute2 procps util-linux busybox-static
     # ocf-tester and ra-api-1.dtd
     resource-agents
-    # the cluster the tests build on the lab hosts
+    # the cluster the tests build on the lab hosts. NEVER pacemaker-remote: it conflicts
+    # with pacemaker (installing it removes pacemaker); tests/lab/cluster.sh extracts it
+    # (apt-get download + dpkg-deb -x) into the lab's own directory instead
     pacemaker pacemaker-cli-utils corosync crmsh
     # pcs as well as crmsh (test_reload), and its OCF 1.1 schema (ocf-1.1.rng) for make check
     pcs

@@ -24,12 +24,18 @@
 #                                       for it to exit, then corosync.  libvirtd, sshd and guests stay.
 #   cluster.sh start HOST               corosync + pacemakerd again on a HOST that was stopped
 #   cluster.sh poweron HOST [--now]     start virtlogd, libvirtd, sshd (lab.sh daemon), corosync,
-#                                       pacemakerd.  Waits first until no live peer's corosync still
+#                                       pacemakerd (a remote node: pacemaker-remoted).  Waits first until no live peer's corosync still
 #                                       lists HOST and no fencing of HOST is pending, +2 s (the
 #                                       "We were allegedly just fenced" trap); --now skips that.
 #
 # Environment: FERRY_LAB_DIR (as lab.sh), FERRY_CLUSTER_TOKEN (corosync token ms, default 1000),
-# FERRY_CLUSTER_DC_DEADTIME (default 5s), FERRY_CLUSTER_TIMEOUT (seconds per wait, default 90).
+# FERRY_CLUSTER_DC_DEADTIME (default 5s), FERRY_CLUSTER_TIMEOUT (seconds per wait, default 90),
+# FERRY_CLUSTER_REMOTE=K (default 0): the last K lab hosts are Pacemaker Remote nodes instead of full
+# nodes: pacemaker-remoted (port 3121, the lab's own /etc/pacemaker/authkey) taken from the
+# pacemaker-remote package WITHOUT installing it (it conflicts with pacemaker: `apt-get download` of the
+# installed pacemaker's version, `dpkg-deb -x` into $FERRY_LAB_DIR/cluster/remote-pkg; the .deb is kept
+# in $FERRY_LAB_CACHE_DIR if that is set), each one an ocf:pacemaker:remote resource named after the
+# host, fenced by the same fence_ferrylab device.  poweroff/poweron work for them too.
 #
 # Layout: $FERRY_LAB_DIR/cluster/ (marker, authkey, corosync.conf, cluster.env) and
 # $FERRY_LAB_DIR/nodeI/cluster/ (the per-host dirs bind-mounted inside the host, fence.log, locks).
@@ -48,6 +54,7 @@ export FERRY_LAB_DIR=$LAB_DIR
 CL=$LAB_DIR/cluster
 TOKEN=${FERRY_CLUSTER_TOKEN:-1000}
 DC_DEADTIME=${FERRY_CLUSTER_DC_DEADTIME:-5s}
+REMOTE_PORT=3121
 TIMEOUT=${FERRY_CLUSTER_TIMEOUT:-90}
 MGMT_NET=198.51.100           # the lab's management network; host I = .10+I (never anything else)
 CLEAN_PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
@@ -104,10 +111,15 @@ host_members() {
 }
 
 cluster_up() { [ -f "$CL/.ferry-cluster" ]; }
+# remote nodes: the last K lab hosts (K recorded in cluster.env by up; FERRY_CLUSTER_REMOTE before that)
+n_remote() { local k; k=$(sed -n 's/^REMOTE=//p' "$CL/cluster.env" 2>/dev/null | grep .) || k=${FERRY_CLUSTER_REMOTE:-0}; echo "$k"; }
+full_hosts() { local n k i; n=$(lab_n); k=$(n_remote); for (( i = 1; i <= n - k; i++ )); do echo "node$i"; done; }
+remote_hosts() { local n k i; n=$(lab_n); k=$(n_remote); for (( i = n - k + 1; i <= n; i++ )); do echo "node$i"; done; }
+is_remote() { [[ " $(remote_hosts | tr '\n' ' ') " == *" $1 "* ]]; }
 hdir() { echo "$LAB_DIR/$1/cluster"; }
 
 # ------------------------------------------------------------------------------- per-host files
-write_cluster_files() { # N
+write_cluster_files() { # N (full nodes)
   local n=$1 j
   mkdir -p "$CL"
   echo "ferry lab cluster state, created by $SELF ($MARK); removed by: cluster.sh down / lab.sh down" >"$CL/.ferry-cluster"
@@ -139,17 +151,20 @@ write_cluster_files() { # N
     echo "    timestamp: hires"
     echo "}"
   } >"$CL/corosync.conf"
-  { echo "TOKEN=$TOKEN"; echo "DC_DEADTIME=$DC_DEADTIME"; echo "N=$n"; } >"$CL/cluster.env"
+  { echo "TOKEN=$TOKEN"; echo "DC_DEADTIME=$DC_DEADTIME"; echo "N=$n"; echo "REMOTE=${FERRY_CLUSTER_REMOTE:-0}"; } >"$CL/cluster.env"
+  # Pacemaker Remote's key (controllers and pacemaker-remoted read /etc/pacemaker/authkey)
+  dd if=/dev/urandom of="$CL/pcmk-authkey" bs=4096 count=1 status=none
 }
 
 write_host_files() { # HOST
   local h=$1 c; c=$(hdir "$1")
-  mkdir -p "$c"/{etc-corosync/uidgid.d,var-lib-corosync,var-lib-pacemaker/{cib,pengine,blackbox,cores},log-pacemaker/bundles,log-corosync,log-crmsh,ovl-usr-sbin/upper,ovl-usr-sbin/work}
+  mkdir -p "$c"/{etc-pacemaker,etc-corosync/uidgid.d,var-lib-corosync,var-lib-pacemaker/{cib,pengine,blackbox,cores},log-pacemaker/bundles,log-corosync,log-crmsh,ovl-usr-sbin/upper,ovl-usr-sbin/work}
   chown hacluster:haclient "$c"/var-lib-pacemaker/{cib,pengine,blackbox,cores} "$c"/log-pacemaker "$c"/log-pacemaker/bundles "$c"/log-crmsh
   chmod 0750 "$c"/var-lib-pacemaker/{cib,pengine,blackbox,cores}
   chmod 0770 "$c"/log-pacemaker "$c"/log-pacemaker/bundles
   chmod 0775 "$c"/log-crmsh
   install -m 0400 "$CL/authkey" "$c/etc-corosync/authkey"
+  install -m 0640 -o root -g haclient "$CL/pcmk-authkey" "$c/etc-pacemaker/authkey"
   install -m 0644 "$CL/corosync.conf" "$c/etc-corosync/corosync.conf"
   # a minimal CIB: the first DC election then waits dc-deadtime (5 s) instead of the default 20 s.
   # stonith stays off until every node has joined (startup-fencing would shoot a slow starter).
@@ -183,7 +198,7 @@ EOF
 # MOUNTS: "target source" for the bind mounts; all targets exist on this box (checked in up)
 bind_list() { # HOST
   local c; c=$(hdir "$1")
-  printf '%s %s\n' /etc/corosync "$c/etc-corosync" /var/lib/corosync "$c/var-lib-corosync" \
+  printf '%s %s\n' /etc/pacemaker "$c/etc-pacemaker" /etc/corosync "$c/etc-corosync" /var/lib/corosync "$c/var-lib-corosync" \
     /var/lib/pacemaker "$c/var-lib-pacemaker" /var/log/pacemaker "$c/log-pacemaker" \
     /var/log/corosync "$c/log-corosync" /var/log/crmsh "$c/log-crmsh"
 }
@@ -243,6 +258,41 @@ start_pacemakerd() {
   spawn "$d/log/pacemakerd.log" nsenter -t "$(holder_pid "$h")" -n -m -u -i -- env -i PATH="$CLEAN_PATH" LANG=C.UTF-8 HOME=/root \
     PCMK_logfile=/var/log/pacemaker/pacemaker.log PCMK_logfacility=none pacemakerd
   record_pid "$d/pacemakerd.pid" "$SPAWNED" || die "$h: pacemakerd died at once; see $d/log/pacemakerd.log"
+}
+# pacemaker-remoted from the pacemaker-remote package, extracted (never installed) into $CL/remote-pkg:
+# the package conflicts with pacemaker, and all lab hosts share the one root filesystem
+remote_pkg() {
+  local dir=$CL/remote-pkg ver deb="" cache=${FERRY_LAB_CACHE_DIR:-}
+  [ -x "$dir/usr/sbin/pacemaker-remoted" ] && return 0
+  ver=$(dpkg-query -W -f='${Version}' pacemaker 2>/dev/null) || die "pacemaker is not installed (dpkg-query)"
+  if [ -n "$cache" ]; then deb=$(ls "$cache/pacemaker-remote_${ver//:/%3a}_"*.deb 2>/dev/null | tail -n 1) || true; fi
+  if [ -z "$deb" ]; then
+    mkdir -p "$CL/deb"
+    ( cd "$CL/deb" && apt-get download "pacemaker-remote=$ver" ) >"$CL/deb/apt.log" 2>&1 ||
+      die "apt-get download pacemaker-remote=$ver failed (see $CL/deb/apt.log; apt-get update first?)"
+    deb=$(ls "$CL/deb/"pacemaker-remote_*.deb | tail -n 1)
+    if [ -n "$cache" ]; then mkdir -p "$cache" && cp "$deb" "$cache/" || true; fi
+  fi
+  mkdir -p "$dir"
+  dpkg-deb -x "$deb" "$dir" || die "dpkg-deb -x $deb failed"
+  [ -x "$dir/usr/sbin/pacemaker-remoted" ] || die "no usr/sbin/pacemaker-remoted in $deb"
+}
+start_remoted() {
+  local h=$1 d=$LAB_DIR/$1
+  pid_of "$h" pacemaker-remoted >/dev/null && return 0
+  echo "=== $(date '+%F %T') start pacemaker-remoted" >>"$d/log/pacemaker-remoted.log"
+  spawn "$d/log/pacemaker-remoted.log" nsenter -t "$(holder_pid "$h")" -n -m -u -i -- env -i PATH="$CLEAN_PATH" LANG=C.UTF-8 HOME=/root \
+    PCMK_logfile=/var/log/pacemaker/pacemaker.log PCMK_logfacility=none PCMK_remote_port=$REMOTE_PORT "$CL/remote-pkg/usr/sbin/pacemaker-remoted"
+  record_pid "$d/pacemaker-remoted.pid" "$SPAWNED" || die "$h: pacemaker-remoted died at once; see $d/log/pacemaker-remoted.log"
+}
+remoted_listens() { in_host "$1" ss -Hltn "sport = :$REMOTE_PORT" 2>/dev/null | grep -q LISTEN; }
+wait_remoted() {
+  local h=$1 end=$(( $(now_ms) + TIMEOUT * 1000 ))
+  until remoted_listens "$h"; do
+    pid_of "$h" pacemaker-remoted >/dev/null || die "$h: pacemaker-remoted exited; see $LAB_DIR/$h/log/pacemaker-remoted.log"
+    (( $(now_ms) < end )) || die "$h: pacemaker-remoted not listening on $REMOTE_PORT after ${TIMEOUT}s"
+    sleep 0.1
+  done
 }
 wait_corosync() {
   local h=$1 end=$(( $(now_ms) + TIMEOUT * 1000 ))
@@ -305,7 +355,9 @@ cmd_up() {
   n=$(lab_n)
   for h in $(lab_hosts); do holder_pid "$h" >/dev/null || die "$h: lab host not running ($LAB status)"; done
   cluster_up && die "a cluster is already up in $LAB_DIR (run: $0 down)"
-  for f in /etc/corosync /var/lib/corosync /var/lib/pacemaker /var/log/pacemaker /var/log/corosync /var/log/crmsh /root /usr/sbin; do
+  [[ ${FERRY_CLUSTER_REMOTE:-0} =~ ^[0-9]$ ]] && (( n - ${FERRY_CLUSTER_REMOTE:-0} >= 2 )) ||
+    die "FERRY_CLUSTER_REMOTE=${FERRY_CLUSTER_REMOTE:-0}: at least 2 of the $n hosts must stay full nodes"
+  for f in /etc/pacemaker /etc/corosync /var/lib/corosync /var/lib/pacemaker /var/log/pacemaker /var/log/corosync /var/log/crmsh /root /usr/sbin; do
     [ -d "$f" ] || die "$f does not exist on this box (pacemaker/corosync/crmsh installed?)"
   done
   for f in corosync corosync-keygen pacemakerd crm_mon crm_attribute cibadmin stonith_admin crm xmllint; do
@@ -314,17 +366,17 @@ cmd_up() {
   t0=$(now_ms)
   UP_IN_PROGRESS=1
   trap 'rc=$?; if [ "$UP_IN_PROGRESS" = 1 ]; then log "up failed (exit $rc); tearing the cluster down (lab stays up)"; ( cmd_down ) || true; fi; exit $rc' EXIT
-  write_cluster_files "$n"
+  write_cluster_files $(( n - ${FERRY_CLUSTER_REMOTE:-0} ))
   for h in $(lab_hosts); do write_host_files "$h"; host_mount_op "$h" mount; done
-  for h in $(lab_hosts); do start_corosync "$h"; done
-  for h in $(lab_hosts); do wait_corosync "$h"; done
+  for h in $(full_hosts); do start_corosync "$h"; done
+  for h in $(full_hosts); do wait_corosync "$h"; done
   t1=$(now_ms)
-  for h in $(lab_hosts); do start_pacemakerd "$h"; done
+  for h in $(full_hosts); do start_pacemakerd "$h"; done
   # N online + DC, with a deadline (dc-deadtime is most of it)
   local end=$(( $(now_ms) + TIMEOUT * 1000 ))
   # shellcheck disable=SC2046
-  until online_ok node1 $(lab_hosts); do
-    for h in $(lab_hosts); do pid_of "$h" pacemakerd >/dev/null || die "$h: pacemakerd exited; see $(hdir "$h")/log-pacemaker/pacemaker.log"; done
+  until online_ok node1 $(full_hosts); do
+    for h in $(full_hosts); do pid_of "$h" pacemakerd >/dev/null || die "$h: pacemakerd exited; see $(hdir "$h")/log-pacemaker/pacemaker.log"; done
     (( $(now_ms) < end )) || die "cluster did not form within ${TIMEOUT}s; see $LAB_DIR/nodeI/cluster/log-*/"
     sleep 0.2
   done
@@ -336,11 +388,24 @@ cmd_up() {
   # no quorum -> stop resources (the default, set explicitly): the quorate side fences the rest
   in_host node1 crm_attribute -t crm_config -n no-quorum-policy -v stop >/dev/null
   wait_until "$TIMEOUT" settled "$FENCE_DEV" "" node1 || die "fence device $FENCE_DEV did not start: $(rsc_state "$FENCE_DEV" node1)"
+  local tr; tr=$(now_ms)
+  if [ "$(n_remote)" -gt 0 ]; then
+    remote_pkg
+    for h in $(remote_hosts); do start_remoted "$h"; done
+    for h in $(remote_hosts); do
+      wait_remoted "$h"
+      # the connection resource is named after the host: its remote node is HOST
+      in_host node1 cibadmin --create -o resources --xml-text \
+        "<primitive id='$h' class='ocf' provider='pacemaker' type='remote'><instance_attributes id='$h-ia'><nvpair id='$h-srv' name='server' value='$MGMT_NET.$(( 10 + $(host_index "$h") ))'/><nvpair id='$h-port' name='port' value='$REMOTE_PORT'/><nvpair id='$h-ri' name='reconnect_interval' value='10s'/></instance_attributes><operations><op id='$h-mon' name='monitor' interval='5s' timeout='15s'/></operations></primitive>" >/dev/null
+    done
+    # shellcheck disable=SC2046
+    wait_until "$TIMEOUT" online_ok node1 $(remote_hosts) || die "remote nodes not online within ${TIMEOUT}s: $(remote_hosts | tr '\n' ' ')"
+  fi
   t3=$(now_ms)
   UP_IN_PROGRESS=0
   trap - EXIT
-  echo "cluster up: $n nodes online, DC $(mon_xml node1 | xp 'string(//current_dc/@name)'), $FENCE_DEV started on $(rsc_state "$FENCE_DEV" node1 | cut -d' ' -f2)," \
-       "stonith-enabled=true, token ${TOKEN}ms, in $(secs_since "$t0")s (corosync $(( t1 - t0 )) ms, pacemaker+DC $(( t2 - t1 )) ms, fencing config $(( t3 - t2 )) ms)"
+  echo "cluster up: $(( n - $(n_remote) )) nodes + $(n_remote) remote node(s) online, DC $(mon_xml node1 | xp 'string(//current_dc/@name)'), $FENCE_DEV started on $(rsc_state "$FENCE_DEV" node1 | cut -d' ' -f2)," \
+       "stonith-enabled=true, token ${TOKEN}ms, in $(secs_since "$t0")s (corosync $(( t1 - t0 )) ms, pacemaker+DC $(( t2 - t1 )) ms, fencing config $(( tr - t2 )) ms, remote nodes $(( t3 - tr )) ms)"
 }
 UP_IN_PROGRESS=0
 
@@ -378,6 +443,7 @@ cmd_down() {
   for h in $(lab_hosts); do [ "$h" = "$dc" ] || { p=$(pid_of "$h" pacemakerd) && kill -TERM "$p" 2>/dev/null || true; }; done
   for h in $(lab_hosts); do [ "$h" = "$dc" ] || stop_host "$h" pacemakerd; done
   [ -z "$dc" ] || stop_host "$dc" pacemakerd
+  for h in $(lab_hosts); do stop_host "$h" pacemaker-remoted; done
   for h in $(lab_hosts); do p=$(pid_of "$h" corosync) && kill -TERM "$p" 2>/dev/null || true; done
   for h in $(lab_hosts); do stop_host "$h" corosync; done
   # 2. leftovers of the cluster stack in the hosts (pacemaker children, fence boots, crm sessions),
@@ -397,7 +463,7 @@ cmd_down() {
   for h in $(lab_hosts); do holder_pid "$h" >/dev/null && host_mount_op "$h" umount || true; done
   # 4. verify, then remove the state
   for h in $(lab_hosts); do
-    for p in corosync pacemakerd; do pid=$(pid_of "$h" "$p" 2>/dev/null) && left+=("$h: $p pid $pid"); done
+    for p in corosync pacemakerd pacemaker-remoted; do pid=$(pid_of "$h" "$p" 2>/dev/null) && left+=("$h: $p pid $pid"); done
     holder_pid "$h" >/dev/null || continue
     local hp; hp=$(holder_pid "$h")
     if grep -qE "$LAB_DIR/$h/cluster/| $MARK-" "/proc/$hp/mountinfo"; then left+=("$h: mounts: $(grep -cE "$LAB_DIR/$h/cluster/| $MARK-" "/proc/$hp/mountinfo")"); fi
@@ -407,7 +473,7 @@ cmd_down() {
   rm -rf "$CL"
   for h in $(lab_hosts); do
     find "$(hdir "$h")" -mindepth 1 -maxdepth 1 ! -name 'log-*' ! -name fence.log -exec rm -rf {} + 2>/dev/null || true
-    rm -f "$LAB_DIR/$h/corosync.pid" "$LAB_DIR/$h/pacemakerd.pid"
+    rm -f "$LAB_DIR/$h/corosync.pid" "$LAB_DIR/$h/pacemakerd.pid" "$LAB_DIR/$h/pacemaker-remoted.pid"
   done
   echo "cluster down: clean ($(secs_since "$t0")s)"
 }
@@ -433,11 +499,12 @@ cmd_poweroff() {
     sleep 0.05
   done
   [ ${#victims[@]} = 0 ] || die "$h: processes survived SIGKILL: ${victims[*]}"
-  rm -f "$LAB_DIR/$h/corosync.pid" "$LAB_DIR/$h/pacemakerd.pid"
+  rm -f "$LAB_DIR/$h/corosync.pid" "$LAB_DIR/$h/pacemakerd.pid" "$LAB_DIR/$h/pacemaker-remoted.pid"
   host_mount_op "$h" wipe
   echo "$h: powered off in $(secs_since "$t0")s ($n kills; /run, /dev/shm, /tmp wiped)"
 }
 
+host_on() { if is_remote "$1"; then pid_of "$1" pacemaker-remoted >/dev/null; else pid_of "$1" corosync >/dev/null && pid_of "$1" pacemakerd >/dev/null; fi; }
 cmd_poweron() {
   [ $# -ge 1 ] && [ $# -le 2 ] || die "usage: $0 poweron HOST [--now]"
   local h=$1 now=${2:-} t0 peer waited=0
@@ -447,7 +514,7 @@ cmd_poweron() {
   # one power-on at a time per host (the fence agent's delayed boot vs. a test); fd 9 is closed for
   # every daemon by spawn, so the lock dies with this process
   exec 9>>"$(hdir "$h")/power.lock"; flock 9
-  if pid_of "$h" corosync >/dev/null && pid_of "$h" pacemakerd >/dev/null; then echo "$h: already on"; return 0; fi
+  if host_on "$h"; then echo "$h: already on"; return 0; fi
   if [ "$now" != --now ]; then
     # the rejoin trap: boot only after every live peer's corosync has dropped HOST and no fencing of HOST
     # is in flight, +2 s; otherwise the new controller hears of its own fencing and stays down
@@ -461,14 +528,15 @@ cmd_poweron() {
       sleep 2
       wait_until "$TIMEOUT" eval "! in_host $peer stonith_admin --history $h --output-as=xml 2>/dev/null | grep 'status=\"pending\"' >/dev/null" ||
         log "$h: a fencing of it is still pending after ${TIMEOUT}s"
-      pid_of "$h" corosync >/dev/null && pid_of "$h" pacemakerd >/dev/null && { echo "$h: already on"; return 0; }
+      host_on "$h" && { echo "$h: already on"; return 0; }
     fi
   fi
   "$LAB" daemon "$h" virtlogd start >/dev/null
   "$LAB" daemon "$h" libvirtd start >/dev/null
   "$LAB" daemon "$h" sshd start >/dev/null
   host_mount_op "$h" mount
-  start_corosync "$h"; wait_corosync "$h"; start_pacemakerd "$h"
+  if is_remote "$h"; then start_remoted "$h"; wait_remoted "$h"
+  else start_corosync "$h"; wait_corosync "$h"; start_pacemakerd "$h"; fi
   exec 9>&-
   echo "$h: powered on in $(secs_since "$t0")s (daemons started; waited for the membership: $waited)"
 }
@@ -516,6 +584,7 @@ cmd_status() {
   cluster_up || { echo "cluster: down in $LAB_DIR"; return 0; }
   local h
   for h in $(lab_hosts); do
+    if is_remote "$h"; then printf '%s  pacemaker-remoted=%s (remote node)\n' "$h" "$(pid_of "$h" pacemaker-remoted || echo DOWN)"; continue; fi
     printf '%s  corosync=%s  pacemakerd=%s\n' "$h" "$(pid_of "$h" corosync || echo DOWN)" "$(pid_of "$h" pacemakerd || echo DOWN)"
   done
   h=$(live_host) && in_host "$h" crm_mon -1 -r
