@@ -5,11 +5,12 @@
 # verdict.
 #
 #   tests/chaos/run.sh [--agent ferry|vd] [--seed N] [--duration 10m] [--vms 6]
-#                      [--out DIR] [--faults KIND,KIND...] [--settle S]
+#                      [--out DIR] [--faults KIND,KIND...] [--cycle] [--settle S]
 #
 # Prints "chaos: seed=N ..." first and
 #   chaos: agent=ferry seed=N ops=K faults=F violations=V
-# last; exit 0 only if V = 0 (and the run could run). The seed fixes every
+# last; exit 0 only if V = 0 (--faults: only these kinds; --cycle: in this order, round robin,
+# instead of at random) (and the run could run). The seed fixes every
 # random choice (configuration, operations, faults, their targets and delays);
 # the timing of the cluster does not replay exactly, the sequence does.
 # --out (default /var/tmp/chaos-AGENT-SEED) keeps the raw data: events.tsv (every
@@ -24,7 +25,7 @@ HERE=$(cd "$(dirname "$0")" && pwd)
 : "${top_srcdir:=$(cd "$HERE/../.." && pwd)}"
 : "${top_builddir:=$top_srcdir}"
 export top_srcdir top_builddir
-KIND=ferry SEED=$(( $(date +%s%N) % 100000 )) DURATION=10m VMS=6 OUT="" ONLY="" SETTLE_S=240
+CYCLE=0 KIND=ferry SEED=$(( $(date +%s%N) % 100000 )) DURATION=10m VMS=6 OUT="" ONLY="" SETTLE_S=240
 while [ $# -gt 0 ]; do
     case $1 in
     --agent) KIND=$2; shift 2 ;;
@@ -33,6 +34,7 @@ while [ $# -gt 0 ]; do
     --vms) VMS=$2; shift 2 ;;
     --out) OUT=$2; shift 2 ;;
     --faults) ONLY=$2; shift 2 ;;
+    --cycle) CYCLE=1; shift ;;
     --settle) SETTLE_S=$2; shift 2 ;;
     -h|--help) sed -n '2,/^HERE=/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 2 ;;
     *) echo "run.sh: unknown option '$1'" >&2; exit 2 ;;
@@ -46,8 +48,9 @@ OUT=${OUT:-/var/tmp/chaos-$KIND-$SEED}
 echo "chaos: seed=$SEED agent=$KIND duration=${DUR_S}s vms=$VMS out=$OUT"
 RANDOM=$SEED
 
+# lablib.sh sources its testlib.sh from $0's directory and names the lab after $0
+BASH_ARGV0=$top_srcdir/tests/agent/chaos.sh
 . "$top_srcdir/tests/agent/lablib.sh"
-T_NAME=chaos
 CLUSTER=$top_srcdir/tests/lab/cluster.sh
 VD_AGENT=/usr/lib/ocf/resource.d/heartbeat/VirtualDomain
 mkdir -p "$OUT" || exit 2
@@ -64,7 +67,7 @@ violation() { # INVARIANT TEXT
     printf '%s\t%s\t%s\n' "$(now_ms)" "$1" "$2" >>"$OUT/violations.tsv"
     echo "chaos: VIOLATION invariant $1 at $(date -u +%T): $2 (seed $SEED)"
 }
-crm_on() { "$CLUSTER" exec "$1" "${@:2}"; }
+wait_started() { "$CLUSTER" wait-started "$@"; }
 live_node() { # a node whose pacemakerd runs (not $1)
     local h p
     for h in $FERRY_LAB_HOSTS; do
@@ -90,8 +93,7 @@ finish() {
     STOPPING=1
     trap '' INT TERM
     ev "end"
-    for p in "${BG_PIDS[@]}"; do kill "$p" 2>/dev/null; done
-    wait "${BG_PIDS[@]}" 2>/dev/null
+    for p in "${BG_PIDS[@]}"; do kill "$p" 2>/dev/null; wait "$p" 2>/dev/null; done
     repair_all
     if [ -n "$SAMPLER" ]; then
         rm -f "$OUT/sampler.on"; kill "$SAMPLER" 2>/dev/null; wait "$SAMPLER" 2>/dev/null
@@ -107,8 +109,8 @@ finish() {
     [ "$T_FAILED" -eq 0 ] || v=$(( v + 1 ))
     printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$KIND" "$SEED" "$(( ($(now_ms) - T_START) / 1000 ))" "$NOPS" "$NFAULTS" "$v" >"$OUT/summary.tsv"
     echo "chaos: agent=$KIND seed=$SEED ops=$NOPS faults=$NFAULTS violations=$v"
-    [ "$v" = 0 ] && [ "$rc" != 99 ] && exit 0
-    [ "$rc" = 99 ] && exit 99
+    case $rc in 99|130) exit "$rc" ;; esac
+    [ "$v" = 0 ] && exit 0
     exit 1
 }
 trap finish EXIT
@@ -154,7 +156,7 @@ for i in $(seq 1 "$VMS"); do
     if [ "$KIND" = ferry ]; then
         pick live pause; MODE[$v]=$P
         pick pause abort auto-converge; pol=$P
-        echo "primitive $v ocf:ferry:vm params config=\"$cfg\" name=$v migrate=$P migration_policy=$pol migration_network_suffix=-mig force_stop=true $ops" >>"$conf"
+        echo "primitive $v ocf:ferry:vm params config=\"$cfg\" name=$v migrate=${MODE[$v]} migration_policy=$pol migration_network_suffix=-mig force_stop=true $ops" >>"$conf"
     else
         MODE[$v]=live
         echo "primitive $v ocf:heartbeat:VirtualDomain params config=\"$cfg\" hypervisor=\"qemu:///system\" migration_transport=ssh migration_network_suffix=-mig force_stop=true $ops" >>"$conf"
@@ -206,7 +208,8 @@ op_random() {
 # clear_ops: the operator undoes what the operations left (move constraints, standby)
 clear_ops() {
     local v h
-    wait "${BG_PIDS[@]}" 2>/dev/null; BG_PIDS=()
+    for p in "${BG_PIDS[@]}"; do wait "$p" 2>/dev/null; done
+    BG_PIDS=()
     for v in "${VM_NAMES[@]}"; do on_live crm_resource --clear -r "$v" >/dev/null 2>&1; done
     for h in $FERRY_LAB_HOSTS; do on_live crm_attribute -N "$h" -n standby -v off -l forever >/dev/null 2>&1; done
     for v in "${VM_NAMES[@]}"; do on_live crm_resource -r "$v" -m -p target-role -v Started >/dev/null 2>&1; done
@@ -407,7 +410,7 @@ while [ "$(date +%s)" -lt "$end_s" ]; do
     # one to three operations, overlapping
     rnd 3
     for _ in $(seq 0 "$R"); do op_random; rnd 4; sleep "$R"; done
-    pick "${FAULT_LIST[@]}"; kind=$P
+    if [ "$CYCLE" = 1 ]; then kind=${FAULT_LIST[$(( NFAULTS % ${#FAULT_LIST[@]} ))]}; else pick "${FAULT_LIST[@]}"; kind=$P; fi
     # most faults wait for a migrate_to in flight (started by a move if need be)
     rnd 10; mig=$R
     v=- src=- dst=-

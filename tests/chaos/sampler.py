@@ -3,16 +3,16 @@
 
     sampler.py LAB_DIR OUT_DIR [PERIOD_MS]
 
-Every PERIOD_MS (default 200: 5 samples/s) it reads, for each host at the same
-time (one child per host, started together):
-  - libvirt: `virsh -q list --all` inside the host (state of every domain);
+Every PERIOD_MS (default 200: 5 samples/s) it reads, for every host:
   - /proc: every qemu-system process living in the host's network namespace
-    and the guest it runs (-name guest=NAME), read from the root namespace, so
-    it works with libvirtd dead or stopped;
+    and the guest it runs (-name guest=NAME), from the root namespace;
+  - libvirt's state of each of those guests, from libvirtd's status file
+    (/run/libvirt/qemu/NAME.xml inside the host: see status_states());
 and appends one JSON line to OUT_DIR/samples.jsonl:
-  {"t": start_ms, "d": duration_ms, "v": {host: {dom: state} | null}, "q": {host: {dom: pid}},
-   "m": [rsc, ...]}
-"v"[host] is null when that host's libvirtd did not answer within 2 s. "m" is the
+  {"t": start_ms, "d": duration_ms, "v": {host: {dom: state}}, "q": {host: {dom: pid}},
+   "m": [rsc, ...], "l": {host: {dom: state} | null}}
+"l" (when present) is `virsh list --all` inside a host, asked about once a second
+without waiting for it (null: libvirtd did not answer in 5 s). "m" is the
 set of resources with a migrate_to/migrate_from pending in the CIB (read once a
 second from a live host with cibadmin); every migrate_to/migrate_from/start/stop
 result seen there is appended once to OUT_DIR/cib.jsonl:
@@ -24,9 +24,11 @@ disappears or on SIGTERM.
 """
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
+import threading
 import time
 import xml.etree.ElementTree as ET
 
@@ -34,6 +36,7 @@ LAB = sys.argv[1]
 OUT = sys.argv[2]
 PERIOD = int(sys.argv[3]) / 1000.0 if len(sys.argv) > 3 else 0.2
 RUN = True
+STATUS = re.compile(r"<domstatus state='([a-z]+)'[^>]*pid='(\d+)'")
 
 
 def stop(*_):
@@ -162,6 +165,45 @@ def cib_poll(hs, seen, cibf):
     return None, None
 
 
+def status_states(h, q, netns):
+    """{dom: state} from libvirt's own status files of HOST (/run/libvirt/qemu/NAME.xml,
+    rewritten by libvirtd at every state change), read through the host's mount
+    namespace: a file read, not an RPC, so the 3 hosts fit in a few ms, and a dead or
+    SIGSTOPped libvirtd does not blind us. A status file whose QEMU pid is not alive
+    in the host is stale (ignored). Adds the live QEMU pids to q[HOST]."""
+    p = holder(h)
+    doms = {}
+    if p is None:
+        return doms
+    d = "/proc/%d/root/run/libvirt/qemu" % p
+    try:
+        names = os.listdir(d)
+    except OSError:
+        names = []
+    for n in names:
+        if not n.endswith(".xml"):
+            continue
+        try:
+            with open(os.path.join(d, n)) as f:
+                head = f.read(1024)
+        except OSError:
+            continue
+        m = STATUS.search(head)
+        if not m:
+            continue
+        pid = int(m.group(2))
+        try:
+            with open("/proc/%d/comm" % pid) as f:
+                alive = f.read().startswith("qemu-system")
+            alive = alive and os.readlink("/proc/%d/ns/net" % pid) == netns
+        except OSError:
+            alive = False
+        if alive:
+            doms[n[:-4]] = m.group(1)
+            q.setdefault(h, {})[n[:-4]] = pid
+    return doms
+
+
 def main():
     hs = hosts()
     onf = os.path.join(OUT, "sampler.on")
@@ -169,7 +211,25 @@ def main():
     cibf = open(os.path.join(OUT, "cib.jsonl"), "a")
     seen = set()
     pend = set()
-    last_cib = 0.0
+    shared = {"pend": set()}
+
+    def cib_loop():
+        # the CIB once a second, in a thread of its own (cibadmin takes 0.6 s under load)
+        while RUN and os.path.exists(onf):
+            t = time.time()
+            p2, inflight = cib_poll(hs, seen, cibf)
+            if p2 is not None:
+                shared["pend"] = p2
+                tmp = os.path.join(OUT, "inflight.tmp")
+                with open(tmp, "w") as f:
+                    for r in inflight:
+                        f.write("%s %s %s\n" % r)
+                os.replace(tmp, os.path.join(OUT, "inflight"))
+            time.sleep(max(0.0, 1.0 - (time.time() - t)))
+
+    threading.Thread(target=cib_loop, daemon=True).start()
+    last_scan = 0.0
+    lv, lv_proc, lv_t = {}, {}, {}
     while RUN and os.path.exists(onf):
         t0 = time.time()
         netns = {}
@@ -180,48 +240,56 @@ def main():
                     netns[os.readlink("/proc/%d/ns/net" % p)] = h
                 except OSError:
                     pass
-        procs = {}
+        # the whole of /proc once a second (a QEMU libvirt does not know of: "unknown");
+        # in between, the pids of libvirt's status files (a scan of /proc takes 0.15 s
+        # on this box under load)
+        if time.time() - last_scan >= 1.0:
+            last_scan = time.time()
+            q = qemu_procs(netns)
+        else:
+            q = {h: {} for h in hs}
+        byhost = {h: ns for ns, h in netns.items()}
+        v = {h: status_states(h, q, byhost.get(h)) for h in hs}
         for h in hs:
-            argv = in_host(h, ["virsh", "-q", "-c", "qemu:///system", "list", "--all"])
-            if argv is not None:
-                procs[h] = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
-        q = qemu_procs(netns)
-        v = {}
+            for dom in q.get(h, {}):
+                v[h].setdefault(dom, "unknown")
+        # libvirtd's own answer (virsh list), about once a second per host, not waited for
         for h in hs:
-            v[h] = None
-            p = procs.get(h)
-            if p is None:
-                continue
-            try:
-                out, _ = p.communicate(timeout=3)
-            except subprocess.TimeoutExpired:
+            p = lv_proc.get(h)
+            if p is not None and p.poll() is not None:
+                out = p.stdout.read()
+                lv[h] = None
+                if p.returncode == 0:
+                    lv[h] = {}
+                    for line in out.decode(errors="replace").splitlines():
+                        f = line.split(None, 2)
+                        if len(f) >= 3:
+                            lv[h][f[1]] = f[2].strip()
+                lv_proc[h] = None
+            elif p is not None and time.time() - lv_t[h] > 5:
                 p.kill()
-                p.communicate()
-                continue
-            if p.returncode != 0:
-                continue
-            doms = {}
-            for line in out.decode(errors="replace").splitlines():
-                f = line.split(None, 2)
-                if len(f) >= 3:
-                    doms[f[1]] = f[2].strip()
-            v[h] = doms
+                p.wait()
+                lv[h] = None
+                lv_proc[h] = None
+            if lv_proc.get(h) is None and time.time() - lv_t.get(h, 0) >= 1.0:
+                argv = in_host(h, ["virsh", "-q", "-c", "qemu:///system", "list", "--all"])
+                if argv is not None:
+                    lv_t[h] = time.time()
+                    lv_proc[h] = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
         rec = {"t": int(t0 * 1000), "d": int((time.time() - t0) * 1000), "v": v, "q": q, "m": sorted(pend)}
+        if lv:
+            rec["l"] = lv
+            lv = {}
         samples.write(json.dumps(rec, separators=(",", ":")) + "\n")
         samples.flush()
-        if time.time() - last_cib >= 1.0:
-            last_cib = time.time()
-            p2, inflight = cib_poll(hs, seen, cibf)
-            if p2 is not None:
-                pend = p2
-                tmp = os.path.join(OUT, "inflight.tmp")
-                with open(tmp, "w") as f:
-                    for r in inflight:
-                        f.write("%s %s %s\n" % r)
-                os.replace(tmp, os.path.join(OUT, "inflight"))
+        pend = shared["pend"]
         left = PERIOD - (time.time() - t0)
         if left > 0:
             time.sleep(left)
+    for p in lv_proc.values():
+        if p is not None:
+            p.kill()
+            p.wait()
 
 
 main()
