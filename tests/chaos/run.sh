@@ -450,7 +450,8 @@ while [ "$(date +%s)" -lt "$end_s" ]; do
         fault "$kind" "$v" "$src" "$dst"
     fi
     ev "fault $kind node=$F_NODE nodeloss=$F_NODELOSS vm=$v src=$src dst=$dst desc=$F_DESC"
-    echo "chaos: $(date -u +%T) fault $NFAULTS: $F_DESC${v:+ }$( [ "$v" != - ] && echo "(during the migration of $v $src -> $dst)")"
+    during=""; [ "$v" != - ] && during=" (during the migration of $v $src -> $dst)"
+    echo "chaos: $(date -u +%T) fault $NFAULTS: $F_DESC$during"
     rec=$(settle "$t0")
     ev "settled $kind recovery_ms=$rec"
     fences1=$(fences_total)
