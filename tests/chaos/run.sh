@@ -130,7 +130,7 @@ for h in $FERRY_LAB_HOSTS; do on "$h" mount --bind "$ocf" /usr/lib/ocf/resource.
 out=$("$CLUSTER" up 2>&1) || t_cannot_run "cluster up failed: $(tail -n 5 <<<"$out")"
 echo "chaos: $(grep '^cluster up:' <<<"$out")"
 touch "$OUT/sampler.on"
-python3 "$HERE/sampler.py" "$FERRY_LAB_DIR" "$OUT" 200 &
+python3 "$HERE/sampler.py" "$FERRY_LAB_DIR" "$OUT" 150 &
 SAMPLER=$!
 
 # the VMs: bare-metal guests (memory verifier) and one Linux guest; modes and policies by seed
@@ -221,12 +221,13 @@ daemon_pid() { local p; read -r p _ <"$FERRY_LAB_DIR/$1/$2.pid" 2>/dev/null && e
 holder() { daemon_pid "$1" holder; }
 # agent_pids HOST ACTION: the agent processes running ACTION in HOST (pids in its net namespace)
 agent_pids() {
-    local ns p want=$AGENT
-    [ "$KIND" = vd ] && want=VirtualDomain
+    # execd runs the agent by its OCF path: .../resource.d/ferry/vm ACTION
+    local ns p want=resource.d/ferry/vm
+    [ "$KIND" = vd ] && want=resource.d/heartbeat/VirtualDomain
     ns=$(readlink "/proc/$(holder "$1")/ns/net")
     for p in /proc/[0-9]*; do
         [ "$(readlink "$p/ns/net" 2>/dev/null)" = "$ns" ] || continue
-        tr '\0' ' ' <"$p/cmdline" 2>/dev/null | grep -q "$want.* $2\|$want $2" && echo "${p#/proc/}"
+        tr '\0' ' ' <"$p/cmdline" 2>/dev/null | grep -q "$want $2" && echo "${p#/proc/}"
     done
 }
 qemu_pid() { # HOST GUEST
@@ -302,9 +303,11 @@ fault() {
         F_NODE=$h F_NODELOSS=1 F_DESC="$h powered off by the fence device"
         on "$(live_node "$h")" stonith_admin --reboot "$h" --timeout 60 >/dev/null 2>&1 ;;
     qemu-kill)
-        if [ "$v" != - ]; then pick "$src" "$dst"; h=$P; else pick "${VM_NAMES[@]}"; v=$P; h=$(vm_node "$v"); fi
-        case $h in node[1-9]) ;; *) F_DESC="qemu-kill: $v is nowhere"; return ;; esac
-        p=$(qemu_pid "$h" "$v")
+        if [ "$v" != - ]; then pick "$src" "$dst"; h=$P; p=$(qemu_pid "$h" "$v"); else
+            # the node where its QEMU runs (an operation may be moving it right now)
+            pick "${VM_NAMES[@]}"; v=$P; h=-; p=""
+            for x in $FERRY_LAB_HOSTS; do p=$(qemu_pid "$x" "$v"); [ -n "$p" ] && { h=$x; break; }; done
+        fi
         F_NODE=$h F_DESC="QEMU of $v killed on $h (pid ${p:-none})"
         [ -n "$p" ] && kill -KILL "$p" ;;
     statedir)
