@@ -91,7 +91,7 @@ for a in agents:
             continue
         oc = collections.Counter(f[9] for f in kf)
         vtxt = ", ".join("inv. %s: %d" % (inv, n) for (kk, inv), n in sorted(vkind.items()) if kk == k) or "0"
-        p("| %s | %d | %d | %s | %s | %d | %s |" % (
+        p("| %s | %d | %d | %s | %d | %s | %s |" % (
             k, len(kf), sum(1 for f in kf if f[4] == "1"),
             " | ".join(str(oc.get(o, 0)) for o in OUTCOMES),
             sum(1 for f in kf if f[10] == "-"), rec_s([f[10] for f in kf]), vtxt))
@@ -166,8 +166,8 @@ if len(sys.argv) > 2:
             if kind == "fault-begin":
                 gp.append("set label '%s' at %.1f,%f rotate by 90 font ',7' tc rgb 'red'" % (what, t, len(doms) + 0.1))
         gp.append("plot " + ", ".join(
-            "'%s' using 1:($3==%d && $4==1 ? $2+%.2f : 1/0) with points pt 5 ps 0.4 title 'node%d running'" % (dat, n, (n - 2) * 0.12, n)
-            for n in (1, 2, 3)) + ", '%s' using 1:($4==0 ? $2+($3-2)*0.12 : 1/0) with points pt 1 ps 0.4 lc rgb 'black' title 'paused'" % dat)
+            "'%s' using 1:($3==%d && $4==1 ? $2+%.2f : 1/0) with points pt 5 ps 0.4 title 'node%d running'" % (dat, n, (n - 2) * 0.25, n)
+            for n in (1, 2, 3)) + ", '%s' using 1:($4==0 ? $2+($3-2)*0.25 : 1/0) with points pt 1 ps 0.4 lc rgb 'black' title 'paused'" % dat)
         subprocess.run(["gnuplot"], input="\n".join(gp).encode(), check=False)
         os.unlink(dat)
         p("## Timeline of one run")
