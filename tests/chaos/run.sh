@@ -347,11 +347,12 @@ fault() {
     esac
 }
 
-# fences_total: fencing operations in any live node's history (the largest count)
+# fences_total: fencing operations in any live node's history (the largest count); --verbose:
+# without it stonith_admin lists only the latest fencing of each node
 fences_total() {
     local h n max=0
     for h in $FERRY_LAB_HOSTS; do
-        n=$(on "$h" stonith_admin --history '*' 2>/dev/null | grep -c 'reboot\|off' || true)
+        n=$(on "$h" stonith_admin --history '*' --verbose 2>/dev/null | grep -c 'reboot\|off' || true)
         [ "${n:-0}" -gt "$max" ] && max=$n
     done
     echo "$max"
