@@ -11,7 +11,8 @@
 # (agent seed ms invariant text), checker.tsv (agent seed key value) and
 # runs/AGENT-SEED/ (the run's own directory: events, samples, violation dumps;
 # not committed). Seeds already in runs.tsv for an agent are skipped, so the
-# same command continues a campaign. --until stops before starting a run that
+# same command continues a campaign. Stop it with Ctrl-C or SIGTERM to its process group
+# (kill -TERM -- -PGID): the running run tears its lab down first. --until stops before starting a run that
 # would end after HH:MM (UTC). Then `tests/chaos/report.py DATA > REPORT.md`.
 HERE=$(cd "$(dirname "$0")" && pwd)
 top=$(cd "$HERE/../.." && pwd)
@@ -35,6 +36,10 @@ if [ -n "$UNTIL" ]; then stop_at=$(date -u -d "$UNTIL" +%s); fi
 # the scripts are copied first: editing the tree while a run reads it must not change the run
 snap=$(mktemp -d /var/tmp/ferry-chaos-snap.XXXXXX)
 trap 'rm -rf "$snap"' EXIT
+# Ctrl-C / SIGTERM to the process group: run.sh tears its lab down and exits 130; this
+# shell waits for that (a trapped signal waits for the foreground child), then stops
+STOP=0
+trap 'STOP=1' INT TERM
 cp -a "$HERE" "$snap/chaos"
 for seed in $SEEDS; do
     for a in $AGENTS; do
@@ -47,7 +52,7 @@ for seed in $SEEDS; do
         top_srcdir=$top top_builddir=$top FERRY_LAB_PREFIX=${FERRY_LAB_PREFIX:-/var/tmp/ferry-lab-chaos} \
             "$snap/chaos/run.sh" --agent "$a" --seed "$seed" --duration "$DURATION" --vms "$VMS" --out "$out"
         rc=$?
-        [ "$rc" = 130 ] && { echo "campaign: interrupted"; exit 130; }
+        { [ "$rc" = 130 ] || [ "$STOP" = 1 ]; } && { echo "campaign: interrupted"; exit 130; }
         [ -s "$out/summary.tsv" ] || { echo "campaign: $a seed $seed left no summary (rc $rc)"; continue; }
         cat "$out/summary.tsv" >>"$DATA/runs.tsv"
         cat "$out/faults.tsv" >>"$DATA/faults.tsv"
