@@ -84,6 +84,7 @@ for f in faults:
         RUNDATA[key] = run_data(*key)
     rd = RUNDATA[key]
     f.append("-")   # [12]: restarts of the guests the fault hit (not asked for by an operation)
+    f.append(f[11].split("/")[1])   # [13]: every restart from injection to settle
     if rd is None:
         continue
     evs, resets, where = rd
@@ -93,6 +94,7 @@ for f in faults:
     asked = {text.split()[2] for t, text in evs if begin <= t <= end and text.startswith(("op restart", "op stop-start"))}
     hit = [g for t, g in resets if t0 <= t <= end and g not in asked]
     f[12] = str(len(hit))
+    f[13] = str(sum(1 for t, g in resets if t0 <= t <= end))
     fences = int(f[11].split("/")[0])
     v, src, dst = f[5], f[6], f[7]
     at = [r for t, r in where if t <= end]
@@ -174,7 +176,7 @@ for a in agents:
             sum(1 for f in kf if f[10] == "-"), rec_s([f[10] for f in kf]), vtxt))
     fences = sum(int(f[11].split("/")[0]) for f in fs)
     fence_loss = sum(int(f[11].split("/")[0]) for f in fs if f[11].split("/")[2] == "1")
-    restarts = sum(int(f[11].split("/")[1]) for f in fs)
+    restarts = sum(int(f[13]) for f in fs)
     hit = sum(int(f[12]) for f in fs if f[12].isdigit())
     p("")
     p("- fencing operations: %d, of which %d after a fault that loses a node (cluster link cut, power-off)"
