@@ -158,6 +158,8 @@ for i in $(seq 1 "$VMS"); do
         pick pause abort auto-converge; pol=$P
         echo "primitive $v ocf:ferry:vm params config=\"$cfg\" name=$v migrate=${MODE[$v]} migration_policy=$pol migration_network_suffix=-mig force_stop=true $ops" >>"$conf"
     else
+        # the same draws as for ferry, unused: a seed gives both agents the same sequence
+        pick live pause; pick pause abort auto-converge
         MODE[$v]=live
         echo "primitive $v ocf:heartbeat:VirtualDomain params config=\"$cfg\" hypervisor=\"qemu:///system\" migration_transport=ssh migration_network_suffix=-mig force_stop=true $ops" >>"$conf"
     fi
@@ -194,6 +196,7 @@ op_random() {
            pick pause abort auto-converge
            ev "op param $v migration_policy=$P"; on_live crm_resource -r "$v" -p migration_policy -v "$P" >/dev/null 2>&1 &
        else
+           pick pause abort auto-converge    # (ferry's draw, unused)
            ev "op param $v migration_downtime=$(( 100 + R * 200 ))"; on_live crm_resource -r "$v" -p migration_downtime -v $(( 100 + R * 200 )) >/dev/null 2>&1 &
        fi ;;
     7) ev "op stop-start $v"; TARGET_ROLE[$v]=Stopped
