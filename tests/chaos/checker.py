@@ -143,7 +143,7 @@ for i, s in enumerate(samples):
             pair_since.pop(dom)
 
 # ---- invariant 3: memory verifier and restarts per cause
-TICK = re.compile(r"^(\d+) \S+ T(\d+) (\d+) bad=(\d+) g=(\S+)$")
+TICK = re.compile(r"^(\d+) (\S+) T(\d+) (\d+) bad=(\d+) g=(\S+)$")
 prev = {}
 restarts = {}
 ticks = 0
@@ -154,21 +154,22 @@ try:
             if not m:
                 continue
             ticks += 1
-            t, seq, gms, bad, g = int(m.group(1)), int(m.group(2)), int(m.group(3)), int(m.group(4)), m.group(5)
+            t, src, seq, bad, g = int(m.group(1)), m.group(2), int(m.group(3)), int(m.group(5)), m.group(6)
             if bad > 0 and (g, 3) not in reported:
                 reported.add((g, 3))
                 found.append((t, "3", "%s: the memory verifier reports bad=%d (seq %d)" % (g, bad, seq)))
-            p = prev.get(g)
-            # a restart: the sequence and the guest's own clock both went back (a lost
-            # datagram can shorten one number, not both)
-            if p and seq < p[0] and gms < p[1]:
+            # a restart: a new sender (QEMU process, ip:port) of a guest already heard of
+            # whose sequence starts again (below 500: its first 10 s); a live migration
+            # continues the sequence from a new sender; two copies at once count once each
+            new_sender = (g, src) not in prev
+            prev[(g, src)] = 1
+            if new_sender and any(k[0] == g for k in prev if k != (g, src)) and seq < 500:
                 cause = "-"
                 for et, text in reversed(events):
                     if et <= t and t - et <= RESTART_CAUSE_MS and (text.startswith("fault-begin") or text.startswith("op ")):
                         cause = text.split()[1] if text.startswith("fault-begin") else "op-" + text.split()[1]
                         break
                 restarts.setdefault(cause, []).append((t, g))
-            prev[g] = (seq, gms)
 except OSError:
     pass
 

@@ -38,7 +38,7 @@ agents = [a for a in ("ferry", "vd") if any(r[0] == a for r in runs)]
 # samples, heartbeats), so that a restart an operation asked for (crm resource restart, a
 # stop and start) is not taken for one the fault caused. Without that directory the line
 # of faults.tsv stays as run.sh wrote it.
-TICK = re.compile(r"^(\d+) \S+ T(\d+) (\d+) bad=(\d+) g=(\S+)$")
+TICK = re.compile(r"^(\d+) (\S+) T(\d+) (\d+) bad=(\d+) g=(\S+)$")
 
 
 def run_data(a, seed):
@@ -51,17 +51,22 @@ def run_data(a, seed):
             t, _, text = line.rstrip("\n").partition("\t")
             if t.isdigit():
                 evs.append((int(t), text))
-    prev = {}
+    # a restart: a new sender (QEMU process, ip:port) of a guest already heard of whose
+    # sequence starts again (below 500: its first 10 s). A live migration continues the
+    # sequence from a new sender; two copies running at once each count once, not at
+    # every interleaving of their lines.
+    senders, known = set(), set()
     with open(os.path.join(d, "ticks.log"), errors="replace") as f:
         for line in f:
             m = TICK.match(line.rstrip("\n"))
             if not m:
                 continue
-            t, seq, gms, g = int(m.group(1)), int(m.group(2)), int(m.group(3)), m.group(5)
-            pv = prev.get(g)
-            if pv and seq < pv[0] and gms < pv[1]:
-                resets.append((t, g))
-            prev[g] = (seq, gms)
+            t, src, seq, g = int(m.group(1)), m.group(2), int(m.group(3)), m.group(6)
+            if (g, src) not in senders:
+                senders.add((g, src))
+                if g in known and seq < 500:
+                    resets.append((t, g))
+            known.add(g)
     with open(os.path.join(d, "samples.jsonl")) as f:
         for line in f:
             try:
