@@ -188,10 +188,19 @@ for a in agents:
       " and %d after a fault that loses none (invariant 5)" % (fences, fence_loss, fences - fence_loss))
     p("- guest restarts (a heartbeat sequence that started again) from injection to settle: %d in all, %d of them"
       " not asked for by an operation of the same round (crm resource restart, a stop and start)" % (restarts, hit))
+    # every restart of the run, by the last fault or operation before it (within 5 min)
     cause = collections.Counter()
-    for c in checker:
-        if c[0] == a and c[2].startswith("restarts_"):
-            cause[c[2][9:]] += int(c[3])
+    for (ra, seed), rd in RUNDATA.items():
+        if ra != a or rd is None:
+            continue
+        evs, resets, _ = rd
+        for t, g in resets:
+            c = "-"
+            for et, text in reversed(evs):
+                if et <= t and t - et <= 300000 and text.startswith(("fault-begin", "op ")):
+                    c = text.split()[1] if text.startswith("fault-begin") else "op " + text.split()[1]
+                    break
+            cause[c] += 1
     if cause:
         p("- restarts per cause (the last operation or fault before the restart, from the whole run): " +
           ", ".join("%s %d" % (k, n) for k, n in sorted(cause.items())))
