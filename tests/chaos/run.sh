@@ -16,7 +16,8 @@
 # --out (default /var/tmp/chaos-AGENT-SEED) keeps the raw data: events.tsv (every
 # operation and fault), faults.tsv (one line per fault: kind, during migration,
 # outcome, recovery ms), samples.jsonl / cib.jsonl (the checker's samples),
-# ticks.log (the guests' heartbeats), violations.tsv and a directory per
+# ticks.log (the guests' heartbeats), logs/ (the nodes' pacemaker, libvirtd and fence logs),
+# violations.tsv and a directory per
 # violation (samples around it, the nodes' logs). See tests/chaos/README.
 # Needs root, a built agent (make), crmsh and Pacemaker; the lab lives in
 # ${FERRY_LAB_PREFIX:-/var/tmp/ferry-lab}-chaos. Ctrl-C or SIGTERM: the run
@@ -101,6 +102,13 @@ finish() {
     if [ -n "${FERRY_LAB_DIR:-}" ] && [ -f "$FERRY_LAB_DIR/lab.env" ]; then
         cp "$TICKS_LOG" "$OUT/ticks.log" 2>/dev/null
         python3 "$HERE/checker.py" "$OUT" "$FERRY_LAB_DIR" "$SEED" || violation checker "checker.py failed"
+        # the nodes' logs, for a later look at any outcome (compressed; the lab's go with it)
+        mkdir -p "$OUT/logs"
+        for h in $FERRY_LAB_HOSTS; do
+            gzip -c "$FERRY_LAB_DIR/$h/cluster/log-pacemaker/pacemaker.log" >"$OUT/logs/$h-pacemaker.log.gz" 2>/dev/null
+            gzip -c "$FERRY_LAB_DIR/$h/log/libvirtd.log" >"$OUT/logs/$h-libvirtd.log.gz" 2>/dev/null
+            cp "$FERRY_LAB_DIR/$h/cluster/fence.log" "$OUT/logs/$h-fence.log" 2>/dev/null
+        done
         "$CLUSTER" down >/dev/null 2>&1 || echo "chaos: cluster down failed"
     fi
     lab_teardown >/dev/null
