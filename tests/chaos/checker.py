@@ -145,6 +145,7 @@ for i, s in enumerate(samples):
 # ---- invariant 3: memory verifier and restarts per cause
 TICK = re.compile(r"^(\d+) (\S+) T(\d+) (\d+) bad=(\d+) g=(\S+)$")
 prev = {}
+last_seq = {}
 restarts = {}
 ticks = 0
 try:
@@ -158,12 +159,15 @@ try:
             if bad > 0 and (g, 3) not in reported:
                 reported.add((g, 3))
                 found.append((t, "3", "%s: the memory verifier reports bad=%d (seq %d)" % (g, bad, seq)))
-            # a restart: a new sender (QEMU process, ip:port) of a guest already heard of
-            # whose sequence starts again (below 500: its first 10 s); a live migration
-            # continues the sequence from a new sender; two copies at once count once each
+            # a restart: a new sender (QEMU process, ip:port) of a guest whose sequence
+            # starts again (below 500, its first 10 s, and below the last heard); a live
+            # migration continues the sequence from a new sender; two copies at once count
+            # once each
             new_sender = (g, src) not in prev
             prev[(g, src)] = 1
-            if new_sender and any(k[0] == g for k in prev if k != (g, src)) and seq < 500:
+            heard = last_seq.get(g)
+            last_seq[g] = seq
+            if new_sender and heard is not None and seq < 500 and seq + 50 < heard:
                 cause = "-"
                 for et, text in reversed(events):
                     if et <= t and t - et <= RESTART_CAUSE_MS and (text.startswith("fault-begin") or text.startswith("op ")):

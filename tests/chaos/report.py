@@ -52,10 +52,10 @@ def run_data(a, seed):
             if t.isdigit():
                 evs.append((int(t), text))
     # a restart: a new sender (QEMU process, ip:port) of a guest already heard of whose
-    # sequence starts again (below 500: its first 10 s). A live migration continues the
-    # sequence from a new sender; two copies running at once each count once, not at
-    # every interleaving of their lines.
-    senders, known = set(), set()
+    # sequence starts again (below 500, its first 10 s, and below what was heard before).
+    # A live migration continues the sequence from a new sender; two copies running at
+    # once each count once, not at every interleaving of their lines.
+    senders, known = set(), {}
     with open(os.path.join(d, "ticks.log"), errors="replace") as f:
         for line in f:
             m = TICK.match(line.rstrip("\n"))
@@ -64,9 +64,9 @@ def run_data(a, seed):
             t, src, seq, g = int(m.group(1)), m.group(2), int(m.group(3)), m.group(6)
             if (g, src) not in senders:
                 senders.add((g, src))
-                if g in known and seq < 500:
+                if g in known and seq < 500 and seq + 50 < known[g]:
                     resets.append((t, g))
-            known.add(g)
+            known[g] = seq   # the last heard
     with open(os.path.join(d, "samples.jsonl")) as f:
         for line in f:
             try:
