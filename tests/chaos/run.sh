@@ -265,9 +265,16 @@ fault() {
     case $kind in
     agent-kill)    # Pacemaker's timeout kill, early: migrate_to on the source or migrate_from on the target
         if [ "$v" != - ]; then
+            # the action itself, as soon as it runs (a migrate_to of a small guest takes
+            # seconds: the CIB's pending record comes too late to aim by)
             pick src dst
-            if [ "$P" = src ]; then h=$src pids=$(agent_pids "$src" migrate_to); else h=$dst pids=$(agent_pids "$dst" migrate_from); fi
-            [ -n "$pids" ] || { h=$src pids=$(agent_pids "$src" migrate_to); }
+            local side=$P end=$(( $(now_ms) + 15000 ))
+            while :; do
+                if [ "$side" = src ]; then h=$src pids=$(agent_pids "$src" migrate_to); else h=$dst pids=$(agent_pids "$dst" migrate_from); fi
+                [ -z "$pids" ] && [ "$side" = dst ] && { h=$src pids=$(agent_pids "$src" migrate_to); }
+                [ -n "$pids" ] || [ "$(now_ms)" -ge "$end" ] && break
+                sleep 0.05
+            done
         else
             pick "${VM_NAMES[@]}"; h=$(vm_node "$P"); pids=$(agent_pids "$h" monitor)
         fi
@@ -449,7 +456,7 @@ while [ "$(date +%s)" -lt "$end_s" ]; do
         end=$(( $(now_ms) + 30000 ))
         while [ "$(now_ms)" -lt "$end" ] && ! [ -s "$OUT/inflight" ]; do sleep 0.2; done
         if read -r v src dst <"$OUT/inflight" 2>/dev/null && [ -n "$dst" ]; then
-            rnd 20; sleep "0.$(( R * 5 ))"
+            rnd 20; [ "$kind" = agent-kill ] || sleep "0.$(( R * 5 ))"   # 0-0.95 s into it
         else
             v=- src=- dst=-
         fi
