@@ -199,6 +199,21 @@ ident_open(const struct ferry_params *p, enum ident_how how, struct ident *id,
         return ret;
     }
     vid = ident_virt(id);
+    ret = virt_domain_query(*ret_conn, &vid, ret_info, err);
+    if (ret < 0 || !ret_info->uuid_mismatch || how != IDENT_RECORD ||
+        strcmp(id->source, "this node's record") != 0)
+        return ret;
+    /* The record may be of an earlier incarnation: a guest whose config has no
+     * UUID gets a new one at every start, and one that came back here by a
+     * migrate_to whose migrate_from never ran left the record as it was (found
+     * by the chaos campaign: a stop left the resource's own guest running, and
+     * Pacemaker started a second copy). The config decides then, as for
+     * migrate_from; unreadable, it gives the record's UUID again. */
+    ident_clear(id);
+    ret = ident_resolve(p, IDENT_LENIENT, id, err);
+    if (ret < 0)
+        return ret;
+    vid = ident_virt(id);
     return virt_domain_query(*ret_conn, &vid, ret_info, err);
 }
 

@@ -1,0 +1,62 @@
+#!/bin/bash
+# test_chaos.sh — a short seeded smoke of the chaos campaign (tests/chaos/run.sh)
+# so that it keeps working: first the checker on made-up samples (it must see
+# two running copies that persist, and must not count a read across a live
+# switch-over), then one run of the campaign against the 3-node Pacemaker lab
+# with ferry: seed 7, 3 VMs, three fault kinds in turn (QEMU killed, the
+# agent killed during a migration, libvirtd SIGKILLed). Fails on any
+# violation, on a sampling rate under 4/s, or if the lab is not left clean.
+# About 4 minutes on an idle machine.
+. "$(dirname "$0")/testlib.sh"
+CHAOS=$top_srcdir/tests/chaos
+tmp=$(mktemp -d /var/tmp/ferry-test-chaos.XXXXXX)
+trap 'rm -rf "$tmp"' EXIT
+
+# --- the checker on made-up samples ---------------------------------------------
+# sample SECONDS STATE1 STATE2: guest g on node1 and node2 ("-": absent)
+sample() {
+    local v1="{}" v2="{}" q1="{}" q2="{}"
+    [ "$2" = - ] || { v1="{\"g\":\"$2\"}"; q1='{"g":11}'; }
+    [ "$3" = - ] || { v2="{\"g\":\"$3\"}"; q2='{"g":22}'; }
+    printf '{"t":%d,"d":5,"v":{"node1":%s,"node2":%s},"q":{"node1":%s,"node2":%s},"m":[]}\n' \
+        $(( 1000000 + $1 * 250 )) "$v1" "$v2" "$q1" "$q2"
+}
+checker_case() { # DESC WANT(0|1) SAMPLES...
+    local desc=$1 want=$2 d n
+    shift 2
+    d=$tmp/$RANDOM
+    mkdir -p "$d"
+    : >"$d/violations.tsv"
+    printf '%s\n' "$@" >"$d/samples.jsonl"
+    python3 "$CHAOS/checker.py" "$d" "" 0 >/dev/null 2>&1
+    n=$(grep -c $'\t1\t' "$d/violations.tsv")
+    if [ "$n" = "$want" ]; then t_pass "checker: $desc ($n violation(s) of invariant 1)"; else t_fail "checker: $desc: $n violation(s) of invariant 1, expected $want"; fi
+}
+checker_case "a live switch-over read between the two hosts is no second copy" 0 \
+    "$(sample 0 running paused)" "$(sample 1 running running)" "$(sample 2 - running)" "$(sample 3 - running)"
+checker_case "two running copies in two consecutive samples are" 1 \
+    "$(sample 0 running -)" "$(sample 1 running running)" "$(sample 2 running running)" "$(sample 3 running -)"
+
+# --- one seeded run --------------------------------------------------------------
+out=$tmp/run
+"$CHAOS/run.sh" --agent ferry --seed 7 --duration 70s --vms 3 --cycle \
+    --faults qemu-kill,agent-kill,libvirtd-kill --settle 180 --out "$out" >"$tmp/log" 2>&1
+rc=$?
+sed 's/^/     /' "$tmp/log"
+[ "$rc" = 99 ] && t_cannot_run "$(grep 'CANNOT RUN' "$tmp/log" | head -n 1)"
+last=$(grep '^chaos: agent=' "$tmp/log" | tail -n 1)
+case "$last" in
+*" violations=0") t_pass "run: $last" ;;
+*) t_fail "run (rc $rc): ${last:-no summary line}" ;;
+esac
+[ "$rc" = 0 ] && t_pass "run.sh exits 0" || t_fail "run.sh exits $rc"
+head -n 1 "$tmp/log" | grep -q '^chaos: seed=7 ' && t_pass "the seed is printed first" || t_fail "the first line is not the seed"
+nf=$(cut -f4 "$out/faults.tsv" | sort -u | wc -l)
+[ "$nf" -ge 2 ] && t_pass "$nf fault kinds injected ($(cut -f4 "$out/faults.tsv" | sort | uniq -c | tr -s ' \n' ' '))" ||
+    t_fail "only $nf fault kind(s) injected"
+rate=$(sed -n 's/^rate_per_s=//p' "$out/checker.txt")
+awk -v r="${rate:-0}" 'BEGIN { exit !(r >= 4) }' && t_pass "the checker sampled every node $rate times a second" ||
+    t_fail "sampling rate ${rate:-?}/s, under 4/s"
+grep -q 'lab: .*up' "$tmp/log" && ! grep -q 'not left clean' "$tmp/log" && t_pass "the lab was torn down clean" ||
+    t_fail "the lab was not torn down clean"
+t_done
