@@ -6,7 +6,8 @@
 # nodes at once, or left paused. Source it after lablib.sh, then:
 #   cluster_setup N     lab + cluster up, watcher started (t_cannot_run if impossible)
 #   watcher_verdict     stops the watcher; one t_pass or t_fail
-# and the helpers below (state, wait_started, node_of, op_on, elapsed...).
+# and the helpers below (state, wait_started, node_of, op_on, elapsed, migrated,
+# heartbeat_continued, fenced_total...).
 
 CLUSTER=$top_srcdir/tests/lab/cluster.sh
 WATCHER=
@@ -37,6 +38,41 @@ primitive $name ocf:ferry:vm \\
     op migrate_from timeout=60s interval=0 \\
     meta allow-migrate=true
 CRM
+}
+
+# heartbeat_continued RSC SINCE_MS: the guest's heartbeat went on across a move
+# (no reset, no bad page, at least one switch-over seen)
+heartbeat_continued() {
+    local r=$1 since=$2 rep
+    ticks_wait "$r" 25 10000 "$(now_ms)" || true
+    rep=$(ticks_report "$r" "$since")
+    if grep -qx 'resets=0' <<<"$rep" && grep -qx 'bad=0' <<<"$rep" && grep -q '^switch_1=' <<<"$rep"; then
+        t_pass "$r: its heartbeat continued across the move (max gap $(sed -n 's/^max_gap_ms=//p' <<<"$rep") ms)"
+    else
+        t_fail "$r: heartbeat: $(tr '\n' ' ' <<<"$rep")"
+    fi
+}
+
+# migrated RSC SRC DST MODE SINCE_MS: Pacemaker's migration happened, in the
+# VM's own mode (the CIB as node1 sees it; node1 must be in the cluster)
+migrated() {
+    local r=$1 src=$2 dst=$3 mode=$4 since=$5
+    t_ok "$r: the CIB has migrate_from on $dst" op_on "$r" "$dst" migrate_from
+    t_ok "$r: the CIB has stop on $src" op_on "$r" "$src" stop
+    t_ok "$r: the agent on $src migrated it with migrate=$mode" \
+        sh -c "'$LAB' exec $src cat /run/resource-agents/ferry-migrations.log | grep 'domain=$r from=$src to=$dst mode=$mode' | grep -q 'outcome=completed'"
+    heartbeat_continued "$r" "$since"
+}
+
+# fenced_total: fencing operations in the history; a node that was itself
+# fenced may not have the whole history yet, so the largest count any node reports
+fenced_total() {
+    local h n max=0
+    for h in $FERRY_LAB_HOSTS; do
+        n=$(on "$h" stonith_admin --history '*' 2>/dev/null | grep -c 'reboot\|off' || true)
+        [ "${n:-0}" -gt "$max" ] && max=$n
+    done
+    echo "$max"
 }
 
 cluster_setup() {

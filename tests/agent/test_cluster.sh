@@ -35,21 +35,6 @@ t_ok "vm-a started on node1" wait_started vm-a node1 120
 t_ok "vm-b started on node1" wait_started vm-b node1 120
 t_ok "both guests run" sh -c "$(declare -f ticks_wait); GUESTS_OUT='$GUESTS_OUT' TICKS_LOG='$TICKS_LOG'; ticks_wait vm-a 25 20000 $since && ticks_wait vm-b 25 20000 $since"
 
-# migrated RSC SRC DST MODE SINCE: Pacemaker's migration happened, in the VM's own mode
-migrated() {
-    local r=$1 src=$2 dst=$3 mode=$4 since=$5 rep
-    t_ok "$r: the CIB has migrate_from on $dst" op_on "$r" "$dst" migrate_from
-    t_ok "$r: the CIB has stop on $src" op_on "$r" "$src" stop
-    t_ok "$r: the agent on $src migrated it with migrate=$mode" \
-        sh -c "'$LAB' exec $src cat /run/resource-agents/ferry-migrations.log | grep 'domain=$r from=$src to=$dst mode=$mode' | grep -q 'outcome=completed'"
-    ticks_wait "$r" 25 10000 "$(now_ms)" || true
-    rep=$(ticks_report "$r" "$since")
-    if grep -qx 'resets=0' <<<"$rep" && grep -qx 'bad=0' <<<"$rep" && grep -q '^switch_1=' <<<"$rep"; then
-        t_pass "$r: its heartbeat continued across the move (max gap $(sed -n 's/^max_gap_ms=//p' <<<"$rep") ms)"
-    else
-        t_fail "$r: heartbeat: $(tr '\n' ' ' <<<"$rep")"
-    fi
-}
 
 # --- crm_resource --move (live) and crm resource move (pause) ----------------
 since=$(now_ms)
@@ -112,16 +97,6 @@ t_ok "$victim comes back online" "$CLUSTER" wait-online --timeout 120
 "$CLUSTER" wait-idle 60 >/dev/null || true
 
 # --- a guest that ignores shutdown stops inside the stop timeout -------------
-# fencing operations in the history; a node that was itself fenced may not
-# have the whole history yet, so take the largest count any node reports
-fenced_total() {
-    local h n max=0
-    for h in $FERRY_LAB_HOSTS; do
-        n=$(on "$h" stonith_admin --history '*' 2>/dev/null | grep -c 'reboot\|off' || true)
-        [ "${n:-0}" -gt "$max" ] && max=$n
-    done
-    echo "$max"
-}
 fenced_before=$(fenced_total)
 t0=$(now_s)
 t_ok "crm resource stop vm-a (its guest ignores ACPI; stop timeout 30s)" "$CLUSTER" crm node1 resource stop vm-a

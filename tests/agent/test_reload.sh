@@ -49,7 +49,7 @@ rate_mib_s() {
     [ -n "$bytes" ] && [ -n "$ms" ] && [ "$ms" -gt 0 ] || { echo "?"; return; }
     awk -v b="$bytes" -v ms="$ms" 'BEGIN { printf "%.1f", b / 1048576 / (ms / 1000) }'
 }
-heartbeat_continued() {   # RSC SINCE_MS WHAT
+heartbeat_unbroken() {   # RSC SINCE_MS WHAT: no reset, no bad page (a reload has no switch-over; clusterlib's heartbeat_continued wants one)
     local rep
     ticks_wait "$1" 25 20000 "$(now_ms)" || true
     rep=$(ticks_report "$1" "$2")
@@ -103,7 +103,7 @@ if [ -n "$id_before" ] && [ "$id_before" = "$id_after" ]; then
 else
     t_fail "vm-r's domain ID on $src changed: '$id_before' -> '$id_after'"
 fi
-heartbeat_continued vm-r "$since" "across the reload"
+heartbeat_unbroken vm-r "$since" "across the reload"
 
 # --- the next migration uses the new speed ------------------------------------
 since=$(now_ms)
@@ -120,7 +120,7 @@ if [ "${bytes:-0}" -ge $((16 * 1048576)) ] &&
 else
     t_fail "the migration after the reload: ${bytes:-?} bytes at $limited MiB/s (limit $SPEED_MIB_S)"
 fi
-heartbeat_continued vm-r "$since" "across the move"
+heartbeat_unbroken vm-r "$since" "across the move"
 "$CLUSTER" wait-idle 60 >/dev/null || true
 
 # --- an identity parameter still restarts --------------------------------------
@@ -173,7 +173,7 @@ t_ok "vm1 settles on $dst" wait_started vm1 "$dst" 120
 t_ok "vm1 left by migration, migrate=pause" sh -c "[ -n \"\$(
     '$LAB' exec $src cat /run/resource-agents/ferry-migrations.log | grep 'domain=vm1 from=$src to=$dst mode=pause .*outcome=completed')\" ]"
 t_ok "pcs removed its move constraint" sh -c "! '$LAB' exec node1 cibadmin -Q -o constraints | grep -q 'rsc=\"vm1\"'"
-heartbeat_continued vm1 "$since" "across pcs resource move"
+heartbeat_unbroken vm1 "$since" "across pcs resource move"
 unlimited=$(rate_mib_s "$src" vm1 "$dst")
 t_log "     vm1's migration (no speed limit): $unlimited MiB/s"
 if awk -v r="$unlimited" -v s="$SPEED_MIB_S" 'BEGIN { exit !(r != "?" && r > s * 1.25) }'; then
@@ -207,7 +207,7 @@ t_ok "vm1 evacuated to $src" wait_started vm1 "$src" 180
 t_ok "vm-r evacuated to $src" wait_started vm-r "$src" 180
 t_log "     evacuation of 2 VMs took $(elapsed "$t0") s"
 t_ok "both left $dst by migration" sh -c "'$LAB' exec $dst cat /run/resource-agents/ferry-migrations.log | grep 'from=$dst to=$src.*outcome=completed' | grep -c 'domain=vm1 \|domain=vm-r ' | grep -qx 2"
-heartbeat_continued vm1 "$since" "across the standby"
+heartbeat_unbroken vm1 "$since" "across the standby"
 t_ok "pcs node unstandby $dst" pcs_do node unstandby "$dst"
 
 watcher_verdict

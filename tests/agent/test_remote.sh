@@ -63,21 +63,6 @@ else
 fi
 if [ "$(util vm-a hv_memory)" = "$mem_mib" ]; then t_pass "vm-a's utilization hv_memory=$mem_mib"; else t_fail "vm-a's utilization hv_memory is '$(util vm-a hv_memory)', want '$mem_mib'"; fi
 
-# migrated RSC SRC DST MODE SINCE: Pacemaker's migration happened, in the VM's own mode
-migrated() {
-    local r=$1 src=$2 dst=$3 mode=$4 since=$5 rep
-    t_ok "$r: the CIB has migrate_from on $dst" op_on "$r" "$dst" migrate_from
-    t_ok "$r: the CIB has stop on $src" op_on "$r" "$src" stop
-    t_ok "$r: the agent on $src migrated it with migrate=$mode" \
-        sh -c "'$LAB' exec $src cat /run/resource-agents/ferry-migrations.log | grep 'domain=$r from=$src to=$dst mode=$mode' | grep -q 'outcome=completed'"
-    ticks_wait "$r" 25 10000 "$(now_ms)" || true
-    rep=$(ticks_report "$r" "$since")
-    if grep -qx 'resets=0' <<<"$rep" && grep -qx 'bad=0' <<<"$rep" && grep -q '^switch_1=' <<<"$rep"; then
-        t_pass "$r: its heartbeat continued across the move (max gap $(sed -n 's/^max_gap_ms=//p' <<<"$rep") ms)"
-    else
-        t_fail "$r: heartbeat: $(tr '\n' ' ' <<<"$rep")"
-    fi
-}
 
 # --- live and pause migration between the two remote nodes -------------------
 since=$(now_ms)
