@@ -21,8 +21,8 @@ flight_path(const struct ferry_params *p, const char *suffix, char *buf, size_t 
     return state_path_suffix(p, kind, buf, size);
 }
 
-int
-flight_begin(const struct ferry_params *p, struct flight *f)
+static int
+flight_write(const struct ferry_params *p, struct flight *f)
 {
     char path[4096];
     char tmp[4096];
@@ -43,8 +43,9 @@ flight_begin(const struct ferry_params *p, struct flight *f)
     if (mkdir(p->state_dir, 0755) < 0 && errno != EEXIST)
         return -errno;
     len = asprintf(&text, "pid=%ld\nstart_ticks=%llu\nname=%s\nuuid=%s\ntarget=%s\ndest_uri=%s\n"
-                   "was_running=%d\n", (long)f->owner.pid, f->owner.start_ticks, f->name,
-                   f->uuid, f->target, f->dest_uri, f->was_running ? 1 : 0);
+                   "was_running=%d\nbegun_s=%lld\nhanded=%d\n", (long)f->owner.pid,
+                   f->owner.start_ticks, f->name, f->uuid, f->target, f->dest_uri,
+                   f->was_running ? 1 : 0, (long long)f->begun_s, f->handed ? 1 : 0);
     if (len < 0)
         return -ENOMEM;
     unlink(tmp);
@@ -68,6 +69,20 @@ cleanup:
     return ret;
 }
 
+int
+flight_begin(const struct ferry_params *p, struct flight *f)
+{
+    f->handed = false;
+    return flight_write(p, f);
+}
+
+int
+flight_handed(const struct ferry_params *p, struct flight *f)
+{
+    f->handed = true;
+    return flight_write(p, f);
+}
+
 /* "key=value\n" lines; unknown keys are ignored */
 static void
 flight_field(struct flight *f, const char *key, const char *value)
@@ -86,6 +101,10 @@ flight_field(struct flight *f, const char *key, const char *value)
         snprintf(f->dest_uri, sizeof(f->dest_uri), "%s", value);
     else if (strcmp(key, "was_running") == 0)
         f->was_running = strcmp(value, "1") == 0;
+    else if (strcmp(key, "begun_s") == 0)
+        f->begun_s = strtoll(value, NULL, 10);
+    else if (strcmp(key, "handed") == 0)
+        f->handed = strcmp(value, "1") == 0;
 }
 
 int

@@ -11,6 +11,7 @@
 #define FERRY_FLIGHT_H
 
 #include <stdbool.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 #include "params.h"
@@ -23,10 +24,18 @@ struct flight {
     char target[256];          /* the target node */
     char dest_uri[1024];       /* the target's libvirt */
     bool was_running;          /* the guest ran (not paused) before the migration */
+    int64_t begun_s;           /* CLOCK_REALTIME s when the migrate_to began */
+    bool handed;               /* migrate_to answered 0: the guest was handed to target */
 };
 
 /* Writes the record for this process (owner filled in here); -errno. */
 int flight_begin(const struct ferry_params *p, struct flight *f);
+
+/* Rewrites the record once migrate_to has answered 0: the guest was handed to
+ * f->target. It stays until an action here learns whether Pacemaker knows the
+ * guest runs there (a migrate_to that answered 0 is not always followed by
+ * migrate_from: see migration_handover_settle). -errno. */
+int flight_handed(const struct ferry_params *p, struct flight *f);
 
 /* Reads the record: 0, -ENOENT if there is none, -EIO if it is unreadable. */
 int flight_load(const struct ferry_params *p, struct flight *ret_f);

@@ -10,6 +10,7 @@
 #include <time.h>
 
 #include "domxml.h"
+#include "exec.h"
 #include "flight.h"
 #include "linkspeed.h"
 #include "log.h"
@@ -23,6 +24,16 @@
 #define MIGRATION_POLL_MS 200
 /* How long the next action waits for an aborted migration job to end. */
 #define MIGRATION_ORPHAN_WAIT_MAX_MS 30000
+/* cibadmin answers a local query in well under a second */
+#define MIGRATION_HANDOVER_CIB_MS 5000
+/* how long a "Pacemaker does not know" is asked again, and how often */
+#define MIGRATION_HANDOVER_SETTLE_MS 3000
+#define MIGRATION_HANDOVER_POLL_MS 250
+/* slack for the nodes' clocks (1 s resolution; a migrate_from cannot end
+ * before its migrate_to, so the migration's own duration adds to it) */
+#define MIGRATION_HANDOVER_CLOCK_SLACK_S 2
+/* cibadmin's exit status when an XPath query matches nothing (CRM_EX_NOSUCH) */
+#define MIGRATION_CIBADMIN_NO_MATCH 105
 
 /* Waits until the domain has no job running, polling, until dl. */
 static bool
@@ -56,7 +67,9 @@ migration_orphan_settle(const struct ferry_params *p, virt_conn *conn, const str
     struct virt_identity vid = ident_virt(id);
     struct virt_job_stats s;
     ferry_error *e = NULL;
-    bool have_record = flight_load(p, ret_f) == 0 && strcmp(ret_f->name, id->name) == 0;
+    /* a handed-over record is not a migration in flight (migration_handover_settle) */
+    bool have_record = flight_load(p, ret_f) == 0 && strcmp(ret_f->name, id->name) == 0 &&
+                       !ret_f->handed;
     bool active = !virt_state_inactive(info->state);
     bool aborted = false;
     deadline wait;
@@ -109,19 +122,33 @@ migration_orphan_settle(const struct ferry_params *p, virt_conn *conn, const str
  * answered, so Pacemaker does not know it runs there (it may even have
  * stopped it there already, before the copy existed). Destroys our domain
  * there: 0 once it does not run there. */
-int
-migration_orphan_remove_copy(const struct ident *id, const struct flight *f, const deadline *dl,
-                             char *note, size_t note_size, ferry_error **err)
+/* Destroys our domain on f->target, whose copy Pacemaker does not know of
+ * (why says how it got there): 0 once it
+ * does not run there. The target is reached within a part of dl: its ssh
+ * port first (a bounded TCP connect), then its libvirt. */
+static int
+migration_remove_copy(const struct ident *id, const struct flight *f, const deadline *dl,
+                      const char *why, char *note, size_t note_size, ferry_error **err)
 {
     struct virt_identity vid = { f->name, f->uuid[0] ? f->uuid : id->uuid };
     struct virt_domain_info d;
     virt_conn *dst = NULL;
+    deadline reach = deadline_sub(dl, deadline_remaining_ms(dl) / 2);
+    char *host = NULL;
+    int port = 0;
     int ret = 0;
 
-    ret = virt_conn_open(f->dest_uri, &dst, err);
+    if (migrate_uri_endpoint(f->dest_uri, &host, &port) == 0) {
+        int64_t probe_ms = deadline_remaining_ms(&reach) / 2;
+
+        ret = migrate_probe_tcp(host, port, probe_ms > 5000 ? 5000 : probe_ms, err);
+        free(host);
+    }
+    if (ret == 0)
+        ret = virt_conn_open_within(f->dest_uri, &reach, &dst, err);
     if (ret < 0) {
-        error_prefix(*err, "domain '%s' left for %s by a migration whose migrate_to was killed; "
-                     "cannot reach %s to stop it there: ", id->name, f->target, f->target);
+        error_prefix(*err, "domain '%s': cannot reach %s to stop it there: ", id->name,
+                     f->target);
         goto cleanup;
     }
     ret = virt_domain_query(dst, &vid, &d, err);
@@ -133,13 +160,126 @@ migration_orphan_remove_copy(const struct ident *id, const struct flight *f, con
             ret = virt_domain_wait_inactive(dst, &vid, dl, MIGRATION_POLL_MS, err);
         if (ret < 0)
             goto cleanup;
-        snprintf(note, note_size, "the guest had left for %s by a migration whose migrate_to "
-                 "was killed (Pacemaker does not know it runs there): destroyed it there",
-                 f->target);
+        snprintf(note, note_size, "%s: destroyed it there", why);
     }
 cleanup:
     virt_conn_close(dst);
     return ret;
+}
+
+int
+migration_orphan_remove_copy(const struct ident *id, const struct flight *f, const deadline *dl,
+                             char *note, size_t note_size, ferry_error **err)
+{
+    char why[512];
+
+    snprintf(why, sizeof(why), "the guest had left for %s by a migration whose migrate_to was "
+             "killed (Pacemaker does not know it runs there)", f->target);
+    return migration_remove_copy(id, f, dl, why, note, note_size, err);
+}
+
+/* Ends a handed-over record of this domain (it arrived or started here again). */
+static void
+migration_handover_forget(const struct ferry_params *p, const struct ident *id)
+{
+    struct flight f;
+
+    if (flight_load(p, &f) == 0 && f.handed && strcmp(f.name, id->name) == 0)
+        flight_end(p);
+}
+
+/* Has Pacemaker learnt how the guest stands on f->target since f's migrate_to
+ * began? Its record of the resource on that node holds an operation that
+ * ended then or later with rc 0 (migrate_from, start, monitor or probe: it
+ * knows the guest runs there; stop: it stopped it there). The nodes' clocks
+ * are compared, as Pacemaker's scheduler compares them for this very question
+ * (last-rc-change across nodes), with a little slack. One cibadmin query
+ * (local IPC; CIB_file is honoured, as by every Pacemaker tool). 1 yes, 0 no,
+ * < 0 cannot tell (not run by Pacemaker, names unfit for an XPath literal,
+ * the CIB unreachable). */
+int
+migration_handover_known(const struct ferry_params *p, const struct flight *f,
+                         const char *program, const deadline *dl)
+{
+    char xpath[1024];
+    char *argv[] = { (char *)program, "--query", "--xpath", xpath, NULL };
+    struct exec_result r;
+    deadline sub = deadline_sub(dl, MIGRATION_HANDOVER_CIB_MS);
+    ferry_error *e = NULL;
+    int n = 0;
+
+    if (!p->pacemaker || p->instance == NULL)
+        return -ENOTSUP;
+    if (strchr(f->target, '\'') || strchr(p->instance, '\''))
+        return -EINVAL;
+    n = snprintf(xpath, sizeof(xpath), "//node_state[@uname='%s']//lrm_resource[@id='%s']/"
+                 "lrm_rsc_op[@rc-code='0' and @op-status='0' and @last-rc-change>=%lld and "
+                 "(@operation='migrate_from' or @operation='start' or @operation='monitor' or "
+                 "@operation='stop')]", f->target, p->instance,
+                 (long long)(f->begun_s - MIGRATION_HANDOVER_CLOCK_SLACK_S));
+    if (n < 0 || (size_t)n >= sizeof(xpath))
+        return -ENAMETOOLONG;
+    if (exec_run(argv, &sub, &r, &e) < 0) {
+        error_free(e);
+        return -EIO;
+    }
+    if (r.exit_status == 0)
+        return 1;
+    if (r.exit_status == MIGRATION_CIBADMIN_NO_MATCH)
+        return 0;
+    log_debug("%s --query: exit %d: %s", program, r.exit_status, r.first_line);
+    return -EIO;
+}
+
+/* A migrate_to here that answered 0 handed the guest to its target, and
+ * Pacemaker is normally told so by the migrate_from it runs there. It is not
+ * always: Pacemaker 2.1.5, its transition aborted while migrate_to ran (a
+ * changed constraint), scheduled "Restart" on this node and nothing on the
+ * target, whose copy then ran on beside the new one (tests/chaos, seed 102).
+ * So the next stop or start here asks the CIB whether Pacemaker has learnt of
+ * the guest on the target since; if not, Pacemaker believes it runs nowhere
+ * but here, and what it asks of this node (stop, or restart) applies to that
+ * copy: it is destroyed there. Not run by Pacemaker, or the CIB unreadable:
+ * the copy is left alone (as before this check). Best effort: 0, with *note
+ * saying what was done. */
+int
+migration_handover_settle(const struct ferry_params *p, const struct ident *id,
+                          const deadline *dl, char *note, size_t note_size)
+{
+    struct flight f;
+    char why[512] = "";
+    ferry_error *e = NULL;
+    deadline settle;
+    int known = 0;
+
+    note[0] = '\0';
+    if (flight_load(p, &f) < 0 || !f.handed || strcmp(f.name, id->name) != 0)
+        return 0;
+    /* this node's replica of the CIB may lag a moment behind the DC's request
+     * that brought this action: a "no" is asked again for a little while */
+    settle = deadline_sub(dl, MIGRATION_HANDOVER_SETTLE_MS);
+    while ((known = migration_handover_known(p, &f, "cibadmin", dl)) == 0 &&
+           deadline_wait_ms(&settle, MIGRATION_HANDOVER_POLL_MS))
+        ;
+    if (known < 0) {
+        if (p->pacemaker)
+            log_info("'%s' was handed to %s by a migrate_to here; cannot tell from the CIB "
+                     "whether Pacemaker knows it runs there (%s): left alone", id->name, f.target,
+                     strerror(-known));
+        return 0;
+    }
+    if (known == 0) {
+        snprintf(why, sizeof(why), "the guest was handed to %s by a migrate_to here that "
+                 "Pacemaker never followed with migrate_from there (it believes the guest runs "
+                 "nowhere but here)", f.target);
+        if (migration_remove_copy(id, &f, dl, why, note, note_size, &e) < 0) {
+            snprintf(note, note_size, "%s, and %s", why, error_message(e));
+            error_free(e);
+            return 0;    /* the record stays: the next stop or start tries again */
+        }
+    }
+    flight_end(p);
+    return 0;
 }
 
 /* Appends the statistics line to ${state_dir}/ferry-migrations.log (best effort). */
@@ -476,6 +616,7 @@ migration_run(struct migration_ctx *c, struct migrate_result *mr, ferry_error **
     snprintf(c->fl.target, sizeof(c->fl.target), "%s", c->t.node);
     snprintf(c->fl.dest_uri, sizeof(c->fl.dest_uri), "%s", c->t.dest_uri);
     c->fl.was_running = c->info.state == VIRT_STATE_RUNNING;
+    c->fl.begun_s = (int64_t)time(NULL);
     rc = flight_begin(c->p, &c->fl);
     if (rc < 0)
         log_warning("cannot record the migration in flight (%s): if this migrate_to is killed, "
@@ -579,8 +720,19 @@ migration_to(const struct ferry_params *p, const deadline *dl, struct migration_
         ret = migration_finish(&c, &mr, err);
     else
         ret = migration_fail(&c, &mr, ret, err);
-    /* answered: whatever happened is Pacemaker's to know now */
-    flight_end(p);
+    /* answered. A failure: the guest is here, Pacemaker's to know now. A
+     * success: the record stays, handed over, until an action here learns
+     * that Pacemaker knows the guest runs on the target (it does not always
+     * follow with migrate_from: migration_handover_settle) */
+    if (ret == 0) {
+        int rc = flight_handed(p, &c.fl);
+
+        if (rc < 0)
+            log_warning("cannot record that '%s' was handed to %s (%s)", c.id.name, c.t.node,
+                        strerror(-rc));
+    } else {
+        flight_end(p);
+    }
     migrate_result_format(&mr, c.id.name, c.local, c.t.node, p->migrate, p->migration_policy,
                           c.r.line, sizeof(c.r.line));
     c.r.downtime_ms = mr.downtime_ms;
@@ -623,6 +775,7 @@ migration_from(const struct ferry_params *p, const deadline *dl, enum vm_status 
         }
         if (info.state == VIRT_STATE_RUNNING) {
             *ret_status = VM_STATUS_RUNNING;
+            migration_handover_forget(p, &id);
             sync_keep(p, conn, &id, &info, true, dl);
             goto cleanup;
         }

@@ -62,4 +62,11 @@ int migration_orphan_remove_copy(const struct ident *id, const struct flight *f,
                                  const deadline *dl, char *note, size_t note_size,
                                  ferry_error **err);
 
+/* After a migrate_to here that answered 0 (its flight record handed over):
+ * the stop and start here destroy the copy on the target if the CIB shows
+ * Pacemaker never learnt it runs there; see migration.c. Best effort, 0;
+ * *note says what was done ("" nothing). */
+int migration_handover_settle(const struct ferry_params *p, const struct ident *id,
+                              const deadline *dl, char *note, size_t note_size);
+
 #endif

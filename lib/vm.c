@@ -261,6 +261,20 @@ cleanup:
     return ret;
 }
 
+/* A migrate_to here handed the guest over and Pacemaker may not know it runs
+ * there (migration_handover_settle); within a quarter of what is left. */
+static void
+vm_handover_settle(const struct ferry_params *p, const struct ident *id, const deadline *dl,
+                   const char *action)
+{
+    deadline sub = deadline_sub(dl, deadline_remaining_ms(dl) / 4);
+    char note[1024] = "";
+
+    migration_handover_settle(p, id, &sub, note, sizeof(note));
+    if (note[0])
+        log_warning("%s: %s", action, note);
+}
+
 /* Brings a domain that libvirt knows into the running state. */
 static int
 vm_start_existing(virt_conn *conn, const struct ident *id, const struct virt_domain_info *info,
@@ -332,6 +346,7 @@ vm_start(const struct ferry_params *p, const deadline *dl, struct vm_start_resul
     }
     snprintf(r.name, sizeof(r.name), "%s", id.name);
     vid = ident_virt(&id);
+    vm_handover_settle(p, &id, dl, "start");
     if (migration_orphan_settle(p, conn, &id, true, &info, dl, &flight) == 1) {
         /* Pacemaker starts it here believing it runs nowhere: a copy left
          * on the target by a killed migrate_to would be the second */
@@ -468,6 +483,7 @@ vm_stop(const struct ferry_params *p, const deadline *dl, struct vm_stop_result 
         goto cleanup;
     snprintf(r.name, sizeof(r.name), "%s", id.name);
     vid = ident_virt(&id);
+    vm_handover_settle(p, &id, dl, "stop");
     if (info.uuid_mismatch) {
         /* our UUID is not here: stopped, whatever the namesake does */
         ident_namesake_note(&id, &info, r.note, sizeof(r.note));

@@ -819,6 +819,118 @@ START_TEST(test_policy_decisions)
 END_TEST
 
 /* The migrate call's settings follow the parameters, parsed once. */
+/* A CIB with node1's record of c6: migrate_from (from node2) at 1000, and a
+ * probe on node3 that found it not running, at 2000. */
+static const char handover_cib[] =
+    "<cib validate-with=\"pacemaker-3.9\" epoch=\"1\" num_updates=\"0\" admin_epoch=\"0\">\n"
+    " <configuration><crm_config/><nodes/><resources/><constraints/></configuration>\n"
+    " <status>\n"
+    "  <node_state id=\"1\" uname=\"node1\"><lrm id=\"1\"><lrm_resources>\n"
+    "   <lrm_resource id=\"c6\" type=\"vm\" class=\"ocf\" provider=\"ferry\">\n"
+    "    <lrm_rsc_op id=\"c6_migrate_to_0\" operation=\"migrate_to\" rc-code=\"0\""
+    " op-status=\"0\" last-rc-change=\"1500\" call-id=\"4\"/>\n"
+    "    <lrm_rsc_op id=\"c6_migrate_from_0\" operation=\"migrate_from\" rc-code=\"0\""
+    " op-status=\"0\" last-rc-change=\"1000\" migrate_source=\"node2\" call-id=\"3\"/>\n"
+    "   </lrm_resource></lrm_resources></lrm></node_state>\n"
+    "  <node_state id=\"3\" uname=\"node3\"><lrm id=\"3\"><lrm_resources>\n"
+    "   <lrm_resource id=\"c6\" type=\"vm\" class=\"ocf\" provider=\"ferry\">\n"
+    "    <lrm_rsc_op id=\"c6_last_0\" operation=\"monitor\" rc-code=\"7\""
+    " op-status=\"0\" last-rc-change=\"2000\" call-id=\"1\"/>\n"
+    "   </lrm_resource></lrm_resources></lrm></node_state>\n"
+    " </status>\n"
+    "</cib>\n";
+
+/* The CIB answers whether Pacemaker learnt of the guest on the target after
+ * the migrate_to began (the seed-102 two copies: it had not). */
+START_TEST(test_handover_known)
+{
+    const char *vars[] = { "OCF_RESOURCE_INSTANCE=c6", "OCF_RESKEY_crm_feature_set=3.16.2",
+                           NULL };
+    const char *manual[] = { "OCF_RESOURCE_INSTANCE=c6", NULL };
+    char dir[] = "/tmp/check_migrate.XXXXXX";
+    char path[4096];
+    struct flight f;
+    struct ferry_params *p = NULL;
+    deadline dl;
+    FILE *fp = NULL;
+
+    ck_assert_msg(access("/usr/sbin/cibadmin", X_OK) == 0 || access("/usr/bin/cibadmin", X_OK) == 0,
+                  "cibadmin is missing (pacemaker-cli-utils; ./bootstrap.sh --deps installs it)");
+    ck_assert_ptr_nonnull(mkdtemp(dir));
+    snprintf(path, sizeof(path), "%s/cib.xml", dir);
+    fp = fopen(path, "w");
+    ck_assert_ptr_nonnull(fp);
+    fputs(handover_cib, fp);
+    fclose(fp);
+    setenv("CIB_file", path, 1);
+    deadline_init_budget(&dl, 20000);
+    memset(&f, 0, sizeof(f));
+    snprintf(f.name, sizeof(f.name), "c6");
+    snprintf(f.target, sizeof(f.target), "node1");
+    p = params_from(vars);
+
+    f.begun_s = 1002;      /* migrate_from at 1000: Pacemaker knows (2 s for the clocks) */
+    ck_assert_int_eq(migration_handover_known(p, &f, "cibadmin", &dl), 1);
+    f.begun_s = 1003;      /* only an older migrate_from, and this node's own migrate_to: no */
+    ck_assert_int_eq(migration_handover_known(p, &f, "cibadmin", &dl), 0);
+    snprintf(f.target, sizeof(f.target), "node3");   /* a probe that found nothing: no */
+    f.begun_s = 100;
+    ck_assert_int_eq(migration_handover_known(p, &f, "cibadmin", &dl), 0);
+    snprintf(f.target, sizeof(f.target), "node9");   /* no record there at all: no */
+    ck_assert_int_eq(migration_handover_known(p, &f, "cibadmin", &dl), 0);
+    snprintf(f.target, sizeof(f.target), "node1' or '1'='1");
+    ck_assert_int_lt(migration_handover_known(p, &f, "cibadmin", &dl), 0);
+    snprintf(f.target, sizeof(f.target), "node1");
+    ck_assert_int_lt(migration_handover_known(p, &f, "/nonexistent/cibadmin", &dl), 0);
+    params_free(p);
+
+    p = params_from(manual);    /* not run by Pacemaker: cannot tell */
+    ck_assert_int_lt(migration_handover_known(p, &f, "cibadmin", &dl), 0);
+    params_free(p);
+
+    unsetenv("CIB_file");
+    ck_assert_int_eq(unlink(path), 0);
+    ck_assert_int_eq(rmdir(dir), 0);
+}
+END_TEST
+
+/* The flight record keeps the migrate_to's start and the hand-over. */
+START_TEST(test_flight_handed)
+{
+    char dir[] = "/tmp/check_migrate.XXXXXX";
+    char env_dir[256];
+    const char *vars[] = { "OCF_RESOURCE_INSTANCE=c6", env_dir, NULL };
+    struct flight f;
+    struct flight g;
+    struct ferry_params *p = NULL;
+
+    ck_assert_ptr_nonnull(mkdtemp(dir));
+    snprintf(env_dir, sizeof(env_dir), "HA_RSCTMP=%s", dir);
+    p = params_from(vars);
+    memset(&f, 0, sizeof(f));
+    snprintf(f.name, sizeof(f.name), "c6");
+    snprintf(f.target, sizeof(f.target), "node1");
+    snprintf(f.dest_uri, sizeof(f.dest_uri), "qemu+ssh://node1/system");
+    f.begun_s = 1796071583;
+    ck_assert_int_eq(flight_begin(p, &f), 0);
+    ck_assert_int_eq(flight_load(p, &g), 0);
+    ck_assert(!g.handed);
+    ck_assert(flight_owner_alive(&g));
+    ck_assert_int_eq(flight_handed(p, &f), 0);
+    ck_assert_int_eq(flight_load(p, &g), 0);
+    ck_assert(g.handed);
+    ck_assert_int_eq(g.begun_s, 1796071583);
+    ck_assert_str_eq(g.target, "node1");
+    ck_assert_int_eq(flight_begin(p, &f), 0);   /* a new migrate_to: in flight again */
+    ck_assert_int_eq(flight_load(p, &g), 0);
+    ck_assert(!g.handed);
+    ck_assert_int_eq(flight_end(p), 0);
+    ck_assert_int_eq(flight_load(p, &g), -ENOENT);
+    params_free(p);
+    ck_assert_int_eq(rmdir(dir), 0);
+}
+END_TEST
+
 START_TEST(test_migration_spec)
 {
     const char *pause_vars[] = { "OCF_RESKEY_migrate=pause", "OCF_RESKEY_tunnelled=true",
@@ -1058,6 +1170,8 @@ main(void)
     add_test(s, test_watch_late_gives_up, 5);
     add_test(s, test_watch_time_enough, 5);
     add_test(s, test_migration_spec, 5);
+    add_test(s, test_handover_known, 30);
+    add_test(s, test_flight_handed, 5);
     add_test(s, test_policy_decisions, 5);
     add_test(s, test_names_and_format, 5);
     add_test(s, test_watch_next, 5);
