@@ -106,7 +106,8 @@ ocf_metadata_param_write(FILE *out, const struct params_def *def, bool ocf_1_1)
     if (ocf_1_1 && def->type == PARAMS_TYPE_ENUM)
         fputs("<content type=\"select\"", out);
     else
-        fprintf(out, "<content type=\"%s\"", ocf_type_name(def->type));
+        fprintf(out, "<content type=\"%s\"",
+                def->content_type ? def->content_type : ocf_type_name(def->type));
     if (def->default_text) {
         fputs(" default=\"", out);
         ocf_xml_escape(out, def->default_text);

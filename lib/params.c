@@ -187,6 +187,7 @@ static const struct params_def params_defs[] = {
         .name = PARAMS_MIGRATION_SPEED,
         .offset = offsetof(struct ferry_params, migration_speed_mib_s),
         .type = PARAMS_TYPE_INTEGER,
+        .content_type = "string",      /* a number of MiB/s, or "auto" */
         .default_text = "0",
         .shortdesc = "Migration bandwidth limit (MiB/s, or auto)",
         .longdesc =

@@ -147,6 +147,8 @@ enum params_type {
 struct params_def {
     const char *name;
     enum params_type type;
+    const char *content_type;   /* meta-data's content type when the type's own would be wrong
+                                 * (an integer that also takes a word); NULL: the type's */
     const char *default_text;   /* as shown in meta-data; NULL: no default */
     bool required;
     bool unique;                /* no two resources may share it (OCF 1.1: a unique-group of its own) */

@@ -86,9 +86,27 @@ START_TEST(test_metadata_valid_against_dtd)
 }
 END_TEST
 
+/* The content type of one parameter in the meta-data, "" if none. */
+static void __attribute__((noinline))
+content_type(const char *xml, const char *name, char *buf, size_t size)
+{
+    char want[128];
+    const char *at = NULL;
+    const char *end = NULL;
+
+    buf[0] = '\0';
+    snprintf(want, sizeof(want), "<parameter name=\"%s\"", name);
+    at = strstr(xml, want);
+    end = at ? strstr(at, "</parameter>") : NULL;
+    at = at ? strstr(at, "<content type=\"") : NULL;
+    if (at && end && at < end)
+        snprintf(buf, size, "%.*s", (int)strcspn(at + 15, "\""), at + 15);
+}
+
 START_TEST(test_metadata_lists_every_parameter)
 {
     char *xml = capture(write_metadata);
+    char type[64];
     size_t n = 0;
     size_t i;
     const struct params_def *t = params_table(&n);
@@ -98,6 +116,9 @@ START_TEST(test_metadata_lists_every_parameter)
         snprintf(want, sizeof(want), "<parameter name=\"%s\"", t[i].name);
         ck_assert_msg(strstr(xml, want), "meta-data lacks %s", t[i].name);
     }
+    /* an integer that also takes "auto" is not an integer to pcs */
+    content_type(xml, "migration_speed", type, sizeof(type));
+    ck_assert_str_eq(type, "string");
     ck_assert_ptr_nonnull(strstr(xml, "<action name=\"start\" timeout=\"90s\""));
     ck_assert_ptr_nonnull(strstr(xml, "<action name=\"monitor\" timeout=\"30s\" interval=\"10s\""));
     /* not advertised (pcs copies every advertised action into the CIB as an
