@@ -167,27 +167,6 @@ cleanup:
     return ret;
 }
 
-int
-migration_orphan_remove_copy(const struct ident *id, const struct flight *f, const deadline *dl,
-                             char *note, size_t note_size, ferry_error **err)
-{
-    char why[512];
-
-    snprintf(why, sizeof(why), "the guest had left for %s by a migration whose migrate_to was "
-             "killed (Pacemaker does not know it runs there)", f->target);
-    return migration_remove_copy(id, f, dl, why, note, note_size, err);
-}
-
-/* Ends a handed-over record of this domain (it arrived or started here again). */
-static void
-migration_handover_forget(const struct ferry_params *p, const struct ident *id)
-{
-    struct flight f;
-
-    if (flight_load(p, &f) == 0 && f.handed && strcmp(f.name, id->name) == 0)
-        flight_end(p);
-}
-
 /* Has Pacemaker learnt how the guest stands on f->target since f's migrate_to
  * began? Its record of the resource on that node holds an operation that
  * ended then or later with rc 0 (migrate_from, start, monitor or probe: it
@@ -229,6 +208,37 @@ migration_handover_known(const struct ferry_params *p, const struct flight *f,
         return 0;
     log_debug("%s --query: exit %d: %s", program, r.exit_status, r.first_line);
     return -EIO;
+}
+
+int
+migration_orphan_remove_copy(const struct ferry_params *p, const struct ident *id,
+                             const struct flight *f, const deadline *dl, char *note,
+                             size_t note_size, ferry_error **err)
+{
+    char why[512];
+
+    /* a record that could not be updated when migrate_to answered (the state
+     * directory full or read-only) looks the same: the CIB tells them apart */
+    if (migration_handover_known(p, f, "cibadmin", dl) == 1) {
+        snprintf(note, note_size, "a migration record of '%s' to %s was left here, but "
+                 "Pacemaker knows the guest runs there (the CIB): left it there", id->name,
+                 f->target);
+        return 0;
+    }
+
+    snprintf(why, sizeof(why), "the guest had left for %s by a migration whose migrate_to was "
+             "killed (Pacemaker does not know it runs there)", f->target);
+    return migration_remove_copy(id, f, dl, why, note, note_size, err);
+}
+
+/* Ends a handed-over record of this domain (it arrived or started here again). */
+static void
+migration_handover_forget(const struct ferry_params *p, const struct ident *id)
+{
+    struct flight f;
+
+    if (flight_load(p, &f) == 0 && f.handed && strcmp(f.name, id->name) == 0)
+        flight_end(p);
 }
 
 /* A migrate_to here that answered 0 handed the guest to its target, and
@@ -727,9 +737,11 @@ migration_to(const struct ferry_params *p, const deadline *dl, struct migration_
     if (ret == 0) {
         int rc = flight_handed(p, &c.fl);
 
-        if (rc < 0)
+        if (rc < 0) {
             log_warning("cannot record that '%s' was handed to %s (%s)", c.id.name, c.t.node,
                         strerror(-rc));
+            flight_end(p);
+        }
     } else {
         flight_end(p);
     }

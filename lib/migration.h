@@ -57,10 +57,12 @@ int migration_orphan_settle(const struct ferry_params *p, virt_conn *conn, const
                             struct flight *ret_f);
 
 /* The guest left for f->target by a migration whose migrate_to never
- * answered: destroys our domain there. 0 once it does not run there. */
-int migration_orphan_remove_copy(const struct ident *id, const struct flight *f,
-                                 const deadline *dl, char *note, size_t note_size,
-                                 ferry_error **err);
+ * answered: destroys our domain there, unless the CIB shows Pacemaker knows
+ * it runs there (then the record was one the state directory would not let
+ * migrate_to update). 0 once it does not run there, or is left there. */
+int migration_orphan_remove_copy(const struct ferry_params *p, const struct ident *id,
+                                 const struct flight *f, const deadline *dl, char *note,
+                                 size_t note_size, ferry_error **err);
 
 /* After a migrate_to here that answered 0 (its flight record handed over):
  * the stop and start here destroy the copy on the target if the CIB shows

@@ -352,7 +352,7 @@ vm_start(const struct ferry_params *p, const deadline *dl, struct vm_start_resul
          * on the target by a killed migrate_to would be the second */
         char note[512] = "";
 
-        ret = migration_orphan_remove_copy(&id, &flight, dl, note, sizeof(note), err);
+        ret = migration_orphan_remove_copy(p, &id, &flight, dl, note, sizeof(note), err);
         if (ret < 0)
             goto cleanup;
         if (note[0])
@@ -494,7 +494,7 @@ vm_stop(const struct ferry_params *p, const deadline *dl, struct vm_stop_result 
     }
     if (migration_orphan_settle(p, conn, &id, true, &info, dl, &flight) == 1) {
         /* never "stopped" while the guest runs where Pacemaker does not know */
-        ret = migration_orphan_remove_copy(&id, &flight, dl, r.note, sizeof(r.note), err);
+        ret = migration_orphan_remove_copy(p, &id, &flight, dl, r.note, sizeof(r.note), err);
         if (ret < 0)
             goto cleanup;
         flight_end(p);

@@ -16,6 +16,7 @@ TIMEOUT_MS=60000
 RSC=c-hand
 state_on() { on "$1" virsh -q domstate "$2" 2>/dev/null | head -n 1; }
 running() { [ "$(state_on "$1" g-hand)" = running ]; }
+STATE_DIR=/run/resource-agents    # the agent's default HA_RSCTMP
 
 # cib FILE NODE OPERATION LAST_RC_CHANGE: a CIB whose only history of the
 # resource is one operation on NODE
@@ -68,6 +69,36 @@ t_expect_rc "migrate_to node2 -> node1 again" 0 migrate_to node2 node1 "$g"
 t_expect_rc "stop on node2 with no CIB" 0 agent node2 stop OCF_RESKEY_config="$g"
 running node1 && t_pass "without a CIB the stop leaves node1's copy alone" ||
     t_fail "without a CIB the stop touched node1's copy: '$(state_on node1 g-hand)'"
+
+# 4. a record that could not be updated (HA_RSCTMP full or read-only when
+# migrate_to answered) looks like a killed migrate_to's: the usual stop after
+# migrate_from must still leave the guest where Pacemaker knows it runs
+t_expect_rc "stop on node2 (clean up case 3)" 0 agent node2 stop OCF_RESKEY_config="$g"
+for h in node1 node2; do on "$h" virsh destroy g-hand >/dev/null 2>&1; done
+t_expect_rc "start on node1" 0 agent node1 start OCF_RESKEY_config="$g"
+begun=$(date +%s)
+t_expect_rc "migrate_to node1 -> node2" 0 migrate_to node1 node2 "$g"
+t_expect_rc "migrate_from on node2" 0 migrate_from node1 node2 "$g"
+uuid=$(on node2 virsh domuuid g-hand 2>/dev/null | head -n 1)
+# what HA_RSCTMP kept: the record as migrate_to wrote it before the copy, its
+# writer (a process that has exited) gone
+dead=$(on node1 sh -c 'sh -c "echo \$\$"')
+on node1 sh -c "cat >$STATE_DIR/ferry-vm-$RSC.flight" <<REC
+pid=$dead
+start_ticks=1
+name=g-hand
+uuid=$uuid
+target=node2
+dest_uri=qemu+ssh://node2/system
+was_running=1
+begun_s=$begun
+handed=0
+REC
+cib "$knew" node2 migrate_from "$(date +%s)"
+t_expect_rc "stop on node1 (a stale in-flight record; the CIB has node2's migrate_from)" 0 \
+    agent node1 stop OCF_RESKEY_config="$g" CIB_file="$knew"
+running node2 && t_pass "the guest still runs on node2" ||
+    t_fail "a stale record made the stop on node1 take the migrated guest from node2: '$(state_on node2 g-hand)'"
 
 for h in node1 node2; do on "$h" virsh destroy g-hand >/dev/null 2>&1; done
 exit 0
