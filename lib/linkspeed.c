@@ -17,6 +17,7 @@
 
 #include "exec.h"
 #include "linkspeed.h"
+#include "migrate.h"
 
 /* crm_attribute answers in well under a second; never let it eat a migrate_to */
 #define LINKSPEED_EXEC_BUDGET_MS 10000
@@ -40,37 +41,18 @@ linkspeed_choose_mib_s(int64_t local_mbps, int64_t remote_mbps, int64_t limit)
 int
 linkspeed_uri_host(const char *uri, char *buf, size_t size)
 {
-    const char *host = strstr(uri, "://");
-    const char *end = NULL;
-    const char *at = NULL;
-    size_t len = 0;
+    char *host = NULL;
+    int port = 0;
+    int ret = migrate_uri_host(uri, &host, &port);
 
-    if (host == NULL)
-        return -EINVAL;
-    host += 3;
-    end = host + strcspn(host, "/?");
-    at = memchr(host, '@', (size_t)(end - host));
-    if (at)
-        host = at + 1;
-    if (host[0] == '[') {
-        const char *close = memchr(host, ']', (size_t)(end - host));
-
-        if (close == NULL)
-            return -EINVAL;
-        host++;
-        len = (size_t)(close - host);
-    } else {
-        const char *colon = memchr(host, ':', (size_t)(end - host));
-
-        len = (size_t)((colon ? colon : end) - host);
-    }
-    if (len == 0)
-        return -EINVAL;
-    if (len >= size)
-        return -ENAMETOOLONG;
-    memcpy(buf, host, len);
-    buf[len] = '\0';
-    return 0;
+    if (ret == -ENOTSUP)
+        ret = -EINVAL;
+    if (ret == 0 && strlen(host) >= size)
+        ret = -ENAMETOOLONG;
+    if (ret == 0)
+        snprintf(buf, size, "%s", host);
+    free(host);
+    return ret;
 }
 
 /* Does the interface address ifa equal the socket address sa? */

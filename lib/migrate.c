@@ -200,7 +200,7 @@ fail:
 }
 
 int
-migrate_uri_endpoint(const char *uri, char **ret_host, int *ret_port)
+migrate_uri_host(const char *uri, char **ret_host, int *ret_port)
 {
     const char *scheme_end = strstr(uri, "://");
     const char *host = NULL;
@@ -212,14 +212,6 @@ migrate_uri_endpoint(const char *uri, char **ret_host, int *ret_port)
 
     if (scheme_end == NULL)
         return -EINVAL;
-    if (strncmp(uri, "qemu+ssh:", 9) == 0 || strstr(uri, "+ssh:") || strstr(uri, "+libssh"))
-        port = 22;
-    else if (strstr(uri, "+tls:") || strncmp(uri, "qemu://", 7) == 0)
-        port = 16514;
-    else if (strstr(uri, "+tcp:"))
-        port = 16509;
-    else
-        return -ENOTSUP;
     host = scheme_end + 3;
     end = host + strcspn(host, "/?");
     at = memchr(host, '@', (size_t)(end - host));
@@ -257,6 +249,28 @@ migrate_uri_endpoint(const char *uri, char **ret_host, int *ret_port)
     *ret_host = strndup(host, len);
     *ret_port = port;
     return *ret_host ? 0 : -ENOMEM;
+}
+
+int
+migrate_uri_endpoint(const char *uri, char **ret_host, int *ret_port)
+{
+    int port = 0;
+    int ret = 0;
+
+    if (strstr(uri, "://") == NULL)
+        return -EINVAL;
+    if (strncmp(uri, "qemu+ssh:", 9) == 0 || strstr(uri, "+ssh:") || strstr(uri, "+libssh"))
+        port = 22;
+    else if (strstr(uri, "+tls:") || strncmp(uri, "qemu://", 7) == 0)
+        port = 16514;
+    else if (strstr(uri, "+tcp:"))
+        port = 16509;
+    else
+        return -ENOTSUP;
+    ret = migrate_uri_host(uri, ret_host, ret_port);
+    if (ret == 0 && *ret_port == 0)
+        *ret_port = port;
+    return ret;
 }
 
 /* One lookup, run by a thread of its own so that the caller can stop waiting

@@ -36,6 +36,11 @@ void migrate_target_clear(struct migrate_target *target);
 /* The host and port a libvirt URI connects to (ssh 22, tcp 16509, tls 16514). */
 int migrate_uri_endpoint(const char *uri, char **ret_host, int *ret_port);
 
+/* The host of any scheme://[user@]host[:port][/path][?query] URI (an IPv6
+ * literal without its brackets) and its port, 0 if it names none: 0, -EINVAL
+ * malformed, -ENOTSUP no host (a local URI), -ENOMEM. */
+int migrate_uri_host(const char *uri, char **ret_host, int *ret_port);
+
 /* Can a TCP connection to host:port be opened within timeout_ms? (No fork:
  * a non-blocking connect.) 0, or FERRY_E_LIBVIRT with the reason. */
 int migrate_probe_tcp(const char *host, int port, int64_t timeout_ms, ferry_error **err);
