@@ -21,7 +21,7 @@ trap 'rm -rf "$tmp"' EXIT
 vg() {
     local name=$1 log=$tmp/$1.vg
     shift
-    valgrind --quiet --trace-children=yes --trace-children-skip='*/sh,*/dash,*/bash,*/sleep,*/true,*/false,*/crm_resource'  --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite \
+    valgrind --quiet --trace-children=yes --trace-children-skip='*/sh,*/dash,*/bash,*/sleep,*/true,*/false,*/crm_resource,*/crm_attribute,*/cibadmin'  --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite \
         --show-leak-kinds=definite --track-origins=yes --suppressions="$SUPP" \
         --log-file="$log" "$@" >"$tmp/$name.out" 2>&1
     local rc=$?
