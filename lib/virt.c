@@ -591,6 +591,7 @@ virt_domain_job_stats(virt_conn *c, const struct virt_identity *id, bool complet
     s.active = type == VIR_DOMAIN_JOB_BOUNDED || type == VIR_DOMAIN_JOB_UNBOUNDED;
     s.elapsed_ms = (int64_t)virt_param_ull(params, nparams, VIR_DOMAIN_JOB_TIME_ELAPSED, 0);
     s.downtime_ms = (int64_t)virt_param_ull(params, nparams, VIR_DOMAIN_JOB_DOWNTIME, (uint64_t)-1);
+    s.setup_ms = (int64_t)virt_param_ull(params, nparams, VIR_DOMAIN_JOB_SETUP_TIME, (uint64_t)-1);
     s.data_total = virt_param_ull(params, nparams, VIR_DOMAIN_JOB_DATA_TOTAL, 0);
     s.data_processed = virt_param_ull(params, nparams, VIR_DOMAIN_JOB_DATA_PROCESSED, 0);
     s.data_remaining = virt_param_ull(params, nparams, VIR_DOMAIN_JOB_DATA_REMAINING, 0);

@@ -128,6 +128,7 @@ struct virt_job_stats {
     bool active;                  /* a job is running (pending stats) */
     int64_t elapsed_ms;
     int64_t downtime_ms;          /* -1 if not reported */
+    int64_t setup_ms;             /* QEMU's setup time, -1 if not reported */
     uint64_t data_total;
     uint64_t data_processed;
     uint64_t data_remaining;
