@@ -899,7 +899,10 @@ migrate_run(virt_conn *src, virt_conn *dst, const struct virt_identity *id,
     }
 
     t_call = deadline_now_ms();
-    ret = virt_domain_migrate(src, id, spec, err);
+    if (spec->shared)
+        ret = virt_domain_migrate_shared(src, dst, id, spec, err);
+    else
+        ret = virt_domain_migrate(src, id, spec, err);
     t1 = deadline_now_ms();
     atomic_store(&mw.done, true);
     if (started)

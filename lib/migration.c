@@ -440,6 +440,7 @@ migration_spec(const struct ferry_params *p, const struct migrate_target *t,
                        p->migration_compression : NULL,
         .bandwidth_mib_s = p->migration_speed_mib_s > 0 ? (uint64_t)p->migration_speed_mib_s : 0,
         .parallel = (int)p->migration_parallel,
+        .shared = p->migration_connection_id == MIGRATION_CONNECTION_SHARED,
     };
 
     *ret_spec = spec;

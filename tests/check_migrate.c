@@ -298,6 +298,7 @@ START_TEST(test_params_validation)
         { "OCF_RESKEY_migration_policy=retry", "parameter 'migration_policy' is 'retry'" },
         { "OCF_RESKEY_migration_compression=gzip", "'migration_compression' is 'gzip'" },
         { "OCF_RESKEY_migration_stall_timeout=0", "must be more than 0" },
+        { "OCF_RESKEY_migration_connection=ssh", "parameter 'migration_connection' is 'ssh'" },
     };
     size_t i;
 
@@ -325,6 +326,20 @@ START_TEST(test_params_validation)
         ck_assert_int_eq(params_parse(env, &p, &err), 0);
         ck_assert_int_eq(params_validate(p, &err), FERRY_E_CONFIG);
         ck_assert_ptr_nonnull(strstr(error_message(err), "'tunnelled' is true"));
+        error_free(err);
+        params_free(p);
+    }
+    {
+        /* a tunnelled migration is peer-to-peer: it cannot share the agent's connection */
+        char *env[] = { "OCF_RESKEY_tunnelled=true", "OCF_RESKEY_migration_connection=shared",
+                        "OCF_RESKEY_name=vm1", NULL };
+        struct ferry_params *p = NULL;
+        ferry_error *err = NULL;
+
+        ck_assert_int_eq(params_parse(env, &p, &err), 0);
+        ck_assert_int_eq(params_validate(p, &err), FERRY_E_CONFIG);
+        ck_assert_msg(strstr(error_message(err), "'migration_connection' cannot be 'shared'"),
+                      "%s", error_message(err));
         error_free(err);
         params_free(p);
     }
@@ -839,6 +854,7 @@ START_TEST(test_migration_spec)
     ck_assert_ptr_null(spec.persist_xml);       /* not persistent */
     ck_assert(!spec.auto_converge && !spec.postcopy);
     ck_assert_int_eq(spec.bandwidth_mib_s, 50);
+    ck_assert(!spec.shared);                    /* migration_connection=p2p, the default */
     params_free(p);
     p = params_from(live_vars);
     migration_spec(p, &t, "<domain/>", &spec);
@@ -850,6 +866,15 @@ START_TEST(test_migration_spec)
     ck_assert_str_eq(spec.compression, "xbzrle");
     ck_assert_int_eq(spec.parallel, 4);
     params_free(p);
+    {
+        const char *shared_vars[] = { "OCF_RESKEY_migration_connection=shared", NULL };
+
+        p = params_from(shared_vars);
+        migration_spec(p, &t, NULL, &spec);
+        ck_assert(spec.shared);
+        ck_assert(!spec.tunnelled);
+        params_free(p);
+    }
 }
 END_TEST
 
