@@ -24,8 +24,10 @@
 
 #define MIGRATE_WATCH_POLL_MS 200
 /* ... and until QEMU is seen copying (the end of libvirt's prepare phase, for
- * the phase breakdown): finer, so the figure means something */
+ * the phase breakdown): finer, so the figure means something; for at most
+ * MIGRATE_WATCH_START_FAST_MS (a prepare that takes longer is not timed finely) */
 #define MIGRATE_WATCH_START_POLL_MS 20
+#define MIGRATE_WATCH_START_FAST_MS 15000
 /* how often a running migration's progress is logged */
 #define MIGRATE_PROGRESS_LOG_MS 5000
 /* how finely the guest-visible pause is measured */
@@ -818,8 +820,9 @@ migrate_watcher_main(void *arg)
 
         migrate_watcher_track_pause(mw, now_ms);
         if (now_ms >= next_stats_ms) {
-            next_stats_ms = now_ms + (mw->copying_at_ms < 0 ? MIGRATE_WATCH_START_POLL_MS :
-                                      MIGRATE_WATCH_POLL_MS);
+            next_stats_ms = now_ms + (mw->copying_at_ms < 0 &&
+                                      now_ms - mw->w->start_ms < MIGRATE_WATCH_START_FAST_MS ?
+                                      MIGRATE_WATCH_START_POLL_MS : MIGRATE_WATCH_POLL_MS);
             if (virt_domain_job_stats(mw->conn, mw->id, false, &s, &err) == 0 && s.active) {
                 if (mw->copying_at_ms < 0 && (s.data_total > 0 || s.data_processed > 0))
                     mw->copying_at_ms = now_ms;
