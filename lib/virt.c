@@ -623,6 +623,9 @@ virt_domain_migrate_shared(virt_conn *c, virt_conn *dst, const struct virt_ident
     unsigned int flags = 0;
     int ret = 0;
 
+    if (dst == NULL)
+        return error_set(err, -EINVAL, "a shared-connection migration needs the connection "
+                         "to the target");
     if (spec->tunnelled)
         return error_set(err, FERRY_E_CONFIG, "a tunnelled migration is always peer-to-peer: "
                          "it cannot use the shared connection");
