@@ -20,7 +20,7 @@ for n in "${COUNTS[@]}"; do (( n > MAXN )) && MAXN=$n; done
 OUT=$BENCH_WORK/$PART
 mkdir -p "$OUT"
 RAW=$OUT/raw.txt
-raw_begin runs="$RUNS" mem="$MEM" counts="${COUNTS[*]// /,}" limits="${LIMITS[*]// /,}" \
+raw_begin runs="$RUNS" mem="$MEM" counts="$(IFS=,; echo "${COUNTS[*]}")" limits="$(IFS=,; echo "${LIMITS[*]}")" \
     pacemaker="$(dpkg-query -W -f '${Version}' pacemaker 2>/dev/null || echo '?')"
 declare -A PREFIX=([ferry]=f [vd]=v)
 declare -A SET=([ferry]="" [vd]="")     # the VMs in play: the first N of each agent's
@@ -235,7 +235,8 @@ e() { med "$RAW" secs kind=evac agent="$1" count="$2" limit="$3" | awk '{ if ($1
         printf ' %s VMs:' "$n"
         for limit in "${LIMITS[@]}"; do
             printf ' limit %s %s/%s (%s×)' "$limit" "$(e ferry "$n" "$limit")" "$(e vd "$n" "$limit")" \
-                "$(ratio "$(e ferry "$n" "$limit")" "$(e vd "$n" "$limit")")"
+                "$(ratio "$(med "$RAW" secs kind=evac agent=ferry count="$n" limit="$limit")" \
+                         "$(med "$RAW" secs kind=evac agent=vd count="$n" limit="$limit")")"
         done
         printf ';'
     done | sed 's/;$/./'
