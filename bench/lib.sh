@@ -37,7 +37,7 @@ lab_start() {
         esac
         shift
     done
-    export FERRY_LAB_DIR=/var/tmp/ferry-bench-$PART
+    export FERRY_LAB_DIR=${BENCH_LAB_PREFIX:-/var/tmp/ferry-bench}-$PART
     export FERRY_LAB_CACHE_DIR=$BENCH_WORK/libvirt-cache
     mkdir -p "$FERRY_LAB_CACHE_DIR"
     if [ -e "$FERRY_LAB_DIR" ]; then
@@ -132,6 +132,8 @@ cfg_words() {
             OCF_RESKEY_autoset_utilization_hv_memory=false "$AGENT" ;;
         ferry-live) printf '%s\n' OCF_RESOURCE_TYPE=vm OCF_RESOURCE_PROVIDER=ferry OCF_RESKEY_migrate=live "$AGENT" ;;
         ferry-pause) printf '%s\n' OCF_RESOURCE_TYPE=vm OCF_RESOURCE_PROVIDER=ferry OCF_RESKEY_migrate=pause "$AGENT" ;;
+        ferry-p2p|ferry-shared) printf '%s\n' OCF_RESOURCE_TYPE=vm OCF_RESOURCE_PROVIDER=ferry \
+            "OCF_RESKEY_migration_connection=${1#ferry-}" "$AGENT" ;;
         ferry-abort|ferry-pausepol|ferry-autoconv|ferry-postcopy)
             local pol=${1#ferry-}
             case $pol in pausepol) pol=pause ;; autoconv) pol=auto-converge ;; esac
@@ -149,6 +151,8 @@ cfg_label() {
         ferry-off) echo "ferry utilization off" ;;
         ferry-live) echo "ferry migrate=live" ;;
         ferry-pause) echo "ferry migrate=pause" ;;
+        ferry-p2p) echo "ferry migration_connection=p2p" ;;
+        ferry-shared) echo "ferry migration_connection=shared" ;;
         ferry-abort) echo "ferry policy=abort" ;;
         ferry-pausepol) echo "ferry policy=pause" ;;
         ferry-autoconv) echo "ferry policy=auto-converge" ;;

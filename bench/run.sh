@@ -10,7 +10,9 @@
 #             scale     2. 50 domains, a monitor of each every 10 s: CPU share
 #             migrate   3. idle 256 MiB guest: downtime, pause outage, total time, link B, bytes V
 #             convergence 4. dirtying guest at 0.25 / 0.5 / 1.5 B: every ferry policy and VirtualDomain
-#             evacuate  5. crm node standby of a node with 4 VMs, migration-limit 1 and 2
+#             evacuate  5. crm node standby of a node with 1..16 VMs, migration-limit 1, 2 and 4
+#             floor     6. one idle migrate_to phase by phase, next to the floor (floor_migrate.c,
+#                          virsh migrate with and without an ssh ControlMaster)
 #   --smoke   one iteration of everything, 10 domains in part 2, 20 s windows, a 30 s migrate_to
 #             timeout in part 4 (a check that the bench works, about 12 min);
 #             the report goes to bench/smoke/ unless --out is given, never over bench/REPORT.md
@@ -28,7 +30,9 @@
 #   BENCH_CONV_CAP=32 BENCH_CONV_WS=64 BENCH_CONV_TIMEOUT=120 BENCH_CONV_FACTORS="0.25 0.5 1.5"
 #                          part 4: bandwidth cap MiB/s (both agents), working set MiB, migrate_to
 #                          operation timeout s (both), dirty rates as multiples of the cap
-#   BENCH_RUNS_EVAC=10     part 5, evacuations per agent and migration-limit
+#   BENCH_RUNS_EVAC=10     part 5, evacuations per agent, VM count and migration-limit
+#   BENCH_EVAC_COUNTS="1 2 4 8 16" BENCH_EVAC_LIMITS="1 2 4"   part 5: VM counts, migration-limits
+#   BENCH_RUNS_FLOOR=10    part 6, moves per row
 #
 # Each part brings up its own lab in /var/tmp/ferry-bench-PART (tests/lab/lab.sh) and brings it
 # down on exit, failure or Ctrl-C; nothing is left behind but the report.  Only the lab networks
@@ -36,8 +40,12 @@
 set -euo pipefail
 BENCH=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 TOP=$(cd "$BENCH/.." && pwd)
-ALL_PARTS=(actions scale migrate convergence evacuate)
-WORK=/var/tmp/ferry-bench-run
+ALL_PARTS=(actions scale migrate convergence evacuate floor)
+# BENCH_LAB_PREFIX (default /var/tmp/ferry-bench): the parts' labs are PREFIX-PART, the work dir
+# PREFIX-run; another prefix keeps a smoke run apart from a bench or test lab running meanwhile
+LABP=${BENCH_LAB_PREFIX:-/var/tmp/ferry-bench}
+export BENCH_LAB_PREFIX=$LABP
+WORK=$LABP-run
 
 die() { printf 'bench/run.sh: ERROR: %s\n' "$*" >&2; exit 1; }
 note() { printf '%s [run] %s\n' "$(date +%T)" "$*" >&2; }
@@ -121,13 +129,13 @@ finish() {
     fi
     # a part killed hard may have left its lab: bring it down
     for p in "${ALL_PARTS[@]}"; do
-        if [ -e "/var/tmp/ferry-bench-$p" ]; then
+        if [ -e "$LABP-$p" ]; then
             note "lab of part $p still there: bringing it down"
-            FERRY_LAB_DIR=/var/tmp/ferry-bench-$p "$TOP/tests/lab/lab.sh" down >/dev/null 2>&1 || rc=1
+            FERRY_LAB_DIR=$LABP-$p "$TOP/tests/lab/lab.sh" down >/dev/null 2>&1 || rc=1
         fi
     done
     if [ "$keep" = 1 ]; then note "work dir kept: $WORK"; else rm -rf "$WORK"; fi
-    left=$(find /var/tmp -maxdepth 1 -name 'ferry-bench-*' ! -path "$WORK" 2>/dev/null)
+    left=$(find "$(dirname "$LABP")" -maxdepth 1 -name "$(basename "$LABP")-*" ! -path "$WORK" 2>/dev/null)
     [ -z "$left" ] || { note "left behind: $left"; rc=1; }
     exit "$rc"
 }
@@ -156,11 +164,15 @@ if [ "$report_only" = 0 ]; then
     # shellcheck disable=SC2046
     gcc "${cflags[@]}" -o "$WORK/bin/floor" "$BENCH/floor.c" $(pkg-config --cflags --libs libvirt) ||
         die "building floor failed"
+    # shellcheck disable=SC2046
+    gcc "${cflags[@]}" -o "$WORK/bin/floor_migrate" "$BENCH/floor_migrate.c" $(pkg-config --cflags --libs libvirt) ||
+        die "building floor_migrate failed"
 
     # -------------------------------------------------------------- measure
     if [ "$smoke" = 1 ]; then
         export BENCH_RUNS_LAT=1 BENCH_SCALE_N=10 BENCH_SCALE_WINDOW=20 BENCH_SCALE_ROUNDS=1 BENCH_RUNS_MIG=1
-        export BENCH_RUNS_CONV=1 BENCH_RUNS_CONV_NC=1 BENCH_CONV_TIMEOUT=30 BENCH_RUNS_EVAC=1
+        export BENCH_RUNS_CONV=1 BENCH_RUNS_CONV_NC=1 BENCH_CONV_TIMEOUT=30 BENCH_RUNS_EVAC=1 BENCH_RUNS_FLOOR=1
+        export BENCH_EVAC_COUNTS=${BENCH_EVAC_COUNTS:-1 2} BENCH_EVAC_LIMITS=${BENCH_EVAC_LIMITS:-1 2}
     fi
     sample() {   # what else runs on the machine: load average and the test suite's labs
         echo "sample=$(date +%T) $1: load $(cut -d' ' -f1-3 /proc/loadavg), other labs: $(find /var/tmp -maxdepth 1 -name 'ferry-lab*' -printf '%f\n' 2>/dev/null | sort | paste -sd, -)" >>"$META"

@@ -23,6 +23,11 @@
 #include "migrate-priv.h"
 
 #define MIGRATE_WATCH_POLL_MS 200
+/* ... and until QEMU is seen copying (the end of libvirt's prepare phase, for
+ * the phase breakdown): finer, so the figure means something; for at most
+ * MIGRATE_WATCH_START_FAST_MS (a prepare that takes longer is not timed finely) */
+#define MIGRATE_WATCH_START_POLL_MS 20
+#define MIGRATE_WATCH_START_FAST_MS 15000
 /* how often a running migration's progress is logged */
 #define MIGRATE_PROGRESS_LOG_MS 5000
 /* how finely the guest-visible pause is measured */
@@ -752,6 +757,7 @@ struct migrate_watcher {
     bool have_last;
     int64_t paused_at_ms;           /* when the guest was seen/made paused, -1 */
     int64_t resumed_at_ms;          /* when it was first seen running on the target, -1 */
+    int64_t copying_at_ms;          /* when QEMU was first seen copying, -1 */
     char trigger[48];
     char act_error[256];            /* libvirt's answer when acting failed */
     enum migrate_action acted;
@@ -828,8 +834,12 @@ migrate_watcher_main(void *arg)
 
         migrate_watcher_track_pause(mw, now_ms);
         if (now_ms >= next_stats_ms) {
-            next_stats_ms = now_ms + MIGRATE_WATCH_POLL_MS;
+            next_stats_ms = now_ms + (mw->copying_at_ms < 0 &&
+                                      now_ms - mw->w->start_ms < MIGRATE_WATCH_START_FAST_MS ?
+                                      MIGRATE_WATCH_START_POLL_MS : MIGRATE_WATCH_POLL_MS);
             if (virt_domain_job_stats(mw->conn, mw->id, false, &s, &err) == 0 && s.active) {
+                if (mw->copying_at_ms < 0 && (s.data_total > 0 || s.data_processed > 0))
+                    mw->copying_at_ms = now_ms;
                 migrate_watch_progress(mw->w, s.data_remaining, now_ms);
                 pthread_mutex_lock(&mw->lock);
                 mw->last = s;
@@ -869,6 +879,7 @@ migrate_run(virt_conn *src, virt_conn *dst, const struct virt_identity *id,
     bool started = false;
     int64_t t0 = deadline_now_ms();
     int64_t t1 = 0;
+    int64_t t_call = 0;
     int ret = 0;
 
     memset(&mw, 0, sizeof(mw));
@@ -879,6 +890,7 @@ migrate_run(virt_conn *src, virt_conn *dst, const struct virt_identity *id,
     mw.w = w;
     mw.paused_at_ms = -1;
     mw.resumed_at_ms = -1;
+    mw.copying_at_ms = -1;
     atomic_init(&mw.done, false);
     pthread_mutex_init(&mw.lock, NULL);
     /* The watcher needs a connection of its own: a libvirt client connection
@@ -897,16 +909,26 @@ migrate_run(virt_conn *src, virt_conn *dst, const struct virt_identity *id,
         r.downtime_ms = -1;
         r.pause_ms = -1;
         r.throttle_pct = -1;
+        r.call_ms = -1;
+        r.prepare_ms = -1;
+        r.watch_ms = deadline_now_ms() - t0;
         goto cleanup;
     }
 
-    ret = virt_domain_migrate(src, id, spec, err);
+    t_call = deadline_now_ms();
+    if (spec->shared)
+        ret = virt_domain_migrate_shared(src, dst, id, spec, err);
+    else
+        ret = virt_domain_migrate(src, id, spec, err);
     t1 = deadline_now_ms();
     atomic_store(&mw.done, true);
     if (started)
         pthread_join(thread, NULL);
 
     r.total_ms = t1 - t0;
+    r.watch_ms = t_call - t0;
+    r.call_ms = t1 - t_call;
+    r.prepare_ms = mw.copying_at_ms >= 0 ? mw.copying_at_ms - t_call : -1;
     r.downtime_ms = -1;
     if (mw.paused_at_ms >= 0)
         r.pause_ms = (mw.resumed_at_ms >= 0 ? mw.resumed_at_ms : t1) - mw.paused_at_ms;
@@ -954,6 +976,106 @@ migrate_result_format(const struct migrate_result *r, const char *domain, const 
              (long long)r->downtime_ms, (long long)r->pause_ms, (unsigned long long)r->bytes,
              (unsigned long long)r->dirty_rate_bps, (unsigned long long)r->iterations,
              r->throttle_pct);
+}
+
+/* ---------------------------------------------------------------- where the time goes */
+
+void
+migrate_phases_init(struct migrate_phases *ph, int64_t now_ms)
+{
+    size_t i;
+
+    memset(ph, 0, sizeof(*ph));
+    ph->start_ms = now_ms;
+    ph->last_ms = now_ms;
+    for (i = 0; i < MIGRATE_PHASE_COUNT; i++)
+        ph->ms[i] = -1;
+    ph->prepare_ms = -1;
+    ph->job_ms = -1;
+    ph->setup_ms = -1;
+    ph->downtime_ms = -1;
+}
+
+void
+migrate_phases_mark(struct migrate_phases *ph, enum migrate_phase phase, int64_t now_ms)
+{
+    int64_t d = now_ms - ph->last_ms;
+
+    if ((int)phase < 0 || (int)phase >= MIGRATE_PHASE_COUNT)
+        return;
+    ph->ms[phase] = (ph->ms[phase] < 0 ? 0 : ph->ms[phase]) + (d < 0 ? 0 : d);
+    ph->last_ms = now_ms;
+}
+
+void
+migrate_phases_migrated(struct migrate_phases *ph, const struct migrate_result *r,
+                        const struct virt_job_stats *done)
+{
+    /* the watcher's set-up counts as the agent's work before the call */
+    if (ph->ms[MIGRATE_PHASE_MIGRATE] >= 0 && r->watch_ms >= 0 &&
+        r->watch_ms <= ph->ms[MIGRATE_PHASE_MIGRATE]) {
+        ph->ms[MIGRATE_PHASE_WATCH] = r->watch_ms;
+        ph->ms[MIGRATE_PHASE_MIGRATE] -= r->watch_ms;
+    }
+    ph->prepare_ms = r->prepare_ms;
+    if (done) {
+        ph->job_ms = done->elapsed_ms > 0 ? done->elapsed_ms : -1;
+        ph->setup_ms = done->setup_ms;
+        ph->downtime_ms = done->downtime_ms;
+    }
+}
+
+/* the sum of the phases from first to last (those reached), -1 if none was */
+static int64_t
+migrate_phases_sum(const struct migrate_phases *ph, enum migrate_phase first,
+                   enum migrate_phase last)
+{
+    int64_t sum = -1;
+    int i;
+
+    for (i = first; i <= (int)last; i++)
+        if (ph->ms[i] >= 0)
+            sum = (sum < 0 ? 0 : sum) + ph->ms[i];
+    return sum;
+}
+
+void
+migrate_phases_split(const struct migrate_phases *ph, struct migrate_call_split *ret_split)
+{
+    int64_t call = ph->ms[MIGRATE_PHASE_MIGRATE];
+    struct migrate_call_split sp = { ph->prepare_ms, -1, ph->downtime_ms, -1 };
+
+    if (call >= 0 && ph->job_ms >= 0 && ph->job_ms <= call)
+        sp.finish_ms = call - ph->job_ms;
+    if (ph->job_ms >= 0 && sp.prepare_ms >= 0 && sp.downtime_ms >= 0 &&
+        ph->job_ms >= sp.prepare_ms + sp.downtime_ms)
+        sp.copy_ms = ph->job_ms - sp.prepare_ms - sp.downtime_ms;
+    *ret_split = sp;
+}
+
+void
+migrate_phases_format(const struct migrate_phases *ph, int64_t now_ms, char *buf, size_t size)
+{
+    struct migrate_call_split sp;
+    const int64_t *m = ph->ms;
+
+    migrate_phases_split(ph, &sp);
+    snprintf(buf, size,
+             "resolve=%lld connect=%lld (probe=%lld open=%lld) preflight=%lld (states=%lld "
+             "sync=%lld xml=%lld checks=%lld) before=%lld (tune=%lld watch=%lld) migrate=%lld "
+             "(prepare=%lld setup=%lld copy=%lld downtime=%lld finish=%lld) after=%lld total=%lld",
+             (long long)m[MIGRATE_PHASE_RESOLVE],
+             (long long)migrate_phases_sum(ph, MIGRATE_PHASE_PROBE, MIGRATE_PHASE_OPEN),
+             (long long)m[MIGRATE_PHASE_PROBE], (long long)m[MIGRATE_PHASE_OPEN],
+             (long long)migrate_phases_sum(ph, MIGRATE_PHASE_STATES, MIGRATE_PHASE_CHECKS),
+             (long long)m[MIGRATE_PHASE_STATES], (long long)m[MIGRATE_PHASE_SYNC],
+             (long long)m[MIGRATE_PHASE_XML], (long long)m[MIGRATE_PHASE_CHECKS],
+             (long long)migrate_phases_sum(ph, MIGRATE_PHASE_TUNE, MIGRATE_PHASE_WATCH),
+             (long long)m[MIGRATE_PHASE_TUNE], (long long)m[MIGRATE_PHASE_WATCH],
+             (long long)m[MIGRATE_PHASE_MIGRATE], (long long)sp.prepare_ms,
+             (long long)ph->setup_ms, (long long)sp.copy_ms, (long long)sp.downtime_ms,
+             (long long)sp.finish_ms, (long long)m[MIGRATE_PHASE_AFTER],
+             (long long)(now_ms - ph->start_ms));
 }
 
 /* ---------------------------------------------------------------- pre-flight on the target */

@@ -110,7 +110,11 @@ bool migrate_watch_time_enough(const struct migrate_watch *w, int64_t now_ms);
 struct migrate_result {
     char outcome[48];            /* "completed", "completed-paused", "completed-postcopy", "aborted", "failed" */
     char trigger[48];            /* what made the policy act, or "" */
-    int64_t total_ms;            /* wall time of the migrate call */
+    int64_t total_ms;            /* wall time of migrate_run: the watcher's set-up and the call */
+    int64_t watch_ms;            /* ... of which the watcher's set-up, before the call */
+    int64_t call_ms;             /* ... and the migrate call, -1 if it was not made */
+    int64_t prepare_ms;          /* from the call to QEMU first seen copying (the watcher,
+                                  * every 20 ms until then), -1 if never seen */
     int64_t downtime_ms;         /* libvirt's, -1 if unknown */
     int64_t pause_ms;            /* guest-visible pause measured by the agent, -1 if none */
     int64_t elapsed_ms;          /* libvirt's job time */
@@ -125,6 +129,68 @@ struct migrate_result {
 int migrate_run(virt_conn *src, virt_conn *dst, const struct virt_identity *id,
                 const struct virt_migrate_spec *spec, struct migrate_watch *w,
                 struct migrate_result *ret_result, ferry_error **err);
+
+/* ---- where the time of one migrate_to goes ----
+ *
+ * The agent's own clock (deadline_now_ms: CLOCK_MONOTONIC) marks the end of
+ * each phase; libvirt's completed-job statistics (on the target) split the
+ * migrate call. All in ms; -1: not reached, or not reported. */
+enum migrate_phase {
+    MIGRATE_PHASE_RESOLVE = 0,  /* the domain here, a killed migrate_to settled, the target named */
+    MIGRATE_PHASE_PROBE,        /* a TCP connect to the target's libvirt (ssh) port */
+    MIGRATE_PHASE_OPEN,         /* ferry's libvirt connection to the target (ssh) */
+    MIGRATE_PHASE_STATES,       /* pre-flight: the domain's state on the target */
+    MIGRATE_PHASE_SYNC,         /* pre-flight: the definition's sync check (here) */
+    MIGRATE_PHASE_XML,          /* pre-flight: the running domain's XML (here) */
+    MIGRATE_PHASE_CHECKS,       /* pre-flight: the target's memory and CPU, TLS files, max downtime */
+    MIGRATE_PHASE_TUNE,         /* the agent's work before the call: spec, speed=auto, flight record */
+    MIGRATE_PHASE_WATCH,        /* ... the watcher's connection (here) and thread */
+    MIGRATE_PHASE_MIGRATE,      /* the migrate call */
+    MIGRATE_PHASE_AFTER,        /* libvirt's figures, the source checked, the record ended */
+    MIGRATE_PHASE_COUNT
+};
+
+struct migrate_phases {
+    int64_t start_ms;                    /* migrate_to began (the agent's clock) */
+    int64_t last_ms;                     /* the last mark */
+    int64_t ms[MIGRATE_PHASE_COUNT];     /* time spent in each phase */
+    int64_t prepare_ms;                  /* the call until QEMU copies (struct migrate_result's) */
+    int64_t job_ms;                      /* libvirt's job time (begin to finish on the target) */
+    int64_t setup_ms;                    /* QEMU's own set-up of the stream (libvirt's figure) */
+    int64_t downtime_ms;                 /* the switch-over (libvirt's figure) */
+};
+
+/* The migrate call split by libvirt's job: prepare (begin on the source, the
+ * target started, QEMU's stream set up), copy (the rest of libvirt's job up to
+ * the switch-over), downtime (the switch-over), finish (the call outside
+ * libvirt's job clock: confirm on the source, the answer). prepare + copy +
+ * downtime + finish = the call when all are known. */
+struct migrate_call_split {
+    int64_t prepare_ms;
+    int64_t copy_ms;
+    int64_t downtime_ms;
+    int64_t finish_ms;
+};
+
+void migrate_phases_init(struct migrate_phases *ph, int64_t now_ms);
+
+/* phase ended at now_ms: it gets the time since the last mark (added, if it
+ * ran before). */
+void migrate_phases_mark(struct migrate_phases *ph, enum migrate_phase phase, int64_t now_ms);
+
+/* After the call (marked MIGRATE): moves the watcher's set-up out of it, and
+ * takes libvirt's figures from done (the completed job, NULL if unknown). */
+void migrate_phases_migrated(struct migrate_phases *ph, const struct migrate_result *r,
+                             const struct virt_job_stats *done);
+
+void migrate_phases_split(const struct migrate_phases *ph, struct migrate_call_split *ret_split);
+
+/* The breakdown at now_ms, for the debug line "migrate_to phases: ...":
+ * resolve= connect= (probe= open=) preflight= (states= sync= xml= checks=)
+ * before= (tune= watch=) migrate= (prepare= setup= copy= downtime= finish=)
+ * after= total=, all in ms. */
+void migrate_phases_format(const struct migrate_phases *ph, int64_t now_ms, char *buf,
+                           size_t size);
 
 /* One line of key=value pairs describing a migration. */
 void migrate_result_format(const struct migrate_result *r, const char *domain,

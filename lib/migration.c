@@ -409,6 +409,7 @@ struct migration_ctx {
     struct migrate_watch w;           /* the policy's clock and state */
     char tls_dir[256];                /* tls=true: QEMU's migration certificates, or "" */
     struct migration_result r;
+    struct migrate_phases ph;         /* where the time goes */
 };
 
 static void
@@ -457,6 +458,7 @@ migration_connect_target(struct migration_ctx *c, ferry_error **err)
 
         ret = migrate_probe_tcp(host, port, probe_ms > 5000 ? 5000 : probe_ms, err);
         free(host);
+        migrate_phases_mark(&c->ph, MIGRATE_PHASE_PROBE, deadline_now_ms());
         if (ret < 0) {
             error_prefix(*err, "target %s unreachable: ", c->t.node);
             return ret;
@@ -464,6 +466,7 @@ migration_connect_target(struct migration_ctx *c, ferry_error **err)
     }
     connect_dl = deadline_sub(c->dl, deadline_remaining_ms(c->dl) / 4);
     ret = virt_conn_open_within(c->t.dest_uri, &connect_dl, &c->dst, err);
+    migrate_phases_mark(&c->ph, MIGRATE_PHASE_OPEN, deadline_now_ms());
     if (ret < 0)
         error_prefix(*err, "target %s: ", c->t.node);
     return ret;
@@ -522,8 +525,10 @@ migration_preflight(struct migration_ctx *c, ferry_error **err)
     ferry_error *e = NULL;
     int ret = migration_connect_target(c, err);
 
-    if (ret == 0)
+    if (ret == 0) {
         ret = migration_check_states(c, err);
+        migrate_phases_mark(&c->ph, MIGRATE_PHASE_STATES, deadline_now_ms());
+    }
     if (ret != 0)
         return ret;
     if (sync_definition_check(c->p, c->src, &c->id, &sync_dl) && c->p->persistent) {
@@ -536,10 +541,12 @@ migration_preflight(struct migration_ctx *c, ferry_error **err)
         }
         error_free(e);
     }
+    migrate_phases_mark(&c->ph, MIGRATE_PHASE_SYNC, deadline_now_ms());
     ret = virt_domain_xml(c->src, &c->vid, &live_xml, err);
     if (ret == 0)
         ret = domxml_parse(live_xml, strlen(live_xml), "the running domain's XML", &c->live, err);
     free(live_xml);
+    migrate_phases_mark(&c->ph, MIGRATE_PHASE_XML, deadline_now_ms());
     if (ret == 0)
         ret = migrate_preflight_target(c->dst, c->live, c->p, c->t.node, err);
     if (ret == 0 && c->p->tls && migration_hypervisor_system(c->p) &&
@@ -548,6 +555,7 @@ migration_preflight(struct migration_ctx *c, ferry_error **err)
     if (ret == 0 && c->p->migration_downtime_ms > 0)
         ret = virt_domain_set_max_downtime(c->src, &c->vid, (uint64_t)c->p->migration_downtime_ms,
                                            err);
+    migrate_phases_mark(&c->ph, MIGRATE_PHASE_CHECKS, deadline_now_ms());
     if (ret < 0)
         return ret;
     migrate_watch_init(&c->w, c->p, domxml_memory_kib(c->live), c->dl, deadline_now_ms());
@@ -582,6 +590,7 @@ migration_spec(const struct ferry_params *p, const struct migrate_target *t,
                        p->migration_compression : NULL,
         .bandwidth_mib_s = p->migration_speed_mib_s > 0 ? (uint64_t)p->migration_speed_mib_s : 0,
         .parallel = (int)p->migration_parallel,
+        .shared = p->migration_connection_id == MIGRATION_CONNECTION_SHARED,
     };
 
     *ret_spec = spec;
@@ -631,7 +640,10 @@ migration_run(struct migration_ctx *c, struct migrate_result *mr, ferry_error **
     if (rc < 0)
         log_warning("cannot record the migration in flight (%s): if this migrate_to is killed, "
                     "the next action here cannot tell where the guest went", strerror(-rc));
-    return migrate_run(c->src, c->dst, &c->vid, &spec, &c->w, mr, err);
+    migrate_phases_mark(&c->ph, MIGRATE_PHASE_TUNE, deadline_now_ms());
+    rc = migrate_run(c->src, c->dst, &c->vid, &spec, &c->w, mr, err);
+    migrate_phases_mark(&c->ph, MIGRATE_PHASE_MIGRATE, deadline_now_ms());
+    return rc;
 }
 
 /* After a successful migrate call: libvirt's own figures, never two running
@@ -641,9 +653,11 @@ migration_finish(struct migration_ctx *c, struct migrate_result *mr, ferry_error
 {
     struct virt_job_stats done;
     ferry_error *e = NULL;
+    bool have_done = virt_domain_job_stats(c->dst, &c->vid, true, &done, &e) == 0;
     int ret = 0;
 
-    if (virt_domain_job_stats(c->dst, &c->vid, true, &done, &e) == 0) {
+    migrate_phases_migrated(&c->ph, mr, have_done ? &done : NULL);
+    if (have_done) {
         mr->downtime_ms = done.downtime_ms;
         if (done.data_processed)
             mr->bytes = done.data_processed;
@@ -676,6 +690,7 @@ migration_fail(struct migration_ctx *c, struct migrate_result *mr, int ret, ferr
     char note[2048] = "";
     bool on_target = false;
 
+    migrate_phases_migrated(&c->ph, mr, NULL);
     migration_recover(c->src, c->dst, &c->vid, c->fl.was_running, &on_target, note, sizeof(note));
     if (on_target) {
         log_warning("migration of '%s' reported an error after the switch-over (%s); it runs "
@@ -711,11 +726,14 @@ migration_to(const struct ferry_params *p, const deadline *dl, struct migration_
 {
     struct migration_ctx c = { .p = p, .dl = dl };
     struct migrate_result mr;
+    char phases[512];
     int ret = 0;
 
     memset(ret_result, 0, sizeof(*ret_result));
     memset(&mr, 0, sizeof(mr));
+    migrate_phases_init(&c.ph, deadline_now_ms());
     ret = migration_resolve(&c, err);
+    migrate_phases_mark(&c.ph, MIGRATE_PHASE_RESOLVE, deadline_now_ms());
     if (ret == 0)
         ret = migration_preflight(&c, err);
     if (ret != 0) {
@@ -756,6 +774,10 @@ migration_to(const struct ferry_params *p, const deadline *dl, struct migration_
     migration_log_append(p, c.r.line);
     *ret_result = c.r;
 cleanup:
+    migrate_phases_mark(&c.ph, MIGRATE_PHASE_AFTER, deadline_now_ms());
+    migrate_phases_format(&c.ph, c.ph.last_ms, phases, sizeof(phases));
+    log_debug("migrate_to phases: %s", phases);
+    snprintf(ret_result->phases, sizeof(ret_result->phases), "%s", phases);
     migration_ctx_clear(&c);
     return ret;
 }

@@ -33,6 +33,7 @@ struct migration_result {
     int64_t pause_ms;
     uint64_t bytes;
     bool already;         /* nothing to do: it already runs on the target */
+    char phases[512];     /* where the time went (migrate_phases_format) */
 };
 
 /* migrate_to, on the source: moves the running domain to

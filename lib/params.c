@@ -25,6 +25,7 @@ const char *const params_migration_policy_names[] = {
     "pause", "abort", "auto-converge", "postcopy", NULL
 };
 const char *const params_migration_compression_names[] = { "none", "xbzrle", "mt", NULL };
+const char *const params_migration_connection_names[] = { "p2p", "shared", NULL };
 
 static const struct params_def params_defs[] = {
     {
@@ -246,6 +247,24 @@ static const struct params_def params_defs[] = {
         .default_text = "false",
         .shortdesc = "Encrypt the memory stream with TLS",
         .longdesc = "If true, QEMU's memory stream uses TLS (needs libvirt's migrate TLS certificates on both nodes).",
+    },
+    {
+        .name = PARAMS_MIGRATION_CONNECTION,
+        .offset = offsetof(struct ferry_params, migration_connection),
+        .type = PARAMS_TYPE_ENUM,
+        .choices = params_migration_connection_names,
+        .has_enum_field = true,
+        .enum_offset = offsetof(struct ferry_params, migration_connection_id),
+        .default_text = "p2p",
+        .shortdesc = "Who connects to the target for the migration",
+        .longdesc =
+            "'p2p' (default): the source's libvirtd migrates peer-to-peer over a connection "
+            "of its own to the target, besides the agent's (pre-flight, statistics); if the "
+            "agent is killed, libvirtd sees the migration through or aborts it. 'shared': the "
+            "agent drives a managed migration over its own connection to the target, so only "
+            "one connection (one ssh login) is opened per migrate_to; if the agent is killed "
+            "mid-copy, the target's libvirtd removes the incoming guest and the source's "
+            "resumes it. Not with 'tunnelled' (always peer-to-peer).",
     },
     {
         .name = PARAMS_MIGRATION_POLICY,
@@ -1467,6 +1486,10 @@ params_validate(const struct ferry_params *p, ferry_error **err)
                          "parameter 'tunnelled' is true: the memory stream then goes through "
                          "libvirt's connection, so 'migrateuri', 'migration_network_suffix', "
                          "'tls' and 'migration_parallel' cannot be used with it");
+    if (p->tunnelled && p->migration_connection_id == MIGRATION_CONNECTION_SHARED)
+        return error_set(err, FERRY_E_CONFIG,
+                         "parameter 'tunnelled' is true: a tunnelled migration is always "
+                         "peer-to-peer, so 'migration_connection' cannot be 'shared'");
     if (p->migration_stall_timeout_ms <= 0 || p->migration_timeout_per_gib_ms <= 0)
         return error_set(err, FERRY_E_CONFIG,
                          "parameters 'migration_stall_timeout' and 'migration_timeout_per_gib' "
@@ -1520,6 +1543,7 @@ params_free(struct ferry_params *p)
     free(p->migration_user);
     free(p->migration_compression);
     free(p->migration_policy);
+    free(p->migration_connection);
     free(p->path);
     free(p->snapshot);
     free(p->status_program);

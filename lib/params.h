@@ -33,6 +33,7 @@
 #define PARAMS_TUNNELLED "tunnelled"
 #define PARAMS_TLS "tls"
 #define PARAMS_MIGRATION_POLICY "migration_policy"
+#define PARAMS_MIGRATION_CONNECTION "migration_connection"
 #define PARAMS_MIGRATION_STALL_TIMEOUT "migration_stall_timeout"
 #define PARAMS_MIGRATION_TIMEOUT_PER_GIB "migration_timeout_per_gib"
 #define PARAMS_ALLOW_UNSAFE "allow_unsafe"
@@ -70,11 +71,19 @@ enum migrate_policy {
     MIGRATE_POLICY_POSTCOPY,
 };
 
+/* migration_connection: who connects to the target for the migrate call
+ * (params_migration_connection_names) */
+enum migration_connection {
+    MIGRATION_CONNECTION_P2P = 0,   /* the source's libvirtd, peer-to-peer (a second connection) */
+    MIGRATION_CONNECTION_SHARED,    /* the agent, managed, over its pre-flight connection */
+};
+
 /* The values of the enumerated parameters, indexed by their enum,
  * NULL-terminated: the parser, validation, meta-data and messages use these. */
 extern const char *const params_migrate_names[];
 extern const char *const params_migration_policy_names[];
 extern const char *const params_migration_compression_names[];
+extern const char *const params_migration_connection_names[];
 
 struct ferry_params {
     /* Instance parameters (OCF_RESKEY_<name>). Strings are NULL when unset. */
@@ -101,6 +110,8 @@ struct ferry_params {
     bool tls;
     char *migration_policy;            /* "pause", "abort", "auto-converge", "postcopy", as given */
     enum migrate_policy migration_policy_id;   /* ... parsed */
+    char *migration_connection;        /* "p2p" or "shared", as given */
+    enum migration_connection migration_connection_id;  /* ... parsed */
     int64_t migration_stall_timeout_ms;
     int64_t migration_timeout_per_gib_ms;
     bool allow_unsafe;

@@ -557,6 +557,98 @@ cleanup:
     return ret;
 }
 
+/* The flags and typed parameters of a migrate call from spec (peer-to-peer
+ * or not): the caller frees *ret_params with virTypedParamsFree. */
+static int
+virt_migrate_build(const struct virt_migrate_spec *spec, bool p2p, unsigned int *ret_flags,
+                   virTypedParameterPtr *ret_params, int *ret_nparams, ferry_error **err)
+{
+    virTypedParameterPtr params = NULL;
+    int nparams = 0;
+    int maxparams = 0;
+    unsigned int flags = VIR_MIGRATE_ABORT_ON_ERROR;
+
+    if (p2p)
+        flags |= VIR_MIGRATE_PEER2PEER;
+    if (spec->live)
+        flags |= VIR_MIGRATE_LIVE;
+    if (spec->persistent)
+        flags |= VIR_MIGRATE_PERSIST_DEST | VIR_MIGRATE_UNDEFINE_SOURCE;
+    if (spec->tunnelled)
+        flags |= VIR_MIGRATE_TUNNELLED;
+    if (spec->tls)
+        flags |= VIR_MIGRATE_TLS;
+    if (spec->auto_converge)
+        flags |= VIR_MIGRATE_AUTO_CONVERGE;
+    if (spec->postcopy)
+        flags |= VIR_MIGRATE_POSTCOPY;
+    if (spec->unsafe)
+        flags |= VIR_MIGRATE_UNSAFE;
+    if (spec->compression)
+        flags |= VIR_MIGRATE_COMPRESSED;
+    if (spec->parallel > 1)
+        flags |= VIR_MIGRATE_PARALLEL;
+    if ((spec->data_uri &&
+         virTypedParamsAddString(&params, &nparams, &maxparams, VIR_MIGRATE_PARAM_URI,
+                                 spec->data_uri) < 0) ||
+        (spec->persistent && spec->persist_xml &&
+         virTypedParamsAddString(&params, &nparams, &maxparams, VIR_MIGRATE_PARAM_PERSIST_XML,
+                                 spec->persist_xml) < 0) ||
+        (spec->bandwidth_mib_s &&
+         virTypedParamsAddULLong(&params, &nparams, &maxparams, VIR_MIGRATE_PARAM_BANDWIDTH,
+                                 spec->bandwidth_mib_s) < 0) ||
+        (spec->compression &&
+         virTypedParamsAddString(&params, &nparams, &maxparams, VIR_MIGRATE_PARAM_COMPRESSION,
+                                 spec->compression) < 0) ||
+        (spec->parallel > 1 &&
+         virTypedParamsAddInt(&params, &nparams, &maxparams,
+                              VIR_MIGRATE_PARAM_PARALLEL_CONNECTIONS, spec->parallel) < 0)) {
+        virTypedParamsFree(params, nparams);
+        return virt_error(err, -ENOMEM, "cannot build the migration parameters");
+    }
+    *ret_flags = flags;
+    *ret_params = params;
+    *ret_nparams = nparams;
+    return 0;
+}
+
+int
+virt_domain_migrate_shared(virt_conn *c, virt_conn *dst, const struct virt_identity *id,
+                           const struct virt_migrate_spec *spec, ferry_error **err)
+{
+    virDomainPtr dom = NULL;
+    virDomainPtr arrived = NULL;
+    virTypedParameterPtr params = NULL;
+    int nparams = 0;
+    unsigned int flags = 0;
+    int ret = 0;
+
+    if (dst == NULL)
+        return error_set(err, -EINVAL, "a shared-connection migration needs the connection "
+                         "to the target");
+    if (spec->tunnelled)
+        return error_set(err, FERRY_E_CONFIG, "a tunnelled migration is always peer-to-peer: "
+                         "it cannot use the shared connection");
+    ret = virt_domain_need(c, id, "migrate", &dom, err);
+    if (ret == 0)
+        ret = virt_migrate_build(spec, false, &flags, &params, &nparams, err);
+    if (ret < 0)
+        goto cleanup;
+    arrived = virDomainMigrate3(dom, dst->conn, params, (unsigned int)nparams, flags);
+    if (arrived == NULL) {
+        ret = virt_error(err, FERRY_E_LIBVIRT, "migration of domain '%s' to %s failed", id->name,
+                         dst->uri);
+        goto cleanup;
+    }
+cleanup:
+    virTypedParamsFree(params, nparams);
+    if (arrived)
+        virDomainFree(arrived);
+    if (dom)
+        virDomainFree(dom);
+    return ret;
+}
+
 static uint64_t
 virt_param_ull(virTypedParameterPtr params, int n, const char *name, uint64_t fallback)
 {
@@ -591,6 +683,7 @@ virt_domain_job_stats(virt_conn *c, const struct virt_identity *id, bool complet
     s.active = type == VIR_DOMAIN_JOB_BOUNDED || type == VIR_DOMAIN_JOB_UNBOUNDED;
     s.elapsed_ms = (int64_t)virt_param_ull(params, nparams, VIR_DOMAIN_JOB_TIME_ELAPSED, 0);
     s.downtime_ms = (int64_t)virt_param_ull(params, nparams, VIR_DOMAIN_JOB_DOWNTIME, (uint64_t)-1);
+    s.setup_ms = (int64_t)virt_param_ull(params, nparams, VIR_DOMAIN_JOB_SETUP_TIME, (uint64_t)-1);
     s.data_total = virt_param_ull(params, nparams, VIR_DOMAIN_JOB_DATA_TOTAL, 0);
     s.data_processed = virt_param_ull(params, nparams, VIR_DOMAIN_JOB_DATA_PROCESSED, 0);
     s.data_remaining = virt_param_ull(params, nparams, VIR_DOMAIN_JOB_DATA_REMAINING, 0);

@@ -122,12 +122,15 @@ struct virt_migrate_spec {
     bool unsafe;
     uint64_t bandwidth_mib_s;     /* 0: unlimited */
     int parallel;                 /* > 1: that many connections */
+    bool shared;                  /* managed over the caller's connection to the target
+                                   * (virt_domain_migrate_shared), not peer-to-peer */
 };
 
 struct virt_job_stats {
     bool active;                  /* a job is running (pending stats) */
     int64_t elapsed_ms;
     int64_t downtime_ms;          /* -1 if not reported */
+    int64_t setup_ms;             /* QEMU's setup time, -1 if not reported */
     uint64_t data_total;
     uint64_t data_processed;
     uint64_t data_remaining;
@@ -142,6 +145,15 @@ struct virt_job_stats {
 /* Migrates the domain to spec->dest_uri (peer-to-peer); blocks until done. */
 int virt_domain_migrate(virt_conn *conn, const struct virt_identity *id,
                         const struct virt_migrate_spec *spec, ferry_error **err);
+
+/* The same migration as a managed (not peer-to-peer) one over dst, a
+ * connection to the target the caller already has (migration_connection=
+ * shared): this process drives libvirt's phases (begin and perform on the
+ * source, prepare and finish on the target, confirm on the source), so no
+ * second connection to the target is opened. Not for a tunnelled migration,
+ * which is always peer-to-peer (FERRY_E_CONFIG). */
+int virt_domain_migrate_shared(virt_conn *conn, virt_conn *dst, const struct virt_identity *id,
+                               const struct virt_migrate_spec *spec, ferry_error **err);
 
 /* The running job's statistics, or (completed) the last finished job's. */
 int virt_domain_job_stats(virt_conn *conn, const struct virt_identity *id, bool completed,

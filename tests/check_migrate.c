@@ -298,6 +298,7 @@ START_TEST(test_params_validation)
         { "OCF_RESKEY_migration_policy=retry", "parameter 'migration_policy' is 'retry'" },
         { "OCF_RESKEY_migration_compression=gzip", "'migration_compression' is 'gzip'" },
         { "OCF_RESKEY_migration_stall_timeout=0", "must be more than 0" },
+        { "OCF_RESKEY_migration_connection=ssh", "parameter 'migration_connection' is 'ssh'" },
     };
     size_t i;
 
@@ -325,6 +326,20 @@ START_TEST(test_params_validation)
         ck_assert_int_eq(params_parse(env, &p, &err), 0);
         ck_assert_int_eq(params_validate(p, &err), FERRY_E_CONFIG);
         ck_assert_ptr_nonnull(strstr(error_message(err), "'tunnelled' is true"));
+        error_free(err);
+        params_free(p);
+    }
+    {
+        /* a tunnelled migration is peer-to-peer: it cannot share the agent's connection */
+        char *env[] = { "OCF_RESKEY_tunnelled=true", "OCF_RESKEY_migration_connection=shared",
+                        "OCF_RESKEY_name=vm1", NULL };
+        struct ferry_params *p = NULL;
+        ferry_error *err = NULL;
+
+        ck_assert_int_eq(params_parse(env, &p, &err), 0);
+        ck_assert_int_eq(params_validate(p, &err), FERRY_E_CONFIG);
+        ck_assert_msg(strstr(error_message(err), "'migration_connection' cannot be 'shared'"),
+                      "%s", error_message(err));
         error_free(err);
         params_free(p);
     }
@@ -951,6 +966,7 @@ START_TEST(test_migration_spec)
     ck_assert_ptr_null(spec.persist_xml);       /* not persistent */
     ck_assert(!spec.auto_converge && !spec.postcopy);
     ck_assert_int_eq(spec.bandwidth_mib_s, 50);
+    ck_assert(!spec.shared);                    /* migration_connection=p2p, the default */
     params_free(p);
     p = params_from(live_vars);
     migration_spec(p, &t, "<domain/>", &spec);
@@ -962,6 +978,101 @@ START_TEST(test_migration_spec)
     ck_assert_str_eq(spec.compression, "xbzrle");
     ck_assert_int_eq(spec.parallel, 4);
     params_free(p);
+    {
+        const char *shared_vars[] = { "OCF_RESKEY_migration_connection=shared", NULL };
+
+        p = params_from(shared_vars);
+        migration_spec(p, &t, NULL, &spec);
+        ck_assert(spec.shared);
+        ck_assert(!spec.tunnelled);
+        params_free(p);
+    }
+}
+END_TEST
+
+/* The phase breakdown of one migrate_to, on a fake clock: each mark gets
+ * the time since the one before; the watcher's set-up moves out of the
+ * migrate call; libvirt's job splits the call into prepare, copy, the
+ * switch-over and finish, which add up to it. */
+START_TEST(test_phases)
+{
+    struct migrate_phases ph;
+    struct migrate_result r;
+    struct virt_job_stats done;
+    struct migrate_call_split sp;
+    char line[512];
+    int64_t t = 1000000;          /* the fake clock, ms */
+
+    migrate_phases_init(&ph, t);
+    migrate_phases_mark(&ph, MIGRATE_PHASE_RESOLVE, t += 12);
+    migrate_phases_mark(&ph, MIGRATE_PHASE_PROBE, t += 1);
+    migrate_phases_mark(&ph, MIGRATE_PHASE_OPEN, t += 310);
+    migrate_phases_mark(&ph, MIGRATE_PHASE_STATES, t += 8);
+    migrate_phases_mark(&ph, MIGRATE_PHASE_SYNC, t += 2);
+    migrate_phases_mark(&ph, MIGRATE_PHASE_XML, t += 3);
+    migrate_phases_mark(&ph, MIGRATE_PHASE_CHECKS, t += 20);
+    migrate_phases_mark(&ph, MIGRATE_PHASE_TUNE, t += 4);
+    migrate_phases_mark(&ph, MIGRATE_PHASE_MIGRATE, t += 1830);   /* watcher set-up + call */
+    memset(&r, 0, sizeof(r));
+    r.watch_ms = 30;
+    r.call_ms = 1800;
+    r.prepare_ms = 700;
+    memset(&done, 0, sizeof(done));
+    done.elapsed_ms = 1750;
+    done.setup_ms = 6;
+    done.downtime_ms = 40;
+    migrate_phases_migrated(&ph, &r, &done);
+    migrate_phases_mark(&ph, MIGRATE_PHASE_AFTER, t += 25);
+    ck_assert_int_eq(ph.ms[MIGRATE_PHASE_WATCH], 30);
+    ck_assert_int_eq(ph.ms[MIGRATE_PHASE_MIGRATE], 1800);
+    migrate_phases_split(&ph, &sp);
+    ck_assert_int_eq(sp.prepare_ms, 700);
+    ck_assert_int_eq(sp.copy_ms, 1750 - 700 - 40);
+    ck_assert_int_eq(sp.downtime_ms, 40);
+    ck_assert_int_eq(sp.finish_ms, 1800 - 1750);
+    ck_assert_int_eq(sp.prepare_ms + sp.copy_ms + sp.downtime_ms + sp.finish_ms, 1800);
+    migrate_phases_format(&ph, t, line, sizeof(line));
+    ck_assert_str_eq(line, "resolve=12 connect=311 (probe=1 open=310) preflight=33 (states=8 "
+                     "sync=2 xml=3 checks=20) before=34 (tune=4 watch=30) migrate=1800 "
+                     "(prepare=700 setup=6 copy=1010 downtime=40 finish=50) after=25 total=2215");
+
+    /* a phase reached twice adds up; the clock going back counts nothing */
+    migrate_phases_init(&ph, 0);
+    migrate_phases_mark(&ph, MIGRATE_PHASE_RESOLVE, 5);
+    migrate_phases_mark(&ph, MIGRATE_PHASE_RESOLVE, 9);
+    migrate_phases_mark(&ph, MIGRATE_PHASE_PROBE, 7);
+    ck_assert_int_eq(ph.ms[MIGRATE_PHASE_RESOLVE], 9);
+    ck_assert_int_eq(ph.ms[MIGRATE_PHASE_PROBE], 0);
+
+    /* refused at the target's state: what was not reached, and libvirt's
+     * figures that never came, are -1 (a failed call has no job statistics) */
+    migrate_phases_init(&ph, 0);
+    migrate_phases_mark(&ph, MIGRATE_PHASE_RESOLVE, 10);
+    migrate_phases_mark(&ph, MIGRATE_PHASE_PROBE, 11);
+    migrate_phases_mark(&ph, MIGRATE_PHASE_OPEN, 400);
+    migrate_phases_mark(&ph, MIGRATE_PHASE_STATES, 410);
+    migrate_phases_mark(&ph, MIGRATE_PHASE_AFTER, 411);
+    migrate_phases_format(&ph, 411, line, sizeof(line));
+    ck_assert_str_eq(line, "resolve=10 connect=390 (probe=1 open=389) preflight=10 (states=10 "
+                     "sync=-1 xml=-1 checks=-1) before=-1 (tune=-1 watch=-1) migrate=-1 "
+                     "(prepare=-1 setup=-1 copy=-1 downtime=-1 finish=-1) after=1 total=411");
+
+    /* the watcher never saw QEMU copy: copy is unknown, finish still is */
+    migrate_phases_init(&ph, 0);
+    migrate_phases_mark(&ph, MIGRATE_PHASE_MIGRATE, 900);
+    r.watch_ms = 20;
+    r.prepare_ms = -1;
+    done.elapsed_ms = 850;
+    migrate_phases_migrated(&ph, &r, &done);
+    migrate_phases_split(&ph, &sp);
+    ck_assert_int_eq(ph.ms[MIGRATE_PHASE_MIGRATE], 880);
+    ck_assert_int_eq(sp.copy_ms, -1);
+    ck_assert_int_eq(sp.finish_ms, 30);
+    /* a job clock longer than the call (clocks of two hosts) gives no finish */
+    done.elapsed_ms = 2000;
+    migrate_phases_migrated(&ph, &r, &done);
+    migrate_phases_split(&ph, &sp);
+    ck_assert_int_eq(sp.finish_ms, -1);
 }
 END_TEST
 
@@ -1174,6 +1285,7 @@ main(void)
     add_test(s, test_flight_handed, 5);
     add_test(s, test_policy_decisions, 5);
     add_test(s, test_names_and_format, 5);
+    add_test(s, test_phases, 5);
     add_test(s, test_watch_next, 5);
     add_test(s, test_progress_format, 5);
     add_test(s, test_tls_dir, 5);
