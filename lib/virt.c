@@ -494,69 +494,6 @@ virt_domain_wait_inactive(virt_conn *c, const struct virt_identity *id, const de
 
 /* ---- migration primitives ---- */
 
-int
-virt_domain_migrate(virt_conn *c, const struct virt_identity *id,
-                    const struct virt_migrate_spec *spec, ferry_error **err)
-{
-    virDomainPtr dom = NULL;
-    virTypedParameterPtr params = NULL;
-    int nparams = 0;
-    int maxparams = 0;
-    unsigned int flags = VIR_MIGRATE_PEER2PEER | VIR_MIGRATE_ABORT_ON_ERROR;
-    int ret = 0;
-
-    ret = virt_domain_need(c, id, "migrate", &dom, err);
-    if (ret < 0)
-        goto cleanup;
-    if (spec->live)
-        flags |= VIR_MIGRATE_LIVE;
-    if (spec->persistent)
-        flags |= VIR_MIGRATE_PERSIST_DEST | VIR_MIGRATE_UNDEFINE_SOURCE;
-    if (spec->tunnelled)
-        flags |= VIR_MIGRATE_TUNNELLED;
-    if (spec->tls)
-        flags |= VIR_MIGRATE_TLS;
-    if (spec->auto_converge)
-        flags |= VIR_MIGRATE_AUTO_CONVERGE;
-    if (spec->postcopy)
-        flags |= VIR_MIGRATE_POSTCOPY;
-    if (spec->unsafe)
-        flags |= VIR_MIGRATE_UNSAFE;
-    if (spec->compression)
-        flags |= VIR_MIGRATE_COMPRESSED;
-    if (spec->parallel > 1)
-        flags |= VIR_MIGRATE_PARALLEL;
-
-    if ((spec->data_uri &&
-         virTypedParamsAddString(&params, &nparams, &maxparams, VIR_MIGRATE_PARAM_URI,
-                                 spec->data_uri) < 0) ||
-        (spec->persistent && spec->persist_xml &&
-         virTypedParamsAddString(&params, &nparams, &maxparams, VIR_MIGRATE_PARAM_PERSIST_XML,
-                                 spec->persist_xml) < 0) ||
-        (spec->bandwidth_mib_s &&
-         virTypedParamsAddULLong(&params, &nparams, &maxparams, VIR_MIGRATE_PARAM_BANDWIDTH,
-                                 spec->bandwidth_mib_s) < 0) ||
-        (spec->compression &&
-         virTypedParamsAddString(&params, &nparams, &maxparams, VIR_MIGRATE_PARAM_COMPRESSION,
-                                 spec->compression) < 0) ||
-        (spec->parallel > 1 &&
-         virTypedParamsAddInt(&params, &nparams, &maxparams,
-                              VIR_MIGRATE_PARAM_PARALLEL_CONNECTIONS, spec->parallel) < 0)) {
-        ret = virt_error(err, -ENOMEM, "cannot build the migration parameters");
-        goto cleanup;
-    }
-    if (virDomainMigrateToURI3(dom, spec->dest_uri, params, (unsigned int)nparams, flags) < 0) {
-        ret = virt_error(err, FERRY_E_LIBVIRT, "migration of domain '%s' to %s failed", id->name,
-                         spec->dest_uri);
-        goto cleanup;
-    }
-cleanup:
-    virTypedParamsFree(params, nparams);
-    if (dom)
-        virDomainFree(dom);
-    return ret;
-}
-
 /* The flags and typed parameters of a migrate call from spec (peer-to-peer
  * or not): the caller frees *ret_params with virTypedParamsFree. */
 static int
@@ -610,6 +547,34 @@ virt_migrate_build(const struct virt_migrate_spec *spec, bool p2p, unsigned int 
     *ret_params = params;
     *ret_nparams = nparams;
     return 0;
+}
+
+int
+virt_domain_migrate(virt_conn *c, const struct virt_identity *id,
+                    const struct virt_migrate_spec *spec, ferry_error **err)
+{
+    virDomainPtr dom = NULL;
+    virTypedParameterPtr params = NULL;
+    int nparams = 0;
+    unsigned int flags = 0;
+    int ret = 0;
+
+    ret = virt_domain_need(c, id, "migrate", &dom, err);
+    if (ret < 0)
+        goto cleanup;
+    ret = virt_migrate_build(spec, true, &flags, &params, &nparams, err);
+    if (ret < 0)
+        goto cleanup;
+    if (virDomainMigrateToURI3(dom, spec->dest_uri, params, (unsigned int)nparams, flags) < 0) {
+        ret = virt_error(err, FERRY_E_LIBVIRT, "migration of domain '%s' to %s failed", id->name,
+                         spec->dest_uri);
+        goto cleanup;
+    }
+cleanup:
+    virTypedParamsFree(params, nparams);
+    if (dom)
+        virDomainFree(dom);
+    return ret;
 }
 
 int
