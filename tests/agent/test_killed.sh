@@ -24,7 +24,7 @@ g=$(guest_xml g-kill --os bm --dirty 16 --rate 40)
 SLOW="OCF_RESKEY_migration_speed=1 OCF_RESKEY_migration_stall_timeout=60"
 since0=$(now_ms)
 t_expect_rc "start g-kill on node1" 0 agent node1 start OCF_RESKEY_config="$g"
-t_ok "g-kill runs" ticks_wait g-kill 25 15000 "$since0"
+t_ok "g-kill runs" ticks_wait g-kill 25 60000 "$since0"
 
 # the watcher: both hosts, several times a second; a line per sample where
 # both run. The two hosts are read one after the other (a virsh each, ~50 ms
