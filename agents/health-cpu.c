@@ -261,16 +261,18 @@ static int
 agent_stop(struct agent *a)
 {
     ferry_error *err = NULL;
+    bool deleted = true;
     int rc = OCF_SUCCESS;
 
     if (agent_attribute_set(a, NULL, &err) < 0) {
         log_warning("stop: %s", error_message(err));
         err = error_free(err);
+        deleted = false;
     }
     if (unlink(a->state_path) < 0 && errno != ENOENT) {
         error_set(&err, -errno, "cannot remove %s: %s", a->state_path, strerror(errno));
         rc = agent_fail(a, OCF_ERR_GENERIC, err);
-    } else {
+    } else if (deleted) {
         log_info("stop: %s deleted", a->params->attribute);
     }
     error_free(err);
