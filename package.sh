@@ -54,11 +54,11 @@ cat "$out/lintian.log"
 check=$build/check
 mkdir -p "$check"
 dpkg-deb -x "$deb" "$check"
-for f in usr/lib/ocf/resource.d/ferry/vm usr/sbin/ferry-import; do
+for f in usr/lib/ocf/resource.d/ferry/vm usr/lib/ocf/resource.d/ferry/health-cpu usr/sbin/ferry-import; do
     [ -x "$check/$f" ] || { echo "package: /$f missing" >&2; exit 1; }
 done
 # (dh_compress gzips documents larger than 4 kB)
-for f in usr/share/man/man7/ocf_ferry_vm.7 usr/share/man/man8/ferry-import.8 \
+for f in usr/share/man/man7/ocf_ferry_vm.7 usr/share/man/man7/ocf_ferry_health-cpu.7 usr/share/man/man8/ferry-import.8 \
          usr/share/doc/ferry-resource-agents/README usr/share/doc/ferry-resource-agents/REPORT.md; do
     [ -f "$check/$f" ] || [ -f "$check/$f.gz" ] || { echo "package: /$f missing" >&2; exit 1; }
 done

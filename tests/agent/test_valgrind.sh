@@ -36,7 +36,7 @@ vg() {
 # the Check suites, each in one process
 for suite in ${FERRY_VALGRIND_SUITES:-check_error check_deadline check_log check_params check_proc \
         check_domxml check_ocf check_virt check_vm check_migrate check_import check_exec \
-        check_state check_utilization check_metrics check_linkspeed}; do
+        check_state check_utilization check_metrics check_linkspeed check_cpuload}; do
     [ -x "$top_builddir/tests/$suite" ] || { t_fail "$suite is not built"; continue; }
     if [ "$suite" = check_error ]; then
         # its out_of_memory case interposes calloc, which memcheck replaces
@@ -69,5 +69,13 @@ vg migrate_from-absent env OCF_RESKEY_config="$tmp/vm1.xml" OCF_RESKEY_hyperviso
 vg probe-test-driver env OCF_RESKEY_config="$tmp/vm1.xml" OCF_RESKEY_hypervisor=test:///default "$AGENT" monitor
 vg start-test-driver env OCF_RESKEY_config="$tmp/vm1.xml" OCF_RESKEY_hypervisor=test:///default "$AGENT" start
 vg stop-test-driver env OCF_RESKEY_config="$tmp/vm1.xml" OCF_RESKEY_hypervisor=test:///default "$AGENT" stop
+
+# ocf:ferry:health-cpu against the whole host, with a stand-in attrd_updater
+HEALTH=$top_builddir/agents/health-cpu
+mkdir -p "$tmp/bin" && printf '#!/bin/sh\nexit 0\n' >"$tmp/bin/attrd_updater" && chmod +x "$tmp/bin/attrd_updater"
+for action in meta-data validate-all start monitor monitor stop; do
+    vg "health-cpu-$action" env PATH="$tmp/bin:$PATH" OCF_RESKEY_CRM_meta_interval=10000 "$HEALTH" "$action"
+done
+vg health-cpu-bad-params env OCF_RESKEY_red_percent=0 "$HEALTH" start
 
 t_done
