@@ -170,7 +170,10 @@ cleanup:
 /* Has Pacemaker learnt how the guest stands on f->target since f's migrate_to
  * began? Its record of the resource on that node holds an operation that
  * ended then or later with rc 0 (migrate_from, start, monitor or probe: it
- * knows the guest runs there; stop: it stopped it there). The nodes' clocks
+ * knows the guest runs there; stop: it stopped it there). A partition without
+ * quorum counts as knowing: the node acts on nothing beyond itself (the chaos
+ * campaign's seed 103: a node cut off from the cluster stopped c4 "due to no
+ * quorum" and its stop destroyed the copy the quorate side had on node1). The nodes' clocks
  * are compared, as Pacemaker's scheduler compares them for this very question
  * (last-rc-change across nodes), with a little slack. One cibadmin query
  * (local IPC; CIB_file is honoured, as by every Pacemaker tool). 1 yes, 0 no,
@@ -191,7 +194,10 @@ migration_handover_known(const struct ferry_params *p, const struct flight *f,
         return -ENOTSUP;
     if (strchr(f->target, '\'') || strchr(p->instance, '\''))
         return -EINVAL;
-    n = snprintf(xpath, sizeof(xpath), "//node_state[@uname='%s']//lrm_resource[@id='%s']/"
+    /* or this node's partition has no quorum: then the quorate side decides
+     * about the target's copy (it fences this node), not a stop here */
+    n = snprintf(xpath, sizeof(xpath), "/cib[@have-quorum='0' or @have-quorum='false'] | "
+                 "//node_state[@uname='%s']//lrm_resource[@id='%s']/"
                  "lrm_rsc_op[@rc-code='0' and @op-status='0' and @last-rc-change>=%lld and "
                  "(@operation='migrate_from' or @operation='start' or @operation='monitor' or "
                  "@operation='stop')]", f->target, p->instance,

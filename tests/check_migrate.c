@@ -903,6 +903,17 @@ START_TEST(test_handover_known)
     ck_assert_int_lt(migration_handover_known(p, &f, "cibadmin", &dl), 0);
     params_free(p);
 
+    /* a partition without quorum: the node leaves the target alone */
+    fp = fopen(path, "w");
+    ck_assert_ptr_nonnull(fp);
+    fputs("<cib have-quorum=\"0\"", fp);
+    fputs(handover_cib + strlen("<cib"), fp);
+    fclose(fp);
+    p = params_from(vars);
+    f.begun_s = 1003;
+    ck_assert_int_eq(migration_handover_known(p, &f, "cibadmin", &dl), 1);
+    params_free(p);
+
     unsetenv("CIB_file");
     ck_assert_int_eq(unlink(path), 0);
     ck_assert_int_eq(rmdir(dir), 0);
