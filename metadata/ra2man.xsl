@@ -10,6 +10,8 @@
   <xsl:template name="esc">
     <xsl:param name="s"/>
     <xsl:variable name="t" select="normalize-space($s)"/>
+    <!-- the text's own start only: the pieces replace recurses on are mid-line -->
+    <xsl:if test="starts-with($t, '.') or starts-with($t, &quot;'&quot;)">\&amp;</xsl:if>
     <xsl:call-template name="replace">
       <xsl:with-param name="s" select="$t"/>
     </xsl:call-template>
@@ -32,7 +34,6 @@
         </xsl:call-template>
       </xsl:when>
       <xsl:otherwise>
-        <xsl:if test="starts-with($s, '.') or starts-with($s, &quot;'&quot;)">\&amp;</xsl:if>
         <xsl:value-of select="$s"/>
       </xsl:otherwise>
     </xsl:choose>
