@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "cpuload.h"
+#include "params.h"
 
 const char *const cpuload_health_names[3] = {
     [CPULOAD_GREEN] = "green",
@@ -26,29 +27,13 @@ const char *const cpuload_health_names[3] = {
 
 /* ---- parameters ------------------------------------------------------ */
 
-/* The value of NAME in envp, or NULL. An empty value counts as unset. */
-static const char *
-cpuload_env_get(char *const *envp, const char *name)
-{
-    size_t len = strlen(name);
-    size_t i;
-
-    if (envp == NULL)
-        return NULL;
-    for (i = 0; envp[i]; i++) {
-        if (strncmp(envp[i], name, len) == 0 && envp[i][len] == '=')
-            return envp[i][len + 1] ? envp[i] + len + 1 : NULL;
-    }
-    return NULL;
-}
-
 static const char *
 cpuload_env_reskey(char *const *envp, const char *param)
 {
     char key[128];
 
     snprintf(key, sizeof(key), CPULOAD_ENV_PREFIX "%s", param);
-    return cpuload_env_get(envp, key);
+    return params_env_get(envp, key);
 }
 
 /* A whole decimal number in [min, max]: 0 or -EINVAL. */
@@ -138,20 +123,20 @@ cpuload_params_parse(char *const *envp, struct cpuload_params **ret_params, ferr
 
     if (p == NULL)
         return error_set(err, -ENOMEM, "out of memory");
-    value = cpuload_env_get(envp, "HA_RSCTMP");
+    value = params_env_get(envp, "HA_RSCTMP");
     if (cpuload_dup(&p->state_dir, value ? value : CPULOAD_DEFAULT_STATE_DIR) < 0 ||
-        cpuload_dup(&p->instance, cpuload_env_get(envp, "OCF_RESOURCE_INSTANCE")) < 0 ||
+        cpuload_dup(&p->instance, params_env_get(envp, "OCF_RESOURCE_INSTANCE")) < 0 ||
         cpuload_dup(&p->attribute, CPULOAD_DEFAULT_ATTRIBUTE) < 0) {
         ret = error_set(err, -ENOMEM, "out of memory");
         goto cleanup;
     }
-    value = cpuload_env_get(envp, "OCF_RESKEY_CRM_meta_timeout");
+    value = params_env_get(envp, "OCF_RESKEY_CRM_meta_timeout");
     if (value && cpuload_int_parse(value, 1, INT64_MAX / 2, &n) == 0)
         p->timeout_ms = n;
-    value = cpuload_env_get(envp, "OCF_RESKEY_CRM_meta_interval");
+    value = params_env_get(envp, "OCF_RESKEY_CRM_meta_interval");
     if (value && cpuload_int_parse(value, 0, INT64_MAX / 2, &n) == 0)
         p->interval_ms = n;
-    value = cpuload_env_get(envp, "HA_debug");
+    value = params_env_get(envp, "HA_debug");
     p->debug = value && (strcmp(value, "1") == 0 || strcmp(value, "yes") == 0 ||
                          strcmp(value, "true") == 0);
 

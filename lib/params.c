@@ -582,7 +582,7 @@ params_parse_time_ms(const char *text, int64_t *ret_ms)
 }
 
 /* The value of NAME in envp, or NULL. An empty value counts as unset. */
-static const char *
+const char *
 params_env_get(char *const *envp, const char *name)
 {
     size_t len = strlen(name);

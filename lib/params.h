@@ -177,6 +177,9 @@ struct params_def {
 /* The parameter table, for the meta-data writer and the tests. */
 const struct params_def *params_table(size_t *ret_count);
 
+/* The value of NAME in an environ-style array, or NULL; an empty value counts as unset. */
+const char *params_env_get(char *const *envp, const char *name);
+
 /* Parses an environ-style array (NAME=value, NULL-terminated).
  * Always returns a params object (defaults where values are bad) unless out of
  * memory; the first problem found is put in *err with FERRY_E_CONFIG, naming
