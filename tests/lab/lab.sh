@@ -33,6 +33,7 @@ umask 022
 SELF=$(readlink -f "${BASH_SOURCE[0]}")
 LAB_DIR=$(realpath -m "${FERRY_LAB_DIR:-/var/tmp/ferry-lab}")
 SHARED=$LAB_DIR/shared
+REAPER=$LAB_DIR/bin/ferry-lab-reaper   # built at `up` from reaper.c (next to this script)
 MGMT_NET=198.51.100          # management network (libvirt, ssh, heartbeats): hosts .11-.18, switch .254
 MIG_NET=203.0.113            # migration network: hosts .11-.18 (names nodeI-mig)
 # The guest segment is a third L2 segment (bridge fbr-guest in the switch, br-guest in every host).
@@ -118,10 +119,10 @@ preflight() {
   [ "$(id -u)" = 0 ] || die "must run as root (namespaces, mounts, libvirtd)"
   local b missing=()
   for b in nsenter unshare setsid ip ss sysctl mount umount findmnt realpath timeout ssh sshd ssh-keygen \
-           virsh libvirtd virtlogd virt-ssh-helper qemu-system-x86_64 find awk sed; do
+           virsh libvirtd virtlogd virt-ssh-helper qemu-system-x86_64 find awk sed gcc; do
     command -v "$b" >/dev/null 2>&1 || [ -x "/usr/sbin/$b" ] || missing+=("$b")
   done
-  [ ${#missing[@]} = 0 ] || die "missing programs: ${missing[*]} (Debian: util-linux iproute2 openssh-server openssh-client libvirt-daemon libvirt-daemon-driver-qemu libvirt-clients qemu-system-x86)"
+  [ ${#missing[@]} = 0 ] || die "missing programs: ${missing[*]} (Debian: util-linux iproute2 openssh-server openssh-client libvirt-daemon libvirt-daemon-driver-qemu libvirt-clients qemu-system-x86 gcc)"
   grep -qw overlay /proc/filesystems || die "kernel has no overlay filesystem (needed to create missing mount points privately)"
   [ "$LAB_DIR" != / ] || die "FERRY_LAB_DIR must not be /"
   local p
@@ -345,17 +346,28 @@ EOF
 
 # --------------------------------------------------------------------------------------- daemons
 start_daemon() { # HOST NAME : start one daemon exactly as `up` does, record its pid
-  local h=$1 d=$LAB_DIR/$1 hp cmd
+  local h=$1 d=$LAB_DIR/$1 hp cmd reaper=() pid
   case $2 in
     virtlogd) cmd=(/usr/sbin/virtlogd) ;;
-    libvirtd) cmd=(/usr/sbin/libvirtd) ;;
+    libvirtd) cmd=(/usr/sbin/libvirtd) reaper=("$REAPER") ;;
     sshd) cmd=(/usr/sbin/sshd -D -e -f /etc/ssh/sshd_config) ;;
     *) die "unknown daemon '$2' (virtlogd|libvirtd|sshd)" ;;
   esac
   hp=$(holder_pid "$h")
-  echo "=== $(date '+%F %T') start: ${cmd[*]}" >>"$d/log/$2.log"
-  spawn "$d/log/$2.log" nsenter -t "$hp" -n -m -u -i -- env -i PATH="$CLEAN_PATH" LANG=C.UTF-8 HOME=/root "${cmd[@]}"
-  record_pid "$d/$2.pid" "$SPAWNED" || die "$h: $2 died at once; see $d/log/$2.log"
+  echo "=== $(date '+%F %T') start: ${reaper[*]} ${cmd[*]}" >>"$d/log/$2.log"
+  spawn "$d/log/$2.log" nsenter -t "$hp" -n -m -u -i -- "${reaper[@]}" env -i PATH="$CLEAN_PATH" LANG=C.UTF-8 HOME=/root "${cmd[@]}"
+  pid=$SPAWNED
+  if [ ${#reaper[@]} -gt 0 ]; then
+    # the daemon is the reaper's first child; it is what the pid file names (and what a test signals)
+    local end=$(( $(now_ms) + 5000 )) kids=""
+    until kids=$(cat "/proc/$SPAWNED/task/$SPAWNED/children" 2>/dev/null) && [ -n "${kids// /}" ]; do
+      proc_alive "$SPAWNED" || die "$h: $2 died at once; see $d/log/$2.log"
+      (( $(now_ms) < end )) || die "$h: the reaper of $2 (pid $SPAWNED) started no child in 5 s"
+      sleep 0.01
+    done
+    pid=${kids%% *}
+  fi
+  record_pid "$d/$2.pid" "$pid" || die "$h: $2 died at once; see $d/log/$2.log"
 }
 
 # daemon_ready HOST NAME : one readiness probe
@@ -466,6 +478,11 @@ SCRIPT=$SELF
 TICKS_BIN=$ticks
 EOF
   : >"$LAB_DIR/ticks.log"
+  # libvirtd's subreaper (see reaper.c: without it every QEMU that exits waits for this machine's
+  # PID 1 to reap it, 1-2 s per stop or migration)
+  mkdir -p "$LAB_DIR/bin"
+  gcc -std=c11 -O2 -Wall -Wextra -Werror -o "$REAPER" "$(dirname "$SELF")/reaper.c" ||
+    die "building $(dirname "$SELF")/reaper.c failed"
   ssh-keygen -q -t ed25519 -N '' -C ferry-lab -f "$LAB_DIR/ssh/id_ed25519"
   for (( i = 1; i <= n; i++ )); do write_host_files "node$i" "$i" "$n"; done
   # every host knows every host's key under both names and both addresses
