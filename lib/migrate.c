@@ -115,10 +115,66 @@ migrate_uri_check(const char *uri, enum params_uri_kind kind, const char *where,
                      why);
 }
 
+/* A path that can go into a URI's query as it is: absolute, and only characters
+ * that need no escaping. */
+static bool
+migrate_ssh_command_plain(const char *path)
+{
+    if (path == NULL || path[0] != '/')
+        return false;
+    for (const char *c = path; *c; c++) {
+        if (!(isalnum((unsigned char)*c) || strchr("/._-+", *c)))
+            return false;
+    }
+    return true;
+}
+
+int
+migrate_ssh_command_find(char *buf, size_t size)
+{
+    char exe[PATH_MAX];
+    ssize_t len = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+    char *slash = NULL;
+
+    if (len > 0) {
+        exe[len] = '\0';
+        slash = strrchr(exe, '/');
+        if (slash && (size_t)snprintf(buf, size, "%.*s/%s", (int)(slash - exe), exe,
+                                      MIGRATE_SSH_COMMAND) < size &&
+            access(buf, X_OK) == 0 && migrate_ssh_command_plain(buf))
+            return 0;
+    }
+    if ((size_t)snprintf(buf, size, "%s/%s", FERRY_PKGLIBEXECDIR, MIGRATE_SSH_COMMAND) < size &&
+        access(buf, X_OK) == 0 && migrate_ssh_command_plain(buf))
+        return 0;
+    if (size)
+        buf[0] = '\0';
+    return -ENOENT;
+}
+
+bool
+migrate_uri_shares_ssh(const char *uri)
+{
+    const char *q = uri ? strchr(uri, '?') : NULL;
+    const char *c = q;
+
+    while (c && (c = strstr(c, "command=")) != NULL) {
+        if (c[-1] == '?' || c[-1] == '&') {
+            const char *end = c + strlen("command=");
+            size_t n = strcspn(end, "&");
+            size_t k = strlen(MIGRATE_SSH_COMMAND);
+
+            return n > k && end[n - k - 1] == '/' && strncmp(end + n - k, MIGRATE_SSH_COMMAND, k) == 0;
+        }
+        c++;
+    }
+    return false;
+}
+
 int
 migrate_target_resolve(const struct ferry_params *p, const char *target_node,
-                       const char *local_node, struct migrate_target *ret_target,
-                       ferry_error **err)
+                       const char *local_node, const char *ssh_command,
+                       struct migrate_target *ret_target, ferry_error **err)
 {
     struct migrate_target t;
     char *suffixed = NULL;
@@ -174,6 +230,16 @@ migrate_target_resolve(const struct ferry_params *p, const char *target_node,
                             "parameter 'remoteuri'" : "the target's libvirt URI", err);
     if (ret < 0)
         goto fail;
+    /* ssh_reuse: libvirt runs ferry-ssh instead of ssh (after the check, which refuses a
+     * command= in a URI: ours is the one exception, a plain path found by the agent) */
+    if (p->ssh_reuse && p->remoteuri == NULL && migrate_ssh_command_plain(ssh_command)) {
+        char *with = NULL;
+
+        if (asprintf(&with, "%s&command=%s", t.dest_uri, ssh_command) < 0)
+            goto nomem;
+        free(t.dest_uri);
+        t.dest_uri = with;
+    }
     if (p->migrateuri) {
         if (strstr(p->migrateuri, "%n") &&
             (ret = migrate_node_check(target_node, "parameter 'migrateuri' (%n)", err)) < 0)

@@ -29,8 +29,21 @@ struct migrate_target {
  * target, the local node, and a node missing from a set mapping (FERRY_E_CONFIG
  * or FERRY_E_ARGS, with the reason). */
 int migrate_target_resolve(const struct ferry_params *params, const char *target_node,
-                           const char *local_node, struct migrate_target *ret_target,
-                           ferry_error **err);
+                           const char *local_node, const char *ssh_command,
+                           struct migrate_target *ret_target, ferry_error **err);
+
+/* ssh_reuse: the program libvirt runs as ssh for a target URI the agent builds
+ * (agents/ferry-ssh.c), so one ssh login serves every connection to a target
+ * for a while; the URI then ends in "&command=PATH". */
+#define MIGRATE_SSH_COMMAND "ferry-ssh"
+
+/* Where ferry-ssh is: next to the running program (a build tree), else in
+ * FERRY_PKGLIBEXECDIR; an absolute path that needs no URI escaping. 0 with the
+ * path in buf, or -ENOENT (buf empty): then ssh runs as it is. */
+int migrate_ssh_command_find(char *buf, size_t size);
+
+/* Does a libvirt URI run ferry-ssh (command=.../ferry-ssh)? */
+bool migrate_uri_shares_ssh(const char *uri);
 void migrate_target_clear(struct migrate_target *target);
 
 /* The host and port a libvirt URI connects to (ssh 22, tcp 16509, tls 16514). */

@@ -2,6 +2,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -118,6 +119,29 @@ migration_orphan_settle(const struct ferry_params *p, virt_conn *conn, const str
     return 1;
 }
 
+/* A connection to a target's libvirt within dl. Through ferry-ssh the first
+ * attempt may have met a master whose peer is gone (the target rebooted): ssh
+ * removes such a master as it fails, so one retry logs in afresh. */
+static int
+migration_open_target(const char *uri, const deadline *dl, virt_conn **ret_conn,
+                      ferry_error **err)
+{
+    ferry_error *first = NULL;
+    int ret = virt_conn_open_within(uri, dl, ret_conn, &first);
+
+    if (ret < 0 && ret != FERRY_E_TIMEOUT && migrate_uri_shares_ssh(uri) &&
+        deadline_remaining_ms(dl) > 0) {
+        log_info("connecting to %s failed (%s); once more, in case a shared ssh connection "
+                 "had died", uri, error_message(first));
+        first = error_free(first);
+        ret = virt_conn_open_within(uri, dl, ret_conn, &first);
+    }
+    if (ret < 0)
+        error_set(err, ret, "%s", error_message(first));
+    error_free(first);
+    return ret;
+}
+
 /* The guest left for f->target by a migration whose migrate_to never
  * answered, so Pacemaker does not know it runs there (it may even have
  * stopped it there already, before the copy existed). Destroys our domain
@@ -145,7 +169,7 @@ migration_remove_copy(const struct ident *id, const struct flight *f, const dead
         free(host);
     }
     if (ret == 0)
-        ret = virt_conn_open_within(f->dest_uri, &reach, &dst, err);
+        ret = migration_open_target(f->dest_uri, &reach, &dst, err);
     if (ret < 0) {
         error_prefix(*err, "domain '%s': cannot reach %s to stop it there: ", id->name,
                      f->target);
@@ -432,6 +456,7 @@ migration_ctx_clear(struct migration_ctx *c)
 static int
 migration_resolve(struct migration_ctx *c, ferry_error **err)
 {
+    char ssh_command[PATH_MAX] = "";
     int ret = ident_open(c->p, IDENT_STRICT, &c->id, &c->src, &c->info, err);
 
     if (ret < 0)
@@ -442,7 +467,11 @@ migration_resolve(struct migration_ctx *c, ferry_error **err)
     c->vid = ident_virt(&c->id);
     c->orphan = migration_orphan_settle(c->p, c->src, &c->id, true, &c->info, c->dl, &c->fl) == 1;
     c->local = migration_local_node(c->p, c->nodebuf, sizeof(c->nodebuf));
-    ret = migrate_target_resolve(c->p, c->p->migrate_target, c->local, &c->t, err);
+    if (c->p->ssh_reuse && c->p->remoteuri == NULL &&
+        migrate_ssh_command_find(ssh_command, sizeof(ssh_command)) < 0)
+        log_debug("ssh_reuse: no %s next to the agent or in %s: every connection to the "
+                  "target logs in", MIGRATE_SSH_COMMAND, FERRY_PKGLIBEXECDIR);
+    ret = migrate_target_resolve(c->p, c->p->migrate_target, c->local, ssh_command, &c->t, err);
     if (ret < 0)
         return ret;
     snprintf(c->r.target, sizeof(c->r.target), "%s", c->t.node);
@@ -471,7 +500,7 @@ migration_connect_target(struct migration_ctx *c, ferry_error **err)
         }
     }
     connect_dl = deadline_sub(c->dl, deadline_remaining_ms(c->dl) / 4);
-    ret = virt_conn_open_within(c->t.dest_uri, &connect_dl, &c->dst, err);
+    ret = migration_open_target(c->t.dest_uri, &connect_dl, &c->dst, err);
     migrate_phases_mark(&c->ph, MIGRATE_PHASE_OPEN, deadline_now_ms());
     if (ret < 0)
         error_prefix(*err, "target %s: ", c->t.node);

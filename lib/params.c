@@ -267,6 +267,22 @@ static const struct params_def params_defs[] = {
             "resumes it. Not with 'tunnelled' (always peer-to-peer).",
     },
     {
+        .name = PARAMS_SSH_REUSE,
+        .offset = offsetof(struct ferry_params, ssh_reuse),
+        .type = PARAMS_TYPE_BOOLEAN,
+        .default_text = "true",
+        .shortdesc = "Share one ssh login per target",
+        .longdesc =
+            "If true (the default), the qemu+ssh connections to a migration target (the "
+            "agent's, and libvirtd's for 'p2p') run ssh through ferry-ssh, which shares one "
+            "ssh connection per target: the first login stays up for 60 s after its last "
+            "use (an ssh ControlMaster, socket in /run/ferry/ssh, root's alone), so a second "
+            "connection and the next migrate_to to the same node log in no more (a login "
+            "costs about as much as an idle guest's whole memory copy). A connection through "
+            "a master that died (the target rebooted) is retried once. Only for the URI the "
+            "agent builds: a 'remoteuri' is used as given.",
+    },
+    {
         .name = PARAMS_MIGRATION_POLICY,
         .offset = offsetof(struct ferry_params, migration_policy),
         .type = PARAMS_TYPE_ENUM,

@@ -34,6 +34,7 @@
 #define PARAMS_TLS "tls"
 #define PARAMS_MIGRATION_POLICY "migration_policy"
 #define PARAMS_MIGRATION_CONNECTION "migration_connection"
+#define PARAMS_SSH_REUSE "ssh_reuse"
 #define PARAMS_MIGRATION_STALL_TIMEOUT "migration_stall_timeout"
 #define PARAMS_MIGRATION_TIMEOUT_PER_GIB "migration_timeout_per_gib"
 #define PARAMS_ALLOW_UNSAFE "allow_unsafe"
@@ -112,6 +113,7 @@ struct ferry_params {
     enum migrate_policy migration_policy_id;   /* ... parsed */
     char *migration_connection;        /* "p2p" or "shared", as given */
     enum migration_connection migration_connection_id;  /* ... parsed */
+    bool ssh_reuse;                    /* qemu+ssh to a target through ferry-ssh (one login) */
     int64_t migration_stall_timeout_ms;
     int64_t migration_timeout_per_gib_ms;
     bool allow_unsafe;

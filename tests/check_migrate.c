@@ -39,7 +39,7 @@ resolve_ok(const char *const *vars, const char *node, const char *host, const ch
     struct migrate_target t;
     ferry_error *err = NULL;
 
-    ck_assert_msg(migrate_target_resolve(p, node, "node1", &t, &err) == 0, "%s",
+    ck_assert_msg(migrate_target_resolve(p, node, "node1", NULL, &t, &err) == 0, "%s",
                   error_message(err));
     ck_assert_str_eq(t.node, node);
     ck_assert_str_eq(t.host, host);
@@ -52,6 +52,21 @@ resolve_ok(const char *const *vars, const char *node, const char *host, const ch
     params_free(p);
 }
 
+/* as resolve_ok, the agent having found ferry-ssh at ssh_command */
+static void
+resolve_ssh(const char *const *vars, const char *ssh_command, const char *dest)
+{
+    struct ferry_params *p = params_from(vars);
+    struct migrate_target t;
+    ferry_error *err = NULL;
+
+    ck_assert_msg(migrate_target_resolve(p, "node2", "node1", ssh_command, &t, &err) == 0, "%s",
+                  error_message(err));
+    ck_assert_str_eq(t.dest_uri, dest);
+    migrate_target_clear(&t);
+    params_free(p);
+}
+
 static void
 resolve_bad(const char *const *vars, const char *node, int code, const char *want)
 {
@@ -59,7 +74,7 @@ resolve_bad(const char *const *vars, const char *node, int code, const char *wan
     struct migrate_target t;
     ferry_error *err = NULL;
 
-    ck_assert_int_eq(migrate_target_resolve(p, node, "node1", &t, &err), code);
+    ck_assert_int_eq(migrate_target_resolve(p, node, "node1", NULL, &t, &err), code);
     ck_assert_msg(strstr(error_message(err), want), "'%s' lacks '%s'", error_message(err), want);
     error_free(err);
     params_free(p);
@@ -68,6 +83,36 @@ resolve_bad(const char *const *vars, const char *node, int code, const char *wan
 START_TEST(test_target_default)
 {
     resolve_ok(NULL, "node2", "node2", "qemu+ssh://node2/system?no_tty=1", NULL);
+}
+END_TEST
+
+START_TEST(test_target_ssh_reuse)
+{
+    const char *off[] = { "OCF_RESKEY_ssh_reuse=false", NULL };
+    const char *user[] = { "OCF_RESKEY_migration_user=mig", NULL };
+    const char *remote[] = { "OCF_RESKEY_remoteuri=qemu+ssh://%n/system", NULL };
+
+    resolve_ssh(NULL, "/usr/libexec/ferry/ferry-ssh",
+                "qemu+ssh://node2/system?no_tty=1&command=/usr/libexec/ferry/ferry-ssh");
+    resolve_ssh(user, "/b/agents/ferry-ssh",
+                "qemu+ssh://mig@node2/system?no_tty=1&command=/b/agents/ferry-ssh");
+    /* off, not found, a path that would need escaping, a URI of the operator's: plain ssh */
+    resolve_ssh(off, "/usr/libexec/ferry/ferry-ssh", "qemu+ssh://node2/system?no_tty=1");
+    resolve_ssh(NULL, NULL, "qemu+ssh://node2/system?no_tty=1");
+    resolve_ssh(NULL, "", "qemu+ssh://node2/system?no_tty=1");
+    resolve_ssh(NULL, "/my dir/ferry-ssh", "qemu+ssh://node2/system?no_tty=1");
+    resolve_ssh(NULL, "/a&b/ferry-ssh", "qemu+ssh://node2/system?no_tty=1");
+    resolve_ssh(NULL, "relative/ferry-ssh", "qemu+ssh://node2/system?no_tty=1");
+    resolve_ssh(remote, "/usr/libexec/ferry/ferry-ssh", "qemu+ssh://node2/system");
+
+    ck_assert(migrate_uri_shares_ssh("qemu+ssh://n/system?no_tty=1&command=/x/ferry-ssh"));
+    ck_assert(migrate_uri_shares_ssh("qemu+ssh://n/system?command=/x/ferry-ssh&no_tty=1"));
+    ck_assert(!migrate_uri_shares_ssh("qemu+ssh://n/system?no_tty=1"));
+    ck_assert(!migrate_uri_shares_ssh("qemu+ssh://n/system?no_tty=1&command=/usr/bin/ssh"));
+    ck_assert(!migrate_uri_shares_ssh("qemu+ssh://n/system?no_tty=1&command=/x/not-ferry-ssh"));
+    ck_assert(!migrate_uri_shares_ssh("qemu+ssh://n/system?xcommand=/x/ferry-ssh"));
+    ck_assert(!migrate_uri_shares_ssh("qemu+ssh://n/command=/x/ferry-ssh"));
+    ck_assert(!migrate_uri_shares_ssh(NULL));
 }
 END_TEST
 
@@ -1270,6 +1315,7 @@ main(void)
     Suite *s = suite_create("migrate");
 
     add_test(s, test_target_default, 5);
+    add_test(s, test_target_ssh_reuse, 5);
     add_test(s, test_target_user_and_mapping, 5);
     add_test(s, test_target_uris, 5);
     add_test(s, test_target_rejects, 5);

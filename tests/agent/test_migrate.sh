@@ -157,6 +157,55 @@ move g-busy "$g_busy" node1 node2 $NC OCF_RESKEY_migration_policy=postcopy
 case "$LAST_LINE" in *"outcome=completed"*) t_pass "policy postcopy: completed ($(field outcome "$LAST_LINE"))" ;; *) t_fail "policy postcopy: $LAST_LINE" ;; esac
 t_expect_rc "stop g-busy" 0 agent node2 stop OCF_RESKEY_config="$g_busy" OCF_RESKEY_force_stop=true
 
+# --- ssh_reuse: one ssh login per target -------------------------------------
+# ferry-ssh shares one login to a target between the agent's connection, libvirtd's (p2p) and
+# the next migrate_to within 60 s; sshd's log on the target counts the logins.
+logins_on() { grep -c 'Accepted publickey' "$FERRY_LAB_DIR/$1/log/sshd.log" || true; }
+masters_close() {   # HOST PEER: end HOST's shared connection to PEER, if any
+    on "$1" ssh -o ControlPath=/run/ferry/ssh/%C -O exit "$2" >/dev/null 2>&1 || true
+}
+masters_close node1 node2
+masters_close node2 node1
+l0=$(logins_on node2)
+move g-live "$g_live" node1 node2
+move g-live "$g_live" node2 node1
+move g-live "$g_live" node1 node2
+l1=$(logins_on node2)
+if [ $(( l1 - l0 )) = 1 ]; then
+    t_pass "ssh_reuse: two migrate_to node1 -> node2 (the agent's and libvirtd's connections each) logged in once"
+else
+    t_fail "ssh_reuse: two migrate_to node1 -> node2 logged in $(( l1 - l0 )) times on node2 (want 1)"
+fi
+if on node1 ssh -o ControlPath=/run/ferry/ssh/%C -O check node2 >/dev/null 2>&1; then
+    t_pass "ssh_reuse: node1's shared connection to node2 stays up after the agent exits"
+else
+    t_fail "ssh_reuse: no shared connection from node1 to node2 after migrate_to"
+fi
+m=$(on node1 stat -c '%a %U' /run/ferry/ssh 2>/dev/null)
+[ "$m" = "700 root" ] && t_pass "ssh_reuse: the socket directory is root's alone (0700)" ||
+    t_fail "ssh_reuse: /run/ferry/ssh on node1 is '$m' (want '700 root')"
+# the target's end of the shared connection dies (as when it reboots): the next one logs in anew
+sessions=$(on node2 pgrep -f '^sshd: root' || true)
+# shellcheck disable=SC2086
+[ -n "$sessions" ] && on node2 kill -KILL $sessions
+l0=$(logins_on node1)
+move g-live "$g_live" node2 node1 OCF_RESKEY_ssh_reuse=false
+l1=$(logins_on node1)
+if [ $(( l1 - l0 )) = 2 ]; then
+    t_pass "ssh_reuse=false: migrate_to node2 -> node1 logged in twice (the agent, libvirtd)"
+else
+    t_fail "ssh_reuse=false: migrate_to node2 -> node1 logged in $(( l1 - l0 )) times on node1 (want 2)"
+fi
+l0=$(logins_on node2)
+move g-live "$g_live" node1 node2
+move g-live "$g_live" node2 node1
+l1=$(logins_on node2)
+if [ -n "$sessions" ] && [ $(( l1 - l0 )) = 1 ]; then
+    t_pass "ssh_reuse: after node2 dropped the shared connection (sshd sessions killed), migrate_to logged in afresh, once"
+else
+    t_fail "ssh_reuse: after killing node2's sshd sessions ('$sessions'), migrate_to logged in $(( l1 - l0 )) times (want 1)"
+fi
+
 # --- failures: one running copy, on the source, unpaused, a clear reason -----
 fail_case() {
     local desc=$1 want=$2
@@ -172,7 +221,8 @@ fail_case() {
 fail_case "target sshd down" "unreachable"
 "$LAB" daemon node2 sshd start >/dev/null
 "$LAB" rekey node2 >/dev/null
-fail_case "target host key changed" "Host key verification failed"
+# (a connection shared before the key changed would still serve: no reuse for this case)
+fail_case "target host key changed" "Host key verification failed" OCF_RESKEY_ssh_reuse=false
 "$LAB" rekey node2 --restore >/dev/null
 "$LAB" daemon node2 libvirtd stop >/dev/null
 fail_case "target libvirtd down" "target node2"
