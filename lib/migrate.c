@@ -1199,6 +1199,32 @@ migrate_tls_dir(const char *qemu_conf, char *buf, size_t size)
 }
 
 int
+migrate_lock_manager(const char *qemu_conf, char *buf, size_t size)
+{
+    char line[1024];
+    const char *v = NULL;
+    size_t len = 0;
+    int ret = 0;
+    FILE *f = fopen(qemu_conf, "re");
+
+    if (size)
+        buf[0] = '\0';
+    if (f == NULL)
+        return -errno;
+    while (fgets(line, sizeof(line), f)) {
+        if ((v = migrate_conf_value(line, "lock_manager", &len)) != NULL && len > 0) {
+            snprintf(buf, size, "%.*s", (int)len, v);
+            ret = 1;
+        }
+    }
+    fclose(f);
+    /* "nop" is libvirt's default: no lock manager */
+    if (ret == 1 && strcmp(buf, "nop") == 0)
+        ret = 0;
+    return ret;
+}
+
+int
 migrate_preflight_tls(const char *dir, const char *target_node, ferry_error **err)
 {
     static const char *const files[] = { "ca-cert.pem", "client-cert.pem", "client-key.pem" };

@@ -73,6 +73,12 @@ int migrate_preflight_target(virt_conn *dst, const domxml *live, const struct fe
  * /etc/pki/qemu. 0, or -ENAMETOOLONG. */
 int migrate_tls_dir(const char *qemu_conf, char *buf, size_t size);
 
+/* libvirt's lock manager as qemu_conf sets it (lock_manager = "lockd" or "sanlock"): 1 with
+ * its name in buf, 0 if none ("nop", libvirt's default, or not set), -errno if qemu_conf cannot
+ * be read. Without one nothing but the agents keeps a second copy of a guest from running,
+ * and one window is out of their reach (README, "Two copies"). */
+int migrate_lock_manager(const char *qemu_conf, char *buf, size_t size);
+
 /* tls=true, before anything moves: this node (QEMU's TLS client) has its CA
  * and client certificate and key in dir (readable, not empty).
  * FERRY_E_CONFIG naming the file otherwise. */

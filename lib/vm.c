@@ -16,6 +16,7 @@
 #include "flight.h"
 #include "ident.h"
 #include "log.h"
+#include "migrate.h"
 #include "migration.h"
 #include "proc.h"
 #include "snapshot.h"
@@ -48,6 +49,17 @@ vm_validate(const struct ferry_params *p, ferry_error **err)
     if (ret == 0 && id.xml == NULL)
         ret = ident_config_error(&id, err);
     ident_clear(&id);
+    if (ret == 0 && p->hypervisor && strncmp(p->hypervisor, "qemu", 4) == 0) {
+        char lm[64] = "";
+
+        /* not an error: most clusters run without one; but the operator should know */
+        if (migrate_lock_manager(MIGRATE_QEMU_CONF, lm, sizeof(lm)) == 0)
+            log_warning("validate-all: libvirt runs without a lock manager (no lock_manager in "
+                        "%s): nothing outside the cluster keeps a second copy of a guest from "
+                        "running, and a migration whose target libvirtd fails at the switch-over "
+                        "can leave two running for a moment (README, \"Two copies\")",
+                        MIGRATE_QEMU_CONF);
+    }
     return ret;
 }
 

@@ -1276,6 +1276,31 @@ START_TEST(test_tls_dir)
 }
 END_TEST
 
+/* the lock manager qemu.conf sets: lockd or sanlock; nop or none is none */
+START_TEST(test_lock_manager)
+{
+    char dir[] = "/tmp/check_migrate_lock.XXXXXX";
+    char conf[128];
+    char out[64];
+
+    ck_assert_ptr_nonnull(mkdtemp(dir));
+    snprintf(conf, sizeof(conf), "%s/qemu.conf", dir);
+    ck_assert_int_eq(migrate_lock_manager(conf, out, sizeof(out)), -ENOENT);
+    file_put(conf, "user = \"root\"\n#lock_manager = \"lockd\"\n");
+    ck_assert_int_eq(migrate_lock_manager(conf, out, sizeof(out)), 0);
+    file_put(conf, "lock_manager = \"nop\"\n");
+    ck_assert_int_eq(migrate_lock_manager(conf, out, sizeof(out)), 0);
+    file_put(conf, "user = \"root\"\n  lock_manager=\"lockd\"  # leases\n");
+    ck_assert_int_eq(migrate_lock_manager(conf, out, sizeof(out)), 1);
+    ck_assert_str_eq(out, "lockd");
+    file_put(conf, "lock_manager = \"sanlock\"\n");
+    ck_assert_int_eq(migrate_lock_manager(conf, out, sizeof(out)), 1);
+    ck_assert_str_eq(out, "sanlock");
+    unlink(conf);
+    rmdir(dir);
+}
+END_TEST
+
 /* tls=true: the source (QEMU's TLS client) needs its CA and client
  * certificate and key; a missing or empty one is named. */
 START_TEST(test_preflight_tls)
@@ -1346,6 +1371,7 @@ main(void)
     add_test(s, test_watch_next, 5);
     add_test(s, test_progress_format, 5);
     add_test(s, test_tls_dir, 5);
+    add_test(s, test_lock_manager, 5);
     add_test(s, test_preflight_tls, 5);
     return check_run(s);
 }

@@ -5,7 +5,7 @@
 #               [--dirty MiB] [--rate MiB/s] [--tick ms] [--acpi-ignore]
 #               [--artifacts DIR] [--collector IP:PORT] [--uuid U]
 #               [--id ID] [--console-log PATH] [--disk PATH]
-#               [--nic MAC [--ip ADDR/PREFIX] [--bridge BR]]
+#               [--nic MAC [--ip ADDR/PREFIX] [--bridge BR]] [--lease DIR]
 #
 #   --os          bm (ferry-bm.elf, default) or linux (vmlinuz + initrd.img)
 #   --type        auto (default): kvm for bm when /dev/kvm is usable, else
@@ -27,6 +27,9 @@
 #   --ip A/P      (with --nic) the guest configures A/P on it (kernel command
 #                 line ferry.ip=A/P; no gateway).  Lab convention: 203.0.113.101-150
 #                 /24 with MAC 52:54:00:fe:00:XX, XX = the last octet in hex
+#   --lease DIR   a lock manager lease: lockspace "ferry", key = the name, target DIR
+#                 (libvirt's lockd locks DIR/ferry/NAME, which is created here; the lab's
+#                 FERRY_LAB_LOCKS=1 sets file_lockspace_dir to DIR/ferry on every host)
 #
 # Without --disk the guest has no disk, so it live-migrates without --unsafe; without --nic it
 # has no NIC.  The bare-metal guest (bm) never has a NIC: it has no network stack.
@@ -36,7 +39,7 @@ die() { echo "mkdomain.sh: $*" >&2; exit 2; }
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 
 name="" os=bm type=auto mem="" dirty=0 rate=0 tick=20 acpi_ignore=0
-artifacts=$here/out collector="" uuid="" id="" console_log="" disk="" nic="" nic_ip="" bridge=br-guest
+lease="" artifacts=$here/out collector="" uuid="" id="" console_log="" disk="" nic="" nic_ip="" bridge=br-guest
 need() { if [ $# -lt 2 ] || [ -z "$2" ]; then die "option $1 needs a value"; fi; }
 uint() { [[ $2 =~ ^[0-9]+$ ]] || die "$1 wants a non-negative integer, got '$2'"; }
 while [ $# -gt 0 ]; do
@@ -58,6 +61,7 @@ while [ $# -gt 0 ]; do
     --nic) need "$@"; nic=$2; shift 2 ;;
     --ip) need "$@"; nic_ip=$2; shift 2 ;;
     --bridge) need "$@"; bridge=$2; shift 2 ;;
+    --lease) need "$@"; lease=$2; shift 2 ;;
     -h|--help) sed -n '2,/^set -euo/p' "$0" | sed -n 's/^# \{0,1\}//p'; exit 0 ;;
     *) die "unknown option '$1' (see --help)" ;;
   esac
@@ -86,6 +90,17 @@ if [ -n "$uuid" ]; then
 fi
 case $artifacts in /*) ;; *) die "--artifacts must be an absolute path (the same on every host)" ;; esac
 [[ $artifacts =~ ^[A-Za-z0-9/._+-]+$ ]] || die "--artifacts: unusual characters in '$artifacts'"
+lease_xml=""
+if [ -n "$lease" ]; then
+  [[ $lease =~ ^/[A-Za-z0-9/._+-]+$ ]] || die "--lease must be an absolute plain path"
+  mkdir -p "$lease/ferry" && touch "$lease/ferry/$name" || die "--lease: cannot create $lease/ferry/$name"
+  lease_xml="    <lease>
+      <lockspace>ferry</lockspace>
+      <key>$name</key>
+      <target path='$lease'/>
+    </lease>
+"
+fi
 console_log=${console_log:-/var/log/libvirt/qemu/$name-console.log}
 [[ $console_log =~ ^/[A-Za-z0-9/._+-]+$ ]] || die "--console-log must be an absolute plain path"
 
@@ -183,7 +198,7 @@ $boot
   <on_crash>destroy</on_crash>
   <devices>
     <controller type='usb' model='none'/>
-${disk_xml}${nic_xml}    <serial type='pty'>
+${lease_xml}${disk_xml}${nic_xml}    <serial type='pty'>
       <log file='$console_log' append='on'/>
       <target port='0'/>
     </serial>
