@@ -328,6 +328,10 @@ raw_begin() {
         echo "kind=info $*" >"$RAW"
     fi
 }
+# goal VALUE le|ge LIMIT: "met", "**missed**", or "?" when there is no value
+goal() { awk -v v="$1" -v op="$2" -v g="$3" 'BEGIN { if (v == "" || v == "-") print "?"; else if ((op == "le" && v + 0 <= g + 0) || (op == "ge" && v + 0 >= g + 0)) print "met"; else print "**missed**" }'; }
+# goalline TEXT VALUE le|ge LIMIT: a bullet for losses.md if the goal is missed
+goalline() { [ "$(goal "$2" "$3" "$4")" = "**missed**" ] && echo "- goal missed: $1" || true; }
 # lossline LABEL UNIT "FERRY_STATS" "VD_STATS": a bullet if ferry's median is worse (higher)
 #   than VirtualDomain's; stats are "min med max n" as mmm prints them
 lossline() {

@@ -154,7 +154,6 @@ r_floor=$(ratio "$f" "$fl") r_off=$(ratio "$off" "$f") r_def=$(ratio "$def" "$f"
 c_floor=$(ratio "$(mc ferry)" "$(mc floor)") c_off=$(ratio "$(mc vd-off)" "$(mc ferry)") c_def=$(ratio "$(mc vd-def)" "$(mc ferry)")
 pr=$(grep "kind=procs action=monitor cfg=ferry " "$RAW" | tail -n 1)
 forks=$(field forks <<<"$pr") execs=$(field execs <<<"$pr")
-goal() { awk -v v="$1" -v op="$2" -v g="$3" 'BEGIN { if (v == "-") print "?"; else if ((op == "le" && v <= g) || (op == "ge" && v >= g)) print "met"; else print "**missed**" }'; }
 ms() { awk -v v="$1" 'BEGIN { printf "%.1f", v / 1000 }'; }
 {
     echo "Goals for ferry's monitor (issue 5), from the medians above:"

@@ -241,11 +241,17 @@ e() { med "$RAW" secs kind=evac agent="$1" count="$2" limit="$3" | awk '{ if ($1
         printf ';'
     done | sed 's/;$/./'
     echo
+    worst=$(for n in "${COUNTS[@]}"; do for limit in "${LIMITS[@]}"; do
+        ratio "$(med "$RAW" secs kind=evac agent=ferry count="$n" limit="$limit")" "$(med "$RAW" secs kind=evac agent=vd count="$n" limit="$limit")"
+    done; done | grep -v '^-$' | sort -g | tail -n 1)
+    echo "  Goal (issue 12) ≤ 0.85× VirtualDomain's at every count and limit: the largest ratio is ${worst:--}× ($(goal "${worst:--}" le 0.85))."
 } >"$OUT/headline.md"
 {
     for n in "${COUNTS[@]}"; do
         for limit in "${LIMITS[@]}"; do
             lossline "evacuation of $n VMs, migration-limit $limit" s "$(secs ferry "$n" "$limit")" "$(secs vd "$n" "$limit")"
+            r=$(ratio "$(med "$RAW" secs kind=evac agent=ferry count="$n" limit="$limit")" "$(med "$RAW" secs kind=evac agent=vd count="$n" limit="$limit")")
+            goalline "evacuation of $n VMs at migration-limit $limit is ${r}× VirtualDomain's (goal ≤ 0.85×)" "$r" le 0.85
         done
     done
 } >"$OUT/losses.md"

@@ -160,12 +160,22 @@ total_key() { case $1 in ferry-*) echo to_wall_us 1000 ;; *) echo fl_migrate_ms 
     echo "  $(m floor-p2p fl_connect_ms) ms."
     echo
 } >"$OUT/section.md"
+r_p2p=$(ratio "$(m ferry-p2p to_wall_us 1000)" "$(m floor-managed fl_migrate_ms)")
+r_shared=$(ratio "$(m ferry-shared to_wall_us 1000)" "$(m floor-managed fl_migrate_ms)")
+r_p2p_cm=$(ratio "$(m ferry-p2p to_wall_us 1000)" "$(m virsh-cm fl_migrate_ms)")
+r_shared_cm=$(ratio "$(m ferry-shared to_wall_us 1000)" "$(m virsh-cm fl_migrate_ms)")
 {
     echo "- **migrate_to vs the floor** (medians): ferry p2p $(m ferry-p2p to_wall_us 1000) ms, ferry shared $(m ferry-shared to_wall_us 1000) ms;"
     echo "  floor (one open connection, the call only) managed $(m floor-managed fl_migrate_ms) ms, p2p $(m floor-p2p fl_migrate_ms) ms;"
     echo "  virsh migrate $(m virsh fl_migrate_ms) ms, with an ssh ControlMaster $(m virsh-cm fl_migrate_ms) ms"
     echo "  (ferry shared / floor managed = $(ratio "$(m ferry-shared to_wall_us 1000)" "$(m floor-managed fl_migrate_ms)")×;"
     echo "  ferry p2p / floor p2p = $(ratio "$(m ferry-p2p to_wall_us 1000)" "$(m floor-p2p fl_migrate_ms)")×)."
+    echo "  Goal (issue 12) ≤ 1.15× the floor: against the C client over an open connection (floor-managed) ferry p2p"
+    echo "  ${r_p2p}× ($(goal "$r_p2p" le 1.15)), shared ${r_shared}× ($(goal "$r_shared" le 1.15)); against virsh with an ssh ControlMaster"
+    echo "  p2p ${r_p2p_cm}× ($(goal "$r_p2p_cm" le 1.15)), shared ${r_shared_cm}× ($(goal "$r_shared_cm" le 1.15))."
 } >"$OUT/headline.md"
-: >"$OUT/losses.md"
+{
+    goalline "migrate_to (p2p, the default) is ${r_p2p}× the floor (floor-managed; goal ≤ 1.15×)" "$r_p2p" le 1.15
+    goalline "migrate_to (migration_connection=shared) is ${r_shared}× the floor (floor-managed; goal ≤ 1.15×)" "$r_shared" le 1.15
+} >"$OUT/losses.md"
 note "done"

@@ -106,11 +106,15 @@ sum() {   # CFG KEY1 KEY2 SCALE: per run KEY1+KEY2
     echo
 } >"$OUT/section.md"
 m() { col "$RAW" "$2" kind=mig cfg="$1" rc=0 | mmm "${3:-1}" 0 | cut -d' ' -f2; }
+r_to=$(ratio "$(m ferry-live to_wall_us)" "$(m vd to_wall_us)")
+d_gap=$(awk -v f="$(m ferry-live gap_ms)" -v v="$(m vd gap_ms)" 'BEGIN { if (f == "" || v == "") print "-"; else print f - v }')
 {
     echo "- **live migration** of an idle $MEM MiB guest (medians): guest-visible outage ferry $(m ferry-live gap_ms) ms, VirtualDomain"
     echo "  $(m vd gap_ms) ms (ferry/VirtualDomain = $(ratio "$(m ferry-live gap_ms)" "$(m vd gap_ms)")×; libvirt downtime $(m ferry-live lv_downtime_ms) vs $(m vd lv_downtime_ms) ms);"
     echo "  migrate_to ferry $(m ferry-live to_wall_us 1000) ms, VirtualDomain $(m vd to_wall_us 1000) ms ($(ratio "$(m ferry-live to_wall_us)" "$(m vd to_wall_us)")×);"
     echo "  ferry \`migrate=pause\`: outage $(m ferry-pause f_pause_ms) ms. Link B = $Bmed MiB/s, bytes moved V = $Vmed MiB (V/B = $(awk -v v="$Vmed" -v b="$Bmed" 'BEGIN { printf "%.1f", 1000 * v / b }') ms)."
+    echo "  Goals (issue 12): migrate_to ≤ 0.75× VirtualDomain's: ${r_to}× ($(goal "$r_to" le 0.75)); guest-visible outage ≤"
+    echo "  VirtualDomain's + 5 ms: ${d_gap} ms more ($(goal "$d_gap" le 5))."
 } >"$OUT/headline.md"
 {
     s() { col "$RAW" "$2" kind=mig cfg="$1" rc=0 | mmm "${3:-1}" 0; }
@@ -119,5 +123,7 @@ m() { col "$RAW" "$2" kind=mig cfg="$1" rc=0 | mmm "${3:-1}" 0 | cut -d' ' -f2; 
     lossline "idle live migration, migrate_to" ms "$(s ferry-live to_wall_us 1000)" "$(s vd to_wall_us 1000)"
     lossline "idle live migration, migrate_to + migrate_from" ms "$(sum ferry-live to_wall_us from_wall_us 1000)" "$(sum vd to_wall_us from_wall_us 1000)"
     lossline "idle live migration, CPU of migrate_to" ms "$(sum ferry-live to_user_us to_sys_us 1000)" "$(sum vd to_user_us to_sys_us 1000)"
+    goalline "idle live migrate_to is ${r_to}× VirtualDomain's (goal ≤ 0.75×)" "$r_to" le 0.75
+    goalline "idle live migration's guest-visible outage is ${d_gap} ms above VirtualDomain's (goal ≤ 5 ms)" "$d_gap" le 5
 } >"$OUT/losses.md"
 note "done"

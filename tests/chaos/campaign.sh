@@ -4,7 +4,7 @@
 # time, appending every run's raw data to DATA, then rewrites the report.
 #
 #   tests/chaos/campaign.sh [--data DIR] [--duration 10m] [--seeds "101 102 ..."]
-#                           [--agents "ferry vd"] [--until HH:MM] [--vms 6]
+#                           [--agents "ferry vd"] [--until HH:MM] [--vms 6] [--locks]
 #
 # DATA (default tests/chaos/data) accumulates: runs.tsv (agent seed seconds ops
 # faults violations), faults.tsv (one line per fault, see run.sh), violations.tsv
@@ -16,7 +16,7 @@
 # would end after HH:MM (UTC). Then `tests/chaos/report.py DATA > REPORT.md`.
 HERE=$(cd "$(dirname "$0")" && pwd)
 top=$(cd "$HERE/../.." && pwd)
-DATA=$HERE/data DURATION=10m SEEDS="" AGENTS="ferry vd" UNTIL="" VMS=6
+DATA=$HERE/data DURATION=10m SEEDS="" AGENTS="ferry vd" UNTIL="" VMS=6 LOCKS=()
 while [ $# -gt 0 ]; do
     case $1 in
     --data) DATA=$2; shift 2 ;;
@@ -25,6 +25,7 @@ while [ $# -gt 0 ]; do
     --agents) AGENTS=$2; shift 2 ;;
     --until) UNTIL=$2; shift 2 ;;
     --vms) VMS=$2; shift 2 ;;
+    --locks) LOCKS=(--locks); shift ;;   # run.sh --locks: lockd and leases, both agents
     *) sed -n '2,/^HERE=/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 2 ;;
     esac
 done
@@ -50,7 +51,7 @@ for seed in $SEEDS; do
         out=$DATA/runs/$a-$seed
         rm -rf "$out"
         top_srcdir=$top top_builddir=$top FERRY_LAB_PREFIX=${FERRY_LAB_PREFIX:-/var/tmp/ferry-lab-chaos} \
-            "$snap/chaos/run.sh" --agent "$a" --seed "$seed" --duration "$DURATION" --vms "$VMS" --out "$out"
+            "$snap/chaos/run.sh" --agent "$a" --seed "$seed" --duration "$DURATION" --vms "$VMS" "${LOCKS[@]}" --out "$out"
         rc=$?
         { [ "$rc" = 130 ] || [ "$STOP" = 1 ]; } && { echo "campaign: interrupted"; exit 130; }
         [ -s "$out/summary.tsv" ] || { echo "campaign: $a seed $seed left no summary (rc $rc)"; continue; }

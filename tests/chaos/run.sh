@@ -5,7 +5,7 @@
 # verdict.
 #
 #   tests/chaos/run.sh [--agent ferry|vd] [--seed N] [--duration 10m] [--vms 6]
-#                      [--out DIR] [--faults KIND,KIND...] [--cycle] [--settle S]
+#                      [--out DIR] [--faults KIND,KIND...] [--cycle] [--settle S] [--locks]
 #
 # Prints "chaos: seed=N ..." first and
 #   chaos: agent=ferry seed=N ops=K faults=F violations=V
@@ -26,7 +26,7 @@ HERE=$(cd "$(dirname "$0")" && pwd)
 : "${top_srcdir:=$(cd "$HERE/../.." && pwd)}"
 : "${top_builddir:=$top_srcdir}"
 export top_srcdir top_builddir
-CYCLE=0 KIND=ferry SEED=$(( $(date +%s%N) % 100000 )) DURATION=10m VMS=6 OUT="" ONLY="" SETTLE_S=240
+LOCKS=0 CYCLE=0 KIND=ferry SEED=$(( $(date +%s%N) % 100000 )) DURATION=10m VMS=6 OUT="" ONLY="" SETTLE_S=240
 while [ $# -gt 0 ]; do
     case $1 in
     --agent) KIND=$2; shift 2 ;;
@@ -37,6 +37,7 @@ while [ $# -gt 0 ]; do
     --faults) ONLY=$2; shift 2 ;;
     --cycle) CYCLE=1; shift ;;
     --settle) SETTLE_S=$2; shift 2 ;;
+    --locks) LOCKS=1; shift ;;
     -h|--help) sed -n '2,/^HERE=/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 2 ;;
     *) echo "run.sh: unknown option '$1'" >&2; exit 2 ;;
     esac
@@ -46,7 +47,7 @@ case $DURATION in *h) DUR_S=$(( ${DURATION%h} * 3600 )) ;; *m) DUR_S=$(( ${DURAT
     *s) DUR_S=${DURATION%s} ;; *) DUR_S=$DURATION ;; esac
 [ "$VMS" -ge 2 ] || { echo "run.sh: --vms must be at least 2" >&2; exit 2; }
 OUT=${OUT:-/var/tmp/chaos-$KIND-$SEED}
-echo "chaos: seed=$SEED agent=$KIND duration=${DUR_S}s vms=$VMS out=$OUT"
+echo "chaos: seed=$SEED agent=$KIND duration=${DUR_S}s vms=$VMS locks=$LOCKS out=$OUT"
 RANDOM=$SEED
 
 # lablib.sh sources its testlib.sh from $0's directory and names the lab after $0
@@ -128,7 +129,15 @@ trap 'echo "chaos: interrupted"; exit 130' INT TERM
 [ "$KIND" = ferry ] || [ -x "$VD_AGENT" ] || t_cannot_run "VirtualDomain is missing ($VD_AGENT)"
 command -v crm >/dev/null || t_cannot_run "crmsh is missing (./bootstrap.sh --deps installs it)"
 command -v python3 >/dev/null || t_cannot_run "python3 is missing (the checker)"
+# --locks: libvirt's lock manager (lockd) on every host and a lease in every guest (README,
+# "Two copies"): the same for both agents, it is libvirt's
+[ "$LOCKS" = 1 ] && export FERRY_LAB_LOCKS=1
 lab_setup 3
+LEASE=()
+if [ "$LOCKS" = 1 ]; then
+    [ -n "${FERRY_LAB_LEASES:-}" ] || t_cannot_run "--locks: the lab came up without its lock manager"
+    LEASE=(--lease "$FERRY_LAB_LEASES")
+fi
 trap finish EXIT
 ocf=$FERRY_LAB_DIR/ocf-resource.d
 cp -a /usr/lib/ocf/resource.d "$ocf"
@@ -154,9 +163,9 @@ for i in $(seq 1 "$VMS"); do
     v=c$i
     VM_NAMES+=("$v")
     if [ "$i" = "$VMS" ]; then
-        OS[$v]=linux; guest_xml "$v" --os linux --type qemu >/dev/null
+        OS[$v]=linux; guest_xml "$v" --os linux --type qemu "${LEASE[@]}" >/dev/null
     else
-        OS[$v]=bm; rnd 3; guest_xml "$v" --os bm --dirty $(( 8 + 8 * R )) --rate 40 >/dev/null
+        OS[$v]=bm; rnd 3; guest_xml "$v" --os bm --dirty $(( 8 + 8 * R )) --rate 40 "${LEASE[@]}" >/dev/null
     fi
     cfg=$FERRY_LAB_SHARED/$v.xml
     ops="op start timeout=90s interval=0 op stop timeout=60s interval=0 op monitor interval=10s timeout=30s \\
