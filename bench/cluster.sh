@@ -3,4 +3,4 @@
 # on a lab cluster, migration-limit 1 and 2, ferry and VirtualDomain), RUNS runs per figure
 # (default 10); prints the report on stdout, keeps no files.  Needs root and a built agent.
 set -euo pipefail
-BENCH_RUNS_EVAC=${1:-10} exec "$(dirname "$0")/run.sh" --only evacuate --out -
+BENCH_RUNS_EVAC=${1:-5} exec "$(dirname "$0")/run.sh" --only evacuate --out -

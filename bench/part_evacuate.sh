@@ -11,7 +11,7 @@
 set -euo pipefail
 PART=evacuate
 . "$(dirname "$0")/lib.sh"
-RUNS=${BENCH_RUNS_EVAC:-10}
+RUNS=${BENCH_RUNS_EVAC:-5}   # 15 cells x 2 agents: 5 runs each take ~31 min
 MEM=${BENCH_EVAC_MEM:-256}
 read -r -a COUNTS <<<"${BENCH_EVAC_COUNTS:-1 2 4 8 16}"
 read -r -a LIMITS <<<"${BENCH_EVAC_LIMITS:-1 2 4}"

@@ -22,7 +22,7 @@
 #   --report-only  measure nothing: rebuild REPORT.md and the plots in DIR (default bench/) from
 #             DIR/data/ (each part's raw lines and run.txt, what a run wrote there)
 #
-# Settings (environment; the defaults make the full run, about 55 min on 2 cores):
+# Settings (environment; the defaults make the full run, about 65 min on 2 cores):
 #   BENCH_RUNS_LAT=30      part 1, runs per action and agent
 #   BENCH_SCALE_N=50 BENCH_SCALE_WINDOW=60 BENCH_SCALE_ROUNDS=2   part 2: domains, seconds, windows per agent
 #   BENCH_RUNS_MIG=10      part 3, migrations per agent/mode
@@ -30,7 +30,7 @@
 #   BENCH_CONV_CAP=32 BENCH_CONV_WS=64 BENCH_CONV_TIMEOUT=120 BENCH_CONV_FACTORS="0.25 0.5 1.5"
 #                          part 4: bandwidth cap MiB/s (both agents), working set MiB, migrate_to
 #                          operation timeout s (both), dirty rates as multiples of the cap
-#   BENCH_RUNS_EVAC=10     part 5, evacuations per agent, VM count and migration-limit
+#   BENCH_RUNS_EVAC=5      part 5, evacuations per agent, VM count and migration-limit
 #   BENCH_EVAC_COUNTS="1 2 4 8 16" BENCH_EVAC_LIMITS="1 2 4"   part 5: VM counts, migration-limits
 #   BENCH_RUNS_FLOOR=10    part 6, moves per row
 #
