@@ -64,7 +64,8 @@ trap 'stop_watcher; lab_exit' EXIT
 # completes, and only then the source's stop comes.
 killed() {
     local delay=$1 mode=$2 left=${3:-} desc pg extra=$SLOW
-    desc="migrate_to ($mode) killed at ${delay}s${left:+, the job left to complete}"
+    if [ "$delay" = job ]; then desc="migrate_to ($mode) killed once its job runs"; else desc="migrate_to ($mode) killed at ${delay}s"; fi
+    desc+=${left:+, the job left to complete}
     [ -n "$left" ] && extra=""
     ticks_wait g-kill 10 15000 "$(now_ms)" || true
     # (the bare-metal guest ignores ACPI: force_stop spares the graceful wait)
@@ -75,7 +76,16 @@ killed() {
     # shellcheck disable=SC2086
     migrate_to node1 node2 "$g" OCF_RESKEY_migrate="$mode" $extra >/dev/null 2>&1 &
     pg=$!
-    sleep "$delay"
+    if [ "$delay" = job ]; then
+        # as soon as libvirtd's job shows on the source: an uncapped idle migration lasts
+        # about half a second here, so a fixed delay would find migrate_to done and answered
+        local end=$(( $(now_ms) + 20000 ))
+        until on node1 virsh -q domjobinfo g-kill 2>/dev/null | grep -q '^Job type: *Unbounded'; do
+            (( $(now_ms) < end )) || { t_fail "$desc: no migration job on node1 within 20 s"; break; }
+        done
+    else
+        sleep "$delay"
+    fi
     kill -KILL -- "-$pg" 2>/dev/null
     wait "$pg" 2>/dev/null
     if [ -n "$left" ]; then
@@ -104,7 +114,7 @@ for _ in $(seq "$RUNS"); do
             killed "$delay" "$mode"
         done
     done
-    killed 1.5 live left
+    killed job live left
 done
 
 # the target's libvirtd SIGKILLed 1 s into a live migration's copy (once the
