@@ -197,6 +197,8 @@ fz_check_valid(const struct ferry_params *p)
     }
 }
 
+#define FZ_SSH_COMMAND "/usr/libexec/ferry/ferry-ssh"
+
 static void
 fz_check_target(const struct ferry_params *p, const char *target, const char *local)
 {
@@ -205,7 +207,8 @@ fz_check_target(const struct ferry_params *p, const char *target, const char *lo
     char why[256];
     char *host = NULL;
     int port = 0;
-    int rc = migrate_target_resolve(p, target, local, &t, &err);
+    int rc = migrate_target_resolve(p, target, local, FZ_SSH_COMMAND, &t, &err);
+    char *cmd = NULL;
 
     if (rc < 0) {
         assert(err && error_message(err)[0]);
@@ -217,7 +220,17 @@ fz_check_target(const struct ferry_params *p, const char *target, const char *lo
     /* the host is what the default URI is made of (with a remoteuri of its
      * own and no mapping, it is the node's name and not used) */
     assert(t.host && (params_host_valid(t.host) || (p->remoteuri && !p->migration_mapping)));
-    assert(t.dest_uri && params_uri_check(t.dest_uri, PARAMS_URI_LIBVIRT, why, sizeof(why)) == 0);
+    assert(t.dest_uri);
+    /* ssh_reuse: ferry-ssh as command= ends the URI the agent builds (and only that one), after
+     * the check the parameters get, which refuses a command=; the rest must pass it */
+    cmd = strstr(t.dest_uri, "&command=");
+    if (p->ssh_reuse && p->remoteuri == NULL) {
+        assert(cmd && strcmp(cmd, "&command=" FZ_SSH_COMMAND) == 0 && migrate_uri_shares_ssh(t.dest_uri));
+        *cmd = '\0';
+    } else {
+        assert(cmd == NULL || p->remoteuri);
+    }
+    assert(params_uri_check(t.dest_uri, PARAMS_URI_LIBVIRT, why, sizeof(why)) == 0);
     assert(t.data_uri == NULL ||
            params_uri_check(t.data_uri, PARAMS_URI_DATA, why, sizeof(why)) == 0);
     if (migrate_uri_endpoint(t.dest_uri, &host, &port) == 0) {
