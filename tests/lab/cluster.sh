@@ -23,7 +23,7 @@
 #                                       stops its resources first), waits up to SECONDS (default 300)
 #                                       for it to exit, then corosync.  libvirtd, sshd and guests stay.
 #   cluster.sh start HOST               corosync + pacemakerd again on a HOST that was stopped
-#   cluster.sh poweron HOST [--now]     start virtlogd, libvirtd, sshd (lab.sh daemon), corosync,
+#   cluster.sh poweron HOST [--now]     start virtlogd (virtlockd), libvirtd, sshd (lab.sh daemon), corosync,
 #                                       pacemakerd (a remote node: pacemaker-remoted).  Waits first until no live peer's corosync still
 #                                       lists HOST and no fencing of HOST is pending, +2 s (the
 #                                       "We were allegedly just fenced" trap); --now skips that.
@@ -532,6 +532,8 @@ cmd_poweron() {
     fi
   fi
   "$LAB" daemon "$h" virtlogd start >/dev/null
+  # a lab with the lock manager (lab.sh FERRY_LAB_LOCKS=1): libvirtd's start needs virtlockd
+  [ "$(lab_get LOCKS)" = 1 ] && "$LAB" daemon "$h" virtlockd start >/dev/null
   "$LAB" daemon "$h" libvirtd start >/dev/null
   "$LAB" daemon "$h" sshd start >/dev/null
   host_mount_op "$h" mount
