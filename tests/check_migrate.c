@@ -1249,6 +1249,22 @@ file_put(const char *path, const char *text)
     fclose(f);
 }
 
+/* A scratch qemu.conf path (not created) in a new directory from template dir;
+ * conf_scratch_done removes both. */
+static void
+conf_scratch(char *dir, char *conf, size_t size)
+{
+    ck_assert_ptr_nonnull(mkdtemp(dir));
+    snprintf(conf, size, "%s/qemu.conf", dir);
+}
+
+static void
+conf_scratch_done(const char *dir, const char *conf)
+{
+    unlink(conf);
+    rmdir(dir);
+}
+
 /* Where QEMU's migration certificates are: qemu.conf's
  * migrate_tls_x509_cert_dir, else default_tls_x509_cert_dir, else libvirt's
  * /etc/pki/qemu. */
@@ -1258,8 +1274,7 @@ START_TEST(test_tls_dir)
     char conf[128];
     char out[256];
 
-    ck_assert_ptr_nonnull(mkdtemp(dir));
-    snprintf(conf, sizeof(conf), "%s/qemu.conf", dir);
+    conf_scratch(dir, conf, sizeof(conf));
     ck_assert_int_eq(migrate_tls_dir(conf, out, sizeof(out)), 0);
     ck_assert_str_eq(out, "/etc/pki/qemu");
     file_put(conf, "# migrate_tls_x509_cert_dir = \"/commented\"\n"
@@ -1271,8 +1286,7 @@ START_TEST(test_tls_dir)
                    "default_tls_x509_cert_dir = \"/etc/pki/all\"\n");
     ck_assert_int_eq(migrate_tls_dir(conf, out, sizeof(out)), 0);
     ck_assert_str_eq(out, "/etc/libvirt/pki/mig");
-    unlink(conf);
-    rmdir(dir);
+    conf_scratch_done(dir, conf);
 }
 END_TEST
 
@@ -1283,8 +1297,7 @@ START_TEST(test_lock_manager)
     char conf[128];
     char out[64];
 
-    ck_assert_ptr_nonnull(mkdtemp(dir));
-    snprintf(conf, sizeof(conf), "%s/qemu.conf", dir);
+    conf_scratch(dir, conf, sizeof(conf));
     ck_assert_int_eq(migrate_lock_manager(conf, out, sizeof(out)), -ENOENT);
     file_put(conf, "user = \"root\"\n#lock_manager = \"lockd\"\n");
     ck_assert_int_eq(migrate_lock_manager(conf, out, sizeof(out)), 0);
@@ -1296,8 +1309,7 @@ START_TEST(test_lock_manager)
     file_put(conf, "lock_manager = \"sanlock\"\n");
     ck_assert_int_eq(migrate_lock_manager(conf, out, sizeof(out)), 1);
     ck_assert_str_eq(out, "sanlock");
-    unlink(conf);
-    rmdir(dir);
+    conf_scratch_done(dir, conf);
 }
 END_TEST
 
