@@ -5,6 +5,7 @@
 #
 #   tests/chaos/campaign.sh [--data DIR] [--duration 10m] [--seeds "101 102 ..."]
 #                           [--agents "ferry vd"] [--until HH:MM] [--vms 6] [--locks]
+#                           [--faults KIND,KIND...] [--cycle]
 #
 # DATA (default tests/chaos/data) accumulates: runs.tsv (agent seed seconds ops
 # faults violations), faults.tsv (one line per fault, see run.sh), violations.tsv
@@ -13,10 +14,13 @@
 # not committed). Seeds already in runs.tsv for an agent are skipped, so the
 # same command continues a campaign. Stop it with Ctrl-C or SIGTERM to its process group
 # (kill -TERM -- -PGID): the running run tears its lab down first. --until stops before starting a run that
-# would end after HH:MM (UTC). Then `tests/chaos/report.py DATA > REPORT.md`.
+# would end after HH:MM (UTC). --faults and --cycle are run.sh's; with --cycle each run
+# starts its round robin where the agent's previous runs in DATA stopped (the list is
+# rotated by the number of faults already recorded), so short runs do not favour the
+# first kinds of the list. Then `tests/chaos/report.py DATA > REPORT.md`.
 HERE=$(cd "$(dirname "$0")" && pwd)
 top=$(cd "$HERE/../.." && pwd)
-DATA=$HERE/data DURATION=10m SEEDS="" AGENTS="ferry vd" UNTIL="" VMS=6 LOCKS=()
+DATA=$HERE/data DURATION=10m SEEDS="" AGENTS="ferry vd" UNTIL="" VMS=6 LOCKS=() ONLY="" CYCLE=0
 while [ $# -gt 0 ]; do
     case $1 in
     --data) DATA=$2; shift 2 ;;
@@ -26,6 +30,8 @@ while [ $# -gt 0 ]; do
     --until) UNTIL=$2; shift 2 ;;
     --vms) VMS=$2; shift 2 ;;
     --locks) LOCKS=(--locks); shift ;;   # run.sh --locks: lockd and leases, both agents
+    --faults) ONLY=$2; shift 2 ;;
+    --cycle) CYCLE=1; shift ;;
     *) sed -n '2,/^HERE=/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 2 ;;
     esac
 done
@@ -49,9 +55,20 @@ for seed in $SEEDS; do
             echo "campaign: stopping before $UNTIL"; exit 0
         fi
         out=$DATA/runs/$a-$seed
+        fault_args=()
+        if [ "$CYCLE" = 1 ]; then
+            read -r -a kinds <<<"${ONLY:-agent-kill libvirtd-kill libvirtd-restart sshd-stop mig-cut corosync-cut poweroff qemu-kill statedir config-unreadable nonconverging slow-target}"
+            kinds=(${kinds[@]//,/ })
+            done_n=$(awk -v a="$a" -F'\t' '$1 == a' "$DATA/faults.tsv" 2>/dev/null | wc -l)
+            k=$(( done_n % ${#kinds[@]} ))
+            rotated=("${kinds[@]:k}" "${kinds[@]:0:k}")
+            fault_args=(--faults "$(IFS=,; echo "${rotated[*]}")" --cycle)
+        elif [ -n "$ONLY" ]; then
+            fault_args=(--faults "$ONLY")
+        fi
         rm -rf "$out"
         top_srcdir=$top top_builddir=$top FERRY_LAB_PREFIX=${FERRY_LAB_PREFIX:-/var/tmp/ferry-lab-chaos} \
-            "$snap/chaos/run.sh" --agent "$a" --seed "$seed" --duration "$DURATION" --vms "$VMS" "${LOCKS[@]}" --out "$out"
+            "$snap/chaos/run.sh" --agent "$a" --seed "$seed" --duration "$DURATION" --vms "$VMS" "${LOCKS[@]}" "${fault_args[@]}" --out "$out"
         rc=$?
         { [ "$rc" = 130 ] || [ "$STOP" = 1 ]; } && { echo "campaign: interrupted"; exit 130; }
         [ -s "$out/summary.tsv" ] || { echo "campaign: $a seed $seed left no summary (rc $rc)"; continue; }
