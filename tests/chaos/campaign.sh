@@ -8,8 +8,9 @@
 #                           [--faults KIND,KIND...] [--cycle]
 #
 # DATA (default tests/chaos/data) accumulates: runs.tsv (agent seed seconds ops
-# faults violations), faults.tsv (one line per fault, see run.sh), violations.tsv
-# (agent seed ms invariant text), checker.tsv (agent seed key value) and
+# faults violations locks; locks is 1 for a --locks run, absent in older lines),
+# faults.tsv (one line per fault, see run.sh), violations.tsv (agent seed ms
+# invariant text), checker.tsv (agent seed key value) and
 # runs/AGENT-SEED/ (the run's own directory: events, samples, violation dumps;
 # not committed). Seeds already in runs.tsv for an agent are skipped, so the
 # same command continues a campaign. Stop it with Ctrl-C or SIGTERM to its process group

@@ -116,7 +116,7 @@ finish() {
     [ "$T_FAILED" -eq 0 ] || echo "chaos: the lab was not left clean"
     v=$(wc -l <"$OUT/violations.tsv")
     [ "$T_FAILED" -eq 0 ] || v=$(( v + 1 ))
-    printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$KIND" "$SEED" "$(( ($(now_ms) - T_START) / 1000 ))" "$NOPS" "$NFAULTS" "$v" >"$OUT/summary.tsv"
+    printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$KIND" "$SEED" "$(( ($(now_ms) - T_START) / 1000 ))" "$NOPS" "$NFAULTS" "$v" "$LOCKS" >"$OUT/summary.tsv"
     echo "chaos: agent=$KIND seed=$SEED ops=$NOPS faults=$NFAULTS violations=$v"
     case $rc in 99|130) exit "$rc" ;; esac
     [ "$v" = 0 ] && exit 0
