@@ -25,6 +25,9 @@
 #define MIGRATION_POLL_MS 200
 /* How long the next action waits for an aborted migration job to end. */
 #define MIGRATION_ORPHAN_WAIT_MAX_MS 30000
+/* what ending the target's copy keeps back from a graceful attempt there:
+ * the destroy and the wait for it to end */
+#define MIGRATION_DESTROY_RESERVE_MS 10000
 /* cibadmin answers a local query in well under a second */
 #define MIGRATION_HANDOVER_CIB_MS 5000
 /* how long a "Pacemaker does not know" is asked again, and how often */
@@ -142,22 +145,24 @@ migration_open_target(const char *uri, const deadline *dl, virt_conn **ret_conn,
     return ret;
 }
 
-/* The guest left for f->target by a migration whose migrate_to never
- * answered, so Pacemaker does not know it runs there (it may even have
- * stopped it there already, before the copy existed). Destroys our domain
- * there: 0 once it does not run there. */
 /* Destroys our domain on f->target, whose copy Pacemaker does not know of
- * (why says how it got there): 0 once it
- * does not run there. The target is reached within a part of dl: its ssh
- * port first (a bounded TCP connect), then its libvirt. */
+ * (why says how it got there): 0 once it does not run there. The target is
+ * reached within a part of dl: its ssh port first (a bounded TCP connect),
+ * then its libvirt. With alone (no copy runs here: the one there is the
+ * guest itself, which Pacemaker asked to stop, or to start here) and without
+ * force_stop, a running guest there is first asked to shut down, as a stop
+ * here would ask it: within shutdown_timeout and what dl leaves beyond the
+ * destroy's reserve. Two copies running (not alone) are never given time. */
 static int
-migration_remove_copy(const struct ident *id, const struct flight *f, const deadline *dl,
-                      const char *why, char *note, size_t note_size, ferry_error **err)
+migration_remove_copy(const struct ferry_params *p, const struct ident *id,
+                      const struct flight *f, bool alone, const deadline *dl, const char *why,
+                      char *note, size_t note_size, ferry_error **err)
 {
     struct virt_identity vid = { f->name, f->uuid[0] ? f->uuid : id->uuid };
     struct virt_domain_info d;
     virt_conn *dst = NULL;
     deadline reach = deadline_sub(dl, deadline_remaining_ms(dl) / 2);
+    ferry_error *shutdown_err = NULL;
     char *host = NULL;
     int port = 0;
     int ret = 0;
@@ -178,15 +183,43 @@ migration_remove_copy(const struct ident *id, const struct flight *f, const dead
     ret = virt_domain_query(dst, &vid, &d, err);
     if (ret < 0)
         goto cleanup;
+    if (alone && !p->force_stop && d.state == VIRT_STATE_RUNNING) {
+        int64_t left_ms = deadline_remaining_ms(dl);
+        int64_t budget_ms = left_ms - (left_ms / 2 < MIGRATION_DESTROY_RESERVE_MS ?
+                                       left_ms / 2 : MIGRATION_DESTROY_RESERVE_MS);
+        deadline graceful;
+
+        if (p->shutdown_timeout_ms >= 0 && p->shutdown_timeout_ms < budget_ms)
+            budget_ms = p->shutdown_timeout_ms;
+        graceful = deadline_sub(dl, budget_ms);
+        if (budget_ms > 0 && virt_domain_shutdown(dst, &vid, &shutdown_err) == 0 &&
+            virt_domain_wait_inactive(dst, &vid, &graceful, MIGRATION_POLL_MS,
+                                      &shutdown_err) == 0) {
+            snprintf(note, note_size, "%s: shut it down there", why);
+            goto cleanup;
+        }
+        ret = virt_domain_query(dst, &vid, &d, err);
+        if (ret < 0)
+            goto cleanup;
+        snprintf(note, note_size, "%s: it did not shut down within %lld ms (%s)", why,
+                 (long long)budget_ms,
+                 shutdown_err ? error_message(shutdown_err) : "no ACPI answer");
+    }
     if (!virt_state_inactive(d.state)) {
+        size_t used = note[0] ? strlen(note) : 0;
+
         ret = virt_domain_destroy(dst, &vid, err);
         if (ret == 0)
             ret = virt_domain_wait_inactive(dst, &vid, dl, MIGRATION_POLL_MS, err);
         if (ret < 0)
             goto cleanup;
-        snprintf(note, note_size, "%s: destroyed it there", why);
+        if (used)
+            snprintf(note + used, note_size - used, ": destroyed it there");
+        else
+            snprintf(note, note_size, "%s: destroyed it there", why);
     }
 cleanup:
+    error_free(shutdown_err);
     virt_conn_close(dst);
     return ret;
 }
@@ -242,7 +275,7 @@ migration_handover_known(const struct ferry_params *p, const struct flight *f,
 
 int
 migration_orphan_remove_copy(const struct ferry_params *p, const struct ident *id,
-                             const struct flight *f, const deadline *dl, char *note,
+                             const struct flight *f, bool alone, const deadline *dl, char *note,
                              size_t note_size, ferry_error **err)
 {
     char why[512];
@@ -258,7 +291,7 @@ migration_orphan_remove_copy(const struct ferry_params *p, const struct ident *i
 
     snprintf(why, sizeof(why), "the guest had left for %s by a migration whose migrate_to was "
              "killed (Pacemaker does not know it runs there)", f->target);
-    return migration_remove_copy(id, f, dl, why, note, note_size, err);
+    return migration_remove_copy(p, id, f, alone, dl, why, note, note_size, err);
 }
 
 /* Ends a handed-over record of this domain (it arrived or started here again). */
@@ -283,7 +316,7 @@ migration_handover_forget(const struct ferry_params *p, const struct ident *id)
  * the copy is left alone (as before this check). Best effort: 0, with *note
  * saying what was done. */
 int
-migration_handover_settle(const struct ferry_params *p, const struct ident *id,
+migration_handover_settle(const struct ferry_params *p, const struct ident *id, bool alone,
                           const deadline *dl, char *note, size_t note_size)
 {
     struct flight f;
@@ -312,7 +345,7 @@ migration_handover_settle(const struct ferry_params *p, const struct ident *id,
         snprintf(why, sizeof(why), "the guest was handed to %s by a migrate_to here that "
                  "Pacemaker never followed with migrate_from there (it believes the guest runs "
                  "nowhere but here)", f.target);
-        if (migration_remove_copy(id, &f, dl, why, note, note_size, &e) < 0) {
+        if (migration_remove_copy(p, id, &f, alone, dl, why, note, note_size, &e) < 0) {
             snprintf(note, note_size, "%s, and %s", why, error_message(e));
             error_free(e);
             return 0;    /* the record stays: the next stop or start tries again */

@@ -60,16 +60,19 @@ int migration_orphan_settle(const struct ferry_params *p, virt_conn *conn, const
 /* The guest left for f->target by a migration whose migrate_to never
  * answered: destroys our domain there, unless the CIB shows Pacemaker knows
  * it runs there (then the record was one the state directory would not let
- * migrate_to update). 0 once it does not run there, or is left there. */
+ * migrate_to update). alone: no copy runs here, so the one there is the
+ * guest, and without force_stop it is asked to shut down first (within
+ * shutdown_timeout). 0 once it does not run there, or is left there. */
 int migration_orphan_remove_copy(const struct ferry_params *p, const struct ident *id,
-                                 const struct flight *f, const deadline *dl, char *note,
-                                 size_t note_size, ferry_error **err);
+                                 const struct flight *f, bool alone, const deadline *dl,
+                                 char *note, size_t note_size, ferry_error **err);
 
 /* After a migrate_to here that answered 0 (its flight record handed over):
- * the stop and start here destroy the copy on the target if the CIB shows
- * Pacemaker never learnt it runs there; see migration.c. Best effort, 0;
- * *note says what was done ("" nothing). */
-int migration_handover_settle(const struct ferry_params *p, const struct ident *id,
+ * the stop and start here end the copy on the target if the CIB shows
+ * Pacemaker never learnt it runs there; see migration.c (alone: as for
+ * migration_orphan_remove_copy). Best effort, 0; *note says what was done
+ * ("" nothing). */
+int migration_handover_settle(const struct ferry_params *p, const struct ident *id, bool alone,
                               const deadline *dl, char *note, size_t note_size);
 
 #endif

@@ -273,16 +273,27 @@ cleanup:
     return ret;
 }
 
-/* A migrate_to here handed the guest over and Pacemaker may not know it runs
- * there (migration_handover_settle); within a quarter of what is left. */
-static void
-vm_handover_settle(const struct ferry_params *p, const struct ident *id, const deadline *dl,
-                   const char *action)
+/* Does a copy of the guest run here (a paused one does not: it is the
+ * source's copy after a switch-over, or one the next step ends)? */
+static bool
+vm_state_runs(enum virt_state state)
 {
-    deadline sub = deadline_sub(dl, deadline_remaining_ms(dl) / 4);
+    return state == VIRT_STATE_RUNNING || state == VIRT_STATE_SHUTDOWN;
+}
+
+/* A migrate_to here handed the guest over and Pacemaker may not know it runs
+ * there (migration_handover_settle); within a quarter of what is left, or
+ * half when no copy runs here (info: the domain here), so that the guest
+ * there has time to shut down and this action little else to do. */
+static void
+vm_handover_settle(const struct ferry_params *p, const struct ident *id,
+                   const struct virt_domain_info *info, const deadline *dl, const char *action)
+{
+    bool alone = !vm_state_runs(info->state);
+    deadline sub = deadline_sub(dl, deadline_remaining_ms(dl) / (alone ? 2 : 4));
     char note[1024] = "";
 
-    migration_handover_settle(p, id, &sub, note, sizeof(note));
+    migration_handover_settle(p, id, alone, &sub, note, sizeof(note));
     if (note[0])
         log_warning("%s: %s", action, note);
 }
@@ -358,13 +369,14 @@ vm_start(const struct ferry_params *p, const deadline *dl, struct vm_start_resul
     }
     snprintf(r.name, sizeof(r.name), "%s", id.name);
     vid = ident_virt(&id);
-    vm_handover_settle(p, &id, dl, "start");
+    vm_handover_settle(p, &id, &info, dl, "start");
     if (migration_orphan_settle(p, conn, &id, true, &info, dl, &flight) == 1) {
         /* Pacemaker starts it here believing it runs nowhere: a copy left
          * on the target by a killed migrate_to would be the second */
         char note[512] = "";
 
-        ret = migration_orphan_remove_copy(p, &id, &flight, dl, note, sizeof(note), err);
+        ret = migration_orphan_remove_copy(p, &id, &flight, !vm_state_runs(info.state), dl,
+                                           note, sizeof(note), err);
         if (ret < 0)
             goto cleanup;
         if (note[0])
@@ -495,7 +507,7 @@ vm_stop(const struct ferry_params *p, const deadline *dl, struct vm_stop_result 
         goto cleanup;
     snprintf(r.name, sizeof(r.name), "%s", id.name);
     vid = ident_virt(&id);
-    vm_handover_settle(p, &id, dl, "stop");
+    vm_handover_settle(p, &id, &info, dl, "stop");
     if (info.uuid_mismatch) {
         /* our UUID is not here: stopped, whatever the namesake does */
         ident_namesake_note(&id, &info, r.note, sizeof(r.note));
@@ -506,7 +518,8 @@ vm_stop(const struct ferry_params *p, const deadline *dl, struct vm_stop_result 
     }
     if (migration_orphan_settle(p, conn, &id, true, &info, dl, &flight) == 1) {
         /* never "stopped" while the guest runs where Pacemaker does not know */
-        ret = migration_orphan_remove_copy(p, &id, &flight, dl, r.note, sizeof(r.note), err);
+        ret = migration_orphan_remove_copy(p, &id, &flight, !vm_state_runs(info.state), dl,
+                                           r.note, sizeof(r.note), err);
         if (ret < 0)
             goto cleanup;
         flight_end(p);

@@ -580,8 +580,12 @@ END_TEST
  * target: its flight record (whose process is dead) names the target. Here
  * "this node" is an empty test driver and "the target" test:///default. The
  * next stop must not say "stopped" while the guest runs there behind
- * Pacemaker's back: it removes that copy; the record is then gone. */
-START_TEST(test_killed_migrate_to_guest_left)
+ * Pacemaker's back: it removes that copy; the record is then gone. No copy
+ * runs here, so that one is the guest Pacemaker asks to stop: it is asked to
+ * shut down first (the test driver's guests do at once), unless force_stop
+ * (destroyed). */
+static void
+killed_migrate_to_guest_left(bool force_stop, const char *expect_note)
 {
     struct fixture f;
     struct ferry_params *p = NULL;
@@ -592,7 +596,7 @@ START_TEST(test_killed_migrate_to_guest_left)
     char hyper[256];
     char record[256];
     char config[192];
-    const char *extra[] = { hyper, config, NULL };
+    const char *extra[] = { hyper, config, force_stop ? "OCF_RESKEY_force_stop=true" : NULL, NULL };
     unsigned long long ticks = 0;
     FILE *fp = NULL;
     deadline dl;
@@ -627,7 +631,7 @@ START_TEST(test_killed_migrate_to_guest_left)
     deadline_init(&dl, 20000);
     ck_assert_msg(vm_stop(p, &dl, &s, &err) == 0, "stop: %s", error_message(err));
     ck_assert_int_eq(s.how, VM_STOP_WAS_STOPPED);
-    ck_assert_ptr_nonnull(strstr(s.note, "destroyed it there"));
+    ck_assert_msg(strstr(s.note, expect_note) != NULL, "note: %s", s.note);
     ck_assert_int_ne(virDomainIsActive(d), 1);
     ck_assert_int_eq(access(record, F_OK), -1);
     /* and a second stop has nothing left to do */
@@ -637,6 +641,17 @@ START_TEST(test_killed_migrate_to_guest_left)
     unlink(node);
     params_free(p);
     fixture_teardown(&f);
+}
+
+START_TEST(test_killed_migrate_to_guest_left)
+{
+    killed_migrate_to_guest_left(false, "shut it down there");
+}
+END_TEST
+
+START_TEST(test_killed_migrate_to_guest_left_force)
+{
+    killed_migrate_to_guest_left(true, "destroyed it there");
 }
 END_TEST
 
@@ -1373,6 +1388,7 @@ main(void)
     add_test(s, test_uuid_learnt_at_start, 20);
     add_test(s, test_stalled_config_does_not_block, 10);
     add_test(s, test_killed_migrate_to_guest_left, 20);
+    add_test(s, test_killed_migrate_to_guest_left_force, 20);
     add_test(s, test_migrate_from_paused_arrival, 20);
     add_test(s, test_record_only_for_its_config, 20);
     add_test(s, test_unreachable_libvirt_is_not_stopped, 20);

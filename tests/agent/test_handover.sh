@@ -6,7 +6,8 @@
 # node2, no migrate_from on node1, and nothing at all for node1, whose copy ran
 # on beside the new one. The stop and the start on the source must end the
 # copy they handed over when the CIB shows Pacemaker never learnt of it, and
-# leave it alone when it did (the usual migrate_to, migrate_from, stop).
+# leave it alone when it did (the usual migrate_to, migrate_from, stop), and
+# end it as gracefully as the stop itself would (force_stop, shutdown_timeout).
 # The CIB is a file (CIB_file, which every Pacemaker tool honours), so the
 # sequence replays without a cluster; the chaos campaign runs it in one.
 . "$(dirname "$0")/lablib.sh"
@@ -50,12 +51,13 @@ running node2 && t_pass "the guest still runs on node2" ||
     t_fail "the stop on node1 took the migrated guest from node2: '$(state_on node2 g-hand)'"
 
 # 2. seed 102: migrate_to node2 -> node1, then Pacemaker's "Restart" on
-# node2 (stop, start) with no migrate_from, node1's history older
+# node2 (stop, start) with no migrate_from, node1's history older (force_stop
+# as in the campaign; case 5 without)
 t_expect_rc "migrate_to node2 -> node1 (no migrate_from follows)" 0 migrate_to node2 node1 "$g"
 running node1 || t_fail "node1: '$(state_on node1 g-hand)' after migrate_to"
 cib "$unaware" node1 stop $(( $(date +%s) - 600 ))
 t_expect_rc "stop on node2 (the CIB knows of no copy on node1)" 0 \
-    agent node2 stop OCF_RESKEY_config="$g" CIB_file="$unaware"
+    agent node2 stop OCF_RESKEY_config="$g" OCF_RESKEY_force_stop=true CIB_file="$unaware"
 grep -q "never followed with migrate_from" <<<"$T_ERR" &&
     t_pass "the stop says why it ended the copy on node1" ||
     t_fail "the stop did not say it ended node1's copy: $T_ERR"
@@ -101,4 +103,32 @@ running node2 && t_pass "the guest still runs on node2" ||
     t_fail "a stale record made the stop on node1 take the migrated guest from node2: '$(state_on node2 g-hand)'"
 
 for h in node1 node2; do on "$h" virsh destroy g-hand >/dev/null 2>&1; done
+
+# 5. the copy Pacemaker does not know of is the guest itself (no copy runs on
+# node2, which Pacemaker asks to stop it): without force_stop it is asked to
+# shut down first, as the stop would ask it here, within shutdown_timeout (the
+# bare-metal guest ignores ACPI, so it is destroyed when that is up); with
+# force_stop it is destroyed at once
+for force in false true; do
+    t_expect_rc "force_stop=$force: start on node2" 0 agent node2 start OCF_RESKEY_config="$g"
+    t_expect_rc "force_stop=$force: migrate_to node2 -> node1 (no migrate_from follows)" 0 \
+        migrate_to node2 node1 "$g"
+    cib "$unaware" node1 stop $(( $(date +%s) - 600 ))
+    t0=$(date +%s%N)
+    t_expect_rc "force_stop=$force: stop on node2 (the CIB knows of no copy on node1)" 0 \
+        agent node2 stop OCF_RESKEY_config="$g" OCF_RESKEY_force_stop=$force \
+        OCF_RESKEY_shutdown_timeout=3s CIB_file="$unaware"
+    took_ms=$(( ($(date +%s%N) - t0) / 1000000 ))
+    running node1 && t_fail "force_stop=$force: node1's copy still runs: '$(state_on node1 g-hand)'" ||
+        t_pass "force_stop=$force: node1's copy is gone"
+    if [ "$force" = false ]; then
+        grep -q "it did not shut down within 3000 ms.*: destroyed it there" <<<"$T_ERR" && [ "$took_ms" -ge 3000 ] &&
+            t_pass "asked node1's guest to shut down, waited shutdown_timeout ($took_ms ms), then destroyed it" ||
+            t_fail "no graceful attempt on node1 before the destroy ($took_ms ms): $T_ERR"
+    else
+        grep -q "destroyed it there" <<<"$T_ERR" && ! grep -q "did not shut down" <<<"$T_ERR" &&
+            t_pass "force_stop: destroyed node1's copy without a shutdown request" ||
+            t_fail "force_stop: $T_ERR"
+    fi
+done
 exit 0
