@@ -163,6 +163,7 @@ migration_remove_copy(const struct ferry_params *p, const struct ident *id,
     virt_conn *dst = NULL;
     deadline reach = deadline_sub(dl, deadline_remaining_ms(dl) / 2);
     ferry_error *shutdown_err = NULL;
+    bool asked = false;
     char *host = NULL;
     int port = 0;
     int ret = 0;
@@ -201,19 +202,20 @@ migration_remove_copy(const struct ferry_params *p, const struct ident *id,
         ret = virt_domain_query(dst, &vid, &d, err);
         if (ret < 0)
             goto cleanup;
+        asked = true;
         snprintf(note, note_size, "%s: it did not shut down within %lld ms (%s)", why,
                  (long long)budget_ms,
                  shutdown_err ? error_message(shutdown_err) : "no ACPI answer");
     }
     if (!virt_state_inactive(d.state)) {
-        size_t used = note[0] ? strlen(note) : 0;
+        size_t used = asked ? strlen(note) : 0;
 
         ret = virt_domain_destroy(dst, &vid, err);
         if (ret == 0)
             ret = virt_domain_wait_inactive(dst, &vid, dl, MIGRATION_POLL_MS, err);
         if (ret < 0)
             goto cleanup;
-        if (used)
+        if (asked)
             snprintf(note + used, note_size - used, ": destroyed it there");
         else
             snprintf(note, note_size, "%s: destroyed it there", why);
