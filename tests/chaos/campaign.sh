@@ -58,7 +58,8 @@ for seed in $SEEDS; do
         out=$DATA/runs/$a-$seed
         fault_args=()
         if [ "$CYCLE" = 1 ]; then
-            read -r -a kinds <<<"${ONLY:-agent-kill libvirtd-kill libvirtd-restart sshd-stop mig-cut corosync-cut poweroff qemu-kill statedir config-unreadable nonconverging slow-target}"
+            # without --faults: every kind, as run.sh lists them
+            read -r -a kinds <<<"${ONLY:-$(sed -n 's/^ALL_FAULTS="\(.*\)"$/\1/p' "$snap/chaos/run.sh")}"
             kinds=(${kinds[@]//,/ })
             k=$(( seed * 5 % ${#kinds[@]} ))
             rotated=("${kinds[@]:k}" "${kinds[@]:0:k}")
