@@ -37,6 +37,24 @@ checker_case "a live switch-over read between the two hosts is no second copy" 0
 checker_case "two running copies in two consecutive samples are" 1 \
     "$(sample 0 running -)" "$(sample 1 running running)" "$(sample 2 running running)" "$(sample 3 running -)"
 
+# --- the cluster-link cut waits for a fencing of its own ----------------------
+# The node's fence log keeps earlier fencings of the run: an earlier "reboot"
+# line must not end the cut at once (before this, a node fenced once had its
+# later cuts healed after 3 s, too short to be fenced).
+. "$CHAOS/lib.sh" 2>/dev/null || t_fail "tests/chaos/lib.sh cannot be sourced"
+flog=$tmp/fence.log
+printf '%s\n' "2026-12-01 04:50:32.35 node2 fence_ferrylab[1] action=reboot plug=node1" \
+    "node1: powered off in 2.27s" "2026-12-01 04:50:34.85 node2 fence_ferrylab[1] off: rc=0" \
+    "2026-12-01 04:51:00.00 node1 fence_ferrylab[2] action=monitor plug=" >"$flog"
+since=$(chaos_fence_log_size "$flog")
+if chaos_fence_log_fenced_since "$flog" "$since"; then t_fail "an earlier fencing in the fence log counts as this cut's"
+else t_pass "an earlier fencing in the fence log is not this cut's"; fi
+echo "2026-12-01 05:20:30.00 node3 fence_ferrylab[3] action=monitor plug=" >>"$flog"
+chaos_fence_log_fenced_since "$flog" "$since" && t_fail "a monitor counts as a fencing" || t_pass "a monitor is no fencing"
+echo "2026-12-01 05:20:40.00 node3 fence_ferrylab[4] action=reboot plug=node1" >>"$flog"
+chaos_fence_log_fenced_since "$flog" "$since" && t_pass "a fencing after the cut is seen" || t_fail "a fencing after the cut is not seen"
+chaos_fence_log_fenced_since "$tmp/none" 0 && t_fail "a missing fence log counts as fenced" || t_pass "a missing fence log is no fencing"
+
 # --- one seeded run --------------------------------------------------------------
 out=$tmp/run
 "$CHAOS/run.sh" --agent ferry --seed 7 --duration 70s --vms 3 --cycle \

@@ -53,6 +53,7 @@ RANDOM=$SEED
 # lablib.sh sources its testlib.sh from $0's directory and names the lab after $0
 BASH_ARGV0=$top_srcdir/tests/agent/chaos.sh
 . "$top_srcdir/tests/agent/lablib.sh"
+. "$HERE/lib.sh"
 CLUSTER=$top_srcdir/tests/lab/cluster.sh
 VD_AGENT=/usr/lib/ocf/resource.d/heartbeat/VirtualDomain
 mkdir -p "$OUT" || exit 2
@@ -315,11 +316,14 @@ fault() {
     corosync-cut)
         if [ "$v" != - ]; then pick "$src" "$dst"; h=$P; else pick $FERRY_LAB_HOSTS; h=$P; fi
         F_NODE=$h F_NODELOSS=1 F_DESC="cluster link of $h cut (quorum loss, fencing)"
+        local flog=$FERRY_LAB_DIR/$h/cluster/fence.log since
+        since=$(chaos_fence_log_size "$flog")
         "$LAB" link "$h" down mgmt >/dev/null 2>&1
         REPAIRS+=("'$LAB' link $h up mgmt")
-        # until the others have fenced it (bounded)
+        # until the others have fenced it (bounded); the log keeps the run's earlier fencings of $h
         local end=$(( $(now_ms) + 60000 ))
-        while [ "$(now_ms)" -lt "$end" ] && ! grep -q "off\|reboot" "$FERRY_LAB_DIR/$h/cluster/fence.log" 2>/dev/null; do sleep 0.5; done
+        while [ "$(now_ms)" -lt "$end" ] && ! chaos_fence_log_fenced_since "$flog" "$since"; do sleep 0.5; done
+        chaos_fence_log_fenced_since "$flog" "$since" || F_DESC="$F_DESC, not fenced within 60 s"
         sleep 3
         "$LAB" link "$h" up mgmt >/dev/null 2>&1 ;;
     poweroff)      # through the fence device: the VMs' node, the DC or the migration target
