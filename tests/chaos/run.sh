@@ -15,7 +15,8 @@
 # the timing of the cluster does not replay exactly, the sequence does.
 # --out (default /var/tmp/chaos-AGENT-SEED) keeps the raw data: events.tsv (every
 # operation and fault), faults.tsv (one line per fault: kind, during migration,
-# outcome, recovery ms), samples.jsonl / cib.jsonl (the checker's samples),
+# outcome, recovery ms, fences/restarts/node lost, hit: 0 if the fault found nothing to
+# hit — no agent process, no QEMU — and is no injection), samples.jsonl / cib.jsonl (the checker's samples),
 # ticks.log (the guests' heartbeats), logs/ (the nodes' pacemaker, libvirtd and fence logs),
 # violations.tsv and a directory per
 # violation (samples around it, the nodes' logs). See tests/chaos/README.
@@ -241,24 +242,24 @@ clear_ops() {
 daemon_pid() { local p; read -r p _ <"$FERRY_LAB_DIR/$1/$2.pid" 2>/dev/null && echo "$p"; }
 holder() { daemon_pid "$1" holder; }
 # agent_pids HOST ACTION: the agent processes running ACTION in HOST (pids in its net namespace)
-agent_pids() {
-    # execd runs the agent by its OCF path: .../resource.d/ferry/vm ACTION
-    local ns p want=resource.d/ferry/vm
+agent_pids() { # HOST ACTION: the agent processes pacemaker-execd runs for ACTION on HOST
+    # execd runs the agent by its OCF path: .../resource.d/ferry/vm ACTION. A lookup by
+    # the parent is fast enough to catch a migrate_to of a few seconds (a walk over /proc
+    # in bash took about a second under load: most actions had ended by then)
+    local want=resource.d/ferry/vm pm ex
     [ "$KIND" = vd ] && want=resource.d/heartbeat/VirtualDomain
-    ns=$(readlink "/proc/$(holder "$1")/ns/net")
-    for p in /proc/[0-9]*; do
-        [ "$(readlink "$p/ns/net" 2>/dev/null)" = "$ns" ] || continue
-        tr '\0' ' ' <"$p/cmdline" 2>/dev/null | grep -q "$want $2" && echo "${p#/proc/}"
+    pm=$(daemon_pid "$1" pacemakerd) || return 0
+    for ex in $(pgrep -P "$pm" -x pacemaker-execd); do
+        ps -o pid=,args= --ppid "$ex" 2>/dev/null | awk -v w="$want $2" 'index($0, w) { print $1 }'
     done
 }
-qemu_pid() { # HOST GUEST
-    local ns p
-    ns=$(readlink "/proc/$(holder "$1")/ns/net")
-    for p in /proc/[0-9]*; do
-        [ "$(readlink "$p/ns/net" 2>/dev/null)" = "$ns" ] || continue
-        case $(cat "$p/comm" 2>/dev/null) in qemu-system*) ;; *) continue ;; esac
-        tr '\0' ' ' <"$p/cmdline" 2>/dev/null | grep -q -- "-name guest=$2," && echo "${p#/proc/}"
-    done
+qemu_pid() { # HOST GUEST: the pid of GUEST's QEMU on HOST, from libvirt's pid file
+    # (a walk over /proc in bash was slow: the QEMU of a migrating guest had often ended)
+    local p
+    p=$(cat "/proc/$(holder "$1")/root/run/libvirt/qemu/$2.pid" 2>/dev/null)   # no newline at its end
+    [ -n "$p" ] || return 0
+    case $(cat "/proc/$p/comm" 2>/dev/null) in qemu-system*) ;; *) return 0 ;; esac
+    tr '\0' ' ' <"/proc/$p/cmdline" 2>/dev/null | grep -q -- "-name guest=$2," && echo "$p"
 }
 repair_all() {
     local r
@@ -271,7 +272,7 @@ ALL_FAULTS="agent-kill libvirtd-kill libvirtd-restart sshd-stop mig-cut corosync
 # in flight ("-" if none). Sets F_DESC, F_NODE (the node hit), F_NODELOSS=1 if a node is lost
 fault() {
     local kind=$1 v=$2 src=$3 dst=$4 p h pids
-    F_NODELOSS=0 F_DESC=$kind F_NODE=-
+    F_NODELOSS=0 F_DESC=$kind F_NODE=- F_HIT=1
     case $kind in
     agent-kill)    # Pacemaker's timeout kill, early: migrate_to on the source or migrate_from on the target
         if [ "$v" != - ]; then
@@ -279,9 +280,12 @@ fault() {
             # seconds: the CIB's pending record comes too late to aim by)
             pick src dst
             local side=$P end=$(( $(now_ms) + 15000 ))
+            # the target's migrate_from comes once migrate_to has returned: a source that is
+            # too late takes it, a target waits for it
             while :; do
-                if [ "$side" = src ]; then h=$src pids=$(agent_pids "$src" migrate_to); else h=$dst pids=$(agent_pids "$dst" migrate_from); fi
-                [ -z "$pids" ] && [ "$side" = dst ] && { h=$src pids=$(agent_pids "$src" migrate_to); }
+                h=$dst pids=""
+                [ "$side" = src ] && { h=$src pids=$(agent_pids "$src" migrate_to); }
+                [ -z "$pids" ] && { h=$dst pids=$(agent_pids "$dst" migrate_from); }
                 [ -n "$pids" ] || [ "$(now_ms)" -ge "$end" ] && break
                 sleep 0.05
             done
@@ -290,11 +294,11 @@ fault() {
         fi
         F_NODE=$h F_DESC="agent-kill on $h (pids ${pids:-none})"
         for p in $pids; do kill -KILL -- "-$(ps -o pgid= -p "$p" | tr -d ' ')" 2>/dev/null || kill -KILL "$p" 2>/dev/null; done
-        [ -n "$pids" ] || F_DESC="agent-kill on $h: no agent process found (the action had ended)" ;;
+        [ -n "$pids" ] || F_HIT=0 F_DESC="agent-kill on $h: no agent process found (the action had ended)" ;;
     libvirtd-kill)
         if [ "$v" != - ]; then pick "$src" "$dst"; h=$P; else pick $FERRY_LAB_HOSTS; h=$P; fi
         F_NODE=$h F_DESC="libvirtd SIGKILLed on $h"
-        kill -KILL "$(daemon_pid "$h" libvirtd)" 2>/dev/null
+        kill -KILL "$(daemon_pid "$h" libvirtd)" 2>/dev/null || F_HIT=0
         rnd 10; sleep $(( 2 + R ))
         "$LAB" daemon "$h" libvirtd start >/dev/null 2>&1 ;;
     libvirtd-restart)
@@ -334,13 +338,25 @@ fault() {
         F_NODE=$h F_NODELOSS=1 F_DESC="$h powered off by the fence device"
         on "$(live_node "$h")" stonith_admin --reboot "$h" --timeout 60 >/dev/null 2>&1 ;;
     qemu-kill)
-        if [ "$v" != - ]; then pick "$src" "$dst"; h=$P; p=$(qemu_pid "$h" "$v"); else
+        local x after=""
+        if [ "$v" != - ]; then
+            # the source's or the target's QEMU; the other if that one has ended
+            pick "$src" "$dst"; h=$P; p=$(qemu_pid "$h" "$v")
+            if [ -z "$p" ]; then
+                [ "$h" = "$src" ] && h=$dst || h=$src
+                p=$(qemu_pid "$h" "$v")
+            fi
+            [ -n "$p" ] || after=" (the migration had ended)"
+        else
+            pick "${VM_NAMES[@]}"; v=$P
+        fi
+        if [ -z "$p" ]; then
             # the node where its QEMU runs (an operation may be moving it right now)
-            pick "${VM_NAMES[@]}"; v=$P; h=-; p=""
+            h=-
             for x in $FERRY_LAB_HOSTS; do p=$(qemu_pid "$x" "$v"); [ -n "$p" ] && { h=$x; break; }; done
         fi
-        F_NODE=$h F_DESC="QEMU of $v killed on $h (pid ${p:-none})"
-        [ -n "$p" ] && kill -KILL "$p" ;;
+        F_NODE=$h F_DESC="QEMU of $v killed on $h (pid ${p:-none})$after"
+        if [ -n "$p" ]; then kill -KILL "$p"; else F_HIT=0; fi ;;
     statedir)
         if [ "$v" != - ]; then pick "$src" "$dst"; h=$P; else pick $FERRY_LAB_HOSTS; h=$P; fi
         F_NODE=$h
@@ -372,7 +388,7 @@ fault() {
         p=$(daemon_pid "$h" libvirtd)
         rnd 8
         F_NODE=$h F_DESC="libvirtd of $h stopped (SIGSTOP) for $(( 3 + R ))s"
-        kill -STOP "$p" 2>/dev/null
+        kill -STOP "$p" 2>/dev/null || F_HIT=0
         REPAIRS+=("kill -CONT $p")
         sleep $(( 3 + R )) ;;
     esac
@@ -449,6 +465,8 @@ while [ "$(date +%s)" -lt "$end_s" ]; do
     # most faults wait for a migrate_to in flight (started by a move if need be)
     rnd 10; mig=$R
     v=- src=- dst=-
+    # counted before the move: on three nodes it takes seconds, which a short migrate_to has not
+    fences0=$(fences_total)
     case $kind in agent-kill|nonconverging|slow-target) mig=0 ;; poweroff|corosync-cut) [ "$mig" -lt 5 ] || mig=9 ;; esac
     if [ "$mig" -lt 7 ]; then
         rm -f "$OUT/inflight"
@@ -475,11 +493,10 @@ while [ "$(date +%s)" -lt "$end_s" ]; do
         fi
     fi
     NFAULTS=$(( NFAULTS + 1 ))
-    fences0=$(fences_total)
     t0=$(now_ms)
     ev "fault-begin $kind vm=$v src=$src dst=$dst"
     if [ "$kind" = nonconverging ] && [ "$v" != - ]; then
-        F_NODE=$src F_NODELOSS=0 F_DESC="migration link of $src throttled to 8 Mbit/s before the move"
+        F_NODE=$src F_NODELOSS=0 F_HIT=1 F_DESC="migration link of $src throttled to 8 Mbit/s before the move"
         rnd 30; sleep $(( 20 + R ))
     else
         fault "$kind" "$v" "$src" "$dst"
@@ -498,8 +515,8 @@ while [ "$(date +%s)" -lt "$end_s" ]; do
     elif [ "$where" = "$dst" ]; then outcome=completed
     elif [ "$where" = "$src" ]; then outcome=aborted
     else outcome=elsewhere; fi
-    printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$KIND" "$SEED" "$t0" "$kind" "$( [ "$v" != - ] && echo 1 || echo 0)" \
-        "$v" "$src" "$dst" "$F_NODE" "$outcome" "$rec" "$(( fences1 - fences0 ))/$nres/$F_NODELOSS" >>"$OUT/faults.tsv"
+    printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$KIND" "$SEED" "$t0" "$kind" "$( [ "$v" != - ] && echo 1 || echo 0)" \
+        "$v" "$src" "$dst" "$F_NODE" "$outcome" "$rec" "$(( fences1 - fences0 ))/$nres/$F_NODELOSS" "$F_HIT" >>"$OUT/faults.tsv"
     echo "chaos:    -> $outcome, recovered in ${rec} ms, fences $(( fences1 - fences0 )), guest restarts $nres"
     if [ "$rec" = - ]; then
         violation 4 "after '$F_DESC': not every Started VM runs exactly once within ${SETTLE_S}s: $(for x in "${VM_NAMES[@]}"; do printf '%s=%s; ' "$x" "$("$CLUSTER" state "$x" 2>/dev/null)"; done)"
