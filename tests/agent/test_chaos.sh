@@ -72,6 +72,11 @@ head -n 1 "$tmp/log" | grep -q '^chaos: seed=7 ' && t_pass "the seed is printed 
 nf=$(cut -f4 "$out/faults.tsv" | sort -u | wc -l)
 [ "$nf" -ge 2 ] && t_pass "$nf fault kinds injected ($(cut -f4 "$out/faults.tsv" | sort | uniq -c | tr -s ' \n' ' '))" ||
     t_fail "only $nf fault kind(s) injected"
+# a fault that found nothing to hit (no agent process, no QEMU) is no injection: faults.tsv says which
+hits=$(awk -F'\t' '$13 == "1" { n++ } END { print n + 0 }' "$out/faults.tsv")
+awk -F'\t' '$4 == "qemu-kill" && $13 != "1" { bad = 1 } $4 == "qemu-kill" { q = 1 } END { exit bad || !q }' "$out/faults.tsv" &&
+    t_pass "every QEMU kill found its QEMU; $hits of $(wc -l <"$out/faults.tsv") faults hit" ||
+    t_fail "a QEMU kill found no QEMU (or none was injected): $(cut -f4,13 "$out/faults.tsv" | tr '\t\n' ': ')"
 rate=$(sed -n 's/^rate_per_s=//p' "$out/checker.txt")
 awk -v r="${rate:-0}" 'BEGIN { exit !(r >= 4) }' && t_pass "the checker sampled every node $rate times a second" ||
     t_fail "sampling rate ${rate:-?}/s, under 4/s"

@@ -29,13 +29,25 @@ def tsv(name):
 
 
 runs = tsv("runs.tsv")            # agent seed seconds ops faults violations [locks]
-faults = tsv("faults.tsv")        # agent seed t0 kind during vm src dst node outcome recovery_ms fences/resets/nodeloss
+faults = tsv("faults.tsv")        # agent seed t0 kind during vm src dst node outcome recovery_ms fences/resets/nodeloss hit
 viols = tsv("violations.tsv")     # agent seed ms invariant text
 checker = tsv("checker.tsv")      # agent seed key value
 agents = [a for a in ("ferry", "vd") if any(r[0] == a for r in runs)]
 # a run with libvirt's lock manager (run.sh --locks); older lines have no column
 LOCKS = {(r[0], r[1]): (r[6] if len(r) > 6 else "0") for r in runs}
 CONF = {"0": "without", "1": "with lockd"}
+# hit: "1" the fault found what it hits, "0" it found nothing (no agent process, no QEMU:
+# no injection), "?" not known (agent-kill, qemu-kill of a run whose directory was lost);
+# older lines have no column
+HIT = {}
+for f in faults:
+    HIT[id(f)] = f[12] if len(f) > 12 else "1"
+    del f[12:]
+
+
+def found(f):
+    return HIT[id(f)] == "1"
+
 
 # ---- each fault's outcome again, from the run's own directory (data/runs/AGENT-SEED: events,
 # samples, heartbeats), so that a restart an operation asked for (crm resource restart, a
@@ -177,7 +189,7 @@ if "ferry" in agents:
     p("")
     p("| goal | measured | |")
     p("|---|---|---|")
-    least = min((sum(1 for f in fe if f[3] == k), k) for k in KINDS)
+    least = min((sum(1 for f in fe if f[3] == k and found(f)), k) for k in KINDS)
     p("| ferry: at least 20 injections of every fault kind | fewest: %s, %d | %s |"
       % (least[1], least[0], "met" if least[0] >= 20 else "missed"))
     for lk in ("0", "1"):
@@ -233,8 +245,8 @@ for a in agents:
     vs = [v for v in viols if v[0] == a]
     p("## %s" % NAMES[a])
     p("")
-    p("| fault | injected | during a migration | completed | aborted | restarted | fenced | no restart | elsewhere | not recovered | recovery s min / median / max | violations |")
-    p("|---|---|---|---|---|---|---|---|---|---|---|---|")
+    p("| fault | injected | during a migration | completed | aborted | restarted | fenced | no restart | elsewhere | not recovered | recovery s min / median / max | violations | found nothing to hit |")
+    p("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
     # a violation belongs to the last fault injected before it in its run
     vkind = collections.Counter()
     for v in vs:
@@ -244,20 +256,28 @@ for a in agents:
                 best = f
         vkind[(best[3] if best else "set-up", v[3])] += 1
     for k in KINDS:
-        kf = [f for f in fs if f[3] == k]
+        tried = [f for f in fs if f[3] == k]
+        kf = [f for f in tried if found(f)]
+        miss = sum(1 for f in tried if HIT[id(f)] == "0")
+        unknown = sum(1 for f in tried if HIT[id(f)] == "?")
+        mtxt = "%d%s" % (miss, " (+%d not known)" % unknown if unknown else "")
         if not kf:
-            p("| %s | 0 | | | | | | | | | | |" % k)
+            p("| %s | 0 | | | | | | | | | | | %s |" % (k, mtxt))
             continue
         oc = collections.Counter(f[9] for f in kf)
         vtxt = ", ".join("inv. %s: %d" % (inv, n) for (kk, inv), n in sorted(vkind.items()) if kk == k) or "0"
-        p("| %s | %d | %d | %s | %d | %s | %s |" % (
+        p("| %s | %d | %d | %s | %d | %s | %s | %s |" % (
             k, len(kf), sum(1 for f in kf if f[4] == "1"),
             " | ".join(str(oc.get(o, 0)) for o in OUTCOMES),
-            sum(1 for f in kf if f[10] == "-"), rec_s([f[10] for f in kf]), vtxt))
+            sum(1 for f in kf if f[10] == "-"), rec_s([f[10] for f in kf]), vtxt, mtxt))
     fences = sum(int(f[11].split("/")[0]) for f in fs)
     fence_loss = sum(int(f[11].split("/")[0]) for f in fs if f[11].split("/")[2] == "1")
     restarts = sum(int(f[13]) for f in fs)
     hit = sum(int(f[12]) for f in fs if f[12].isdigit())
+    p("")
+    p("Injected: the faults that found what they hit. Found nothing to hit: an agent-kill that found no"
+      " agent process (the action had ended) or a QEMU kill that found no QEMU; they are no injection and"
+      " count nowhere else in the row (\"not known\": runs whose directory, with the fault's description, is lost).")
     p("")
     p("- fencing operations: %d, of which %d after a fault that loses a node (cluster link cut, power-off)"
       " and %d after a fault that loses none (invariant 5)" % (fences, fence_loss, fences - fence_loss))
@@ -359,7 +379,7 @@ p("## What is left")
 p("")
 for a in agents:
     secs = sum(int(r[2]) for r in runs if r[0] == a)
-    few = [k for k in KINDS if sum(1 for f in faults if f[0] == a and f[3] == k) < 20]
+    few = [k for k in KINDS if sum(1 for f in faults if f[0] == a and f[3] == k and found(f)) < 20]
     p("- %s: %d min of the 120 min asked for; fault kinds injected fewer than 20 times: %s"
       % (NAMES[a], secs // 60, ", ".join(few) if few else "none"))
 p("")
