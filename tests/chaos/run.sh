@@ -241,7 +241,6 @@ clear_ops() {
 # the libvirtd of HOST: pid from the lab's pid file
 daemon_pid() { local p; read -r p _ <"$FERRY_LAB_DIR/$1/$2.pid" 2>/dev/null && echo "$p"; }
 holder() { daemon_pid "$1" holder; }
-# agent_pids HOST ACTION: the agent processes running ACTION in HOST (pids in its net namespace)
 agent_pids() { # HOST ACTION: the agent processes pacemaker-execd runs for ACTION on HOST
     # execd runs the agent by its OCF path: .../resource.d/ferry/vm ACTION. A lookup by
     # the parent is fast enough to catch a migrate_to of a few seconds (a walk over /proc
