@@ -55,6 +55,35 @@ echo "2026-12-01 05:20:40.00 node3 fence_ferrylab[4] action=reboot plug=node1" >
 chaos_fence_log_fenced_since "$flog" "$since" && t_pass "a fencing after the cut is seen" || t_fail "a fencing after the cut is not seen"
 chaos_fence_log_fenced_since "$tmp/none" 0 && t_fail "a missing fence log counts as fenced" || t_pass "a missing fence log is no fencing"
 
+# --- a pid the run recorded is signalled only while it is still that process ---
+# At its end a run stopped its background operations by the pids it had recorded, long
+# after most had exited: a recycled pid got SIGTERM (in the campaign, the other lab's
+# libvirtd and corosync). Only a job of the run's shell that still runs may be signalled,
+# and a daemon's pid file counts only if the process has the start time it recorded.
+sleep 0.1 & ended=$!
+wait "$ended"
+# another process (not a job of this shell: its parent, a subshell, is gone)
+bystander=$( (setsid sleep 30 </dev/null >/dev/null 2>&1 & echo $!) )
+chaos_stop_jobs "$ended" "$bystander"
+sleep 0.2
+case $(awk '{ sub(/.*\) /, ""); print $1 }' "/proc/$bystander/stat" 2>/dev/null) in
+S|R|D) t_pass "a recorded pid that is not a running job of the run is left alone" ;;
+*) t_fail "a recorded pid that is not a running job of the run was signalled" ;;
+esac
+kill "$bystander" 2>/dev/null
+sleep 30 & job=$!
+chaos_stop_jobs "$job"
+wait "$job" 2>/dev/null; rc=$?
+[ "$rc" -gt 128 ] && t_pass "a running job of the run is stopped (status $rc)" || t_fail "a running job of the run was not stopped (status $rc)"
+sleep 30 & live=$!
+echo "$live 1" >"$tmp/stale.pid"
+[ -z "$(chaos_daemon_pid "$tmp/stale.pid")" ] && t_pass "a pid file whose start time is not the process's names no daemon" ||
+    t_fail "a pid file whose start time is not the process's still names pid $live"
+echo "$live $(awk '{ sub(/.*\) /, ""); split($0, f, " "); print f[20] }' "/proc/$live/stat")" >"$tmp/live.pid"
+[ "$(chaos_daemon_pid "$tmp/live.pid")" = "$live" ] && t_pass "a pid file of the live process names it" ||
+    t_fail "a pid file of the live process does not name it"
+kill "$live" 2>/dev/null; wait "$live" 2>/dev/null
+
 # --- one seeded run --------------------------------------------------------------
 out=$tmp/run
 "$CHAOS/run.sh" --agent ferry --seed 7 --duration 70s --vms 3 --cycle \

@@ -9,3 +9,27 @@ chaos_fence_log_size() { stat -c %s "$1" 2>/dev/null || echo 0; }
 chaos_fence_log_fenced_since() {
     tail -c +"$(( $2 + 1 ))" "$1" 2>/dev/null | grep -q 'action=\(reboot\|off\) '
 }
+
+# chaos_stop_jobs PID...: SIGTERM to those of the PIDs that are still running jobs of this
+# shell (its background operations). A job that has ended has been reaped: its pid may
+# belong to another process by now, never signalled (the end of a run once stopped the
+# other lab's libvirtd and corosync so)
+chaos_stop_jobs() {
+    local p j
+    for p in "$@"; do
+        for j in $(jobs -pr); do [ "$j" = "$p" ] && { kill "$p" 2>/dev/null; break; }; done
+    done
+}
+
+# chaos_daemon_pid FILE: the pid in a lab pid file ("PID STARTTIME") if that process still
+# runs with that start time (field 22 of /proc/PID/stat), else nothing: the pid of a daemon
+# that has died (a node powered off, libvirtd killed) may name another process by now
+chaos_daemon_pid() {
+    local p st s f
+    read -r p st <"$1" 2>/dev/null || return 0
+    [ -n "$p" ] && [ -n "$st" ] || return 0
+    s=$(cat "/proc/$p/stat" 2>/dev/null) || return 0
+    s=${s##*) }
+    read -r -a f <<<"$s"
+    [ "${f[19]}" = "$st" ] && [ "${f[0]}" != Z ] && echo "$p"
+}

@@ -97,7 +97,8 @@ finish() {
     STOPPING=1
     trap '' INT TERM
     ev "end"
-    for p in "${BG_PIDS[@]}"; do kill "$p" 2>/dev/null; wait "$p" 2>/dev/null; done
+    chaos_stop_jobs "${BG_PIDS[@]}"
+    for p in "${BG_PIDS[@]}"; do wait "$p" 2>/dev/null; done
     repair_all
     if [ -n "$SAMPLER" ]; then
         rm -f "$OUT/sampler.on"; kill "$SAMPLER" 2>/dev/null; wait "$SAMPLER" 2>/dev/null
@@ -239,7 +240,7 @@ clear_ops() {
 
 # -------------------------------------------------------------------------- faults
 # the libvirtd of HOST: pid from the lab's pid file
-daemon_pid() { local p; read -r p _ <"$FERRY_LAB_DIR/$1/$2.pid" 2>/dev/null && echo "$p"; }
+daemon_pid() { chaos_daemon_pid "$FERRY_LAB_DIR/$1/$2.pid"; }   # HOST DAEMON: nothing if it has died
 holder() { daemon_pid "$1" holder; }
 agent_pids() { # HOST ACTION: the agent processes pacemaker-execd runs for ACTION on HOST
     # execd runs the agent by its OCF path: .../resource.d/ferry/vm ACTION. A lookup by
