@@ -234,8 +234,10 @@ if "ferry" in agents:
         p("| ferry: strictly fewer guest restarts that no operation asked for, the same faults (%d with the"
           " runs' directories) | %d vs %d | %s |" % (len(pairs), x, y, "met" if x < y else "missed"))
         x, y = nonloss(fb), nonloss(vb)
-        p("| fencing after a fault that loses no node (a failed stop: invariant 5), same seeds | %d vs %d | %s |"
-          % (x, y, "met" if x < y or x == 0 else "missed"))
+        hx = sum(1 for k in HARNESS if k[0] == "ferry" and k[1] in both)
+        hy = sum(1 for k in HARNESS if k[0] == "vd" and k[1] in both)
+        p("| fencing after a fault that loses no node (a failed stop: invariant 5), same seeds | %d vs %d%s | %s |"
+          % (x, y, " (the harness's own: %d vs %d)" % (hx, hy) if hx or hy else "", "met" if x < y or x == 0 else "missed"))
         p("")
         p("\"Same seeds\" counts every fault of the runs both agents made with a seed; the runs differ in"
           " length and, without --cycle, in the kinds drawn once the cluster's answers differ. \"The same"
