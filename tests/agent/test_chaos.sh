@@ -77,10 +77,10 @@ wait "$job" 2>/dev/null; rc=$?
 [ "$rc" -gt 128 ] && t_pass "a running job of the run is stopped (status $rc)" || t_fail "a running job of the run was not stopped (status $rc)"
 sleep 30 & live=$!
 echo "$live 1" >"$tmp/stale.pid"
-[ -z "$(chaos_daemon_pid "$tmp/stale.pid")" ] && t_pass "a pid file whose start time is not the process's names no daemon" ||
+[ -z "$(pidfile_pid "$tmp/stale.pid")" ] && t_pass "a pid file whose start time is not the process's names no daemon" ||
     t_fail "a pid file whose start time is not the process's still names pid $live"
 echo "$live $(awk '{ sub(/.*\) /, ""); split($0, f, " "); print f[20] }' "/proc/$live/stat")" >"$tmp/live.pid"
-[ "$(chaos_daemon_pid "$tmp/live.pid")" = "$live" ] && t_pass "a pid file of the live process names it" ||
+[ "$(pidfile_pid "$tmp/live.pid")" = "$live" ] && t_pass "a pid file of the live process names it" ||
     t_fail "a pid file of the live process does not name it"
 kill "$live" 2>/dev/null; wait "$live" 2>/dev/null
 

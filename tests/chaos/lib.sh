@@ -1,5 +1,8 @@
 # lib.sh — helpers of the chaos campaign, sourced by run.sh (and by tests/agent/test_chaos.sh)
 
+# the lab's pid files ("PID STARTTIME"): pidfile_pid FILE names the daemon only while it runs
+. "$top_srcdir/tests/lab/pids.sh"
+
 # chaos_fence_log_size FILE: its size in bytes now (0 if it does not exist yet)
 chaos_fence_log_size() { stat -c %s "$1" 2>/dev/null || echo 0; }
 
@@ -21,15 +24,3 @@ chaos_stop_jobs() {
     done
 }
 
-# chaos_daemon_pid FILE: the pid in a lab pid file ("PID STARTTIME") if that process still
-# runs with that start time (field 22 of /proc/PID/stat), else nothing: the pid of a daemon
-# that has died (a node powered off, libvirtd killed) may name another process by now
-chaos_daemon_pid() {
-    local p st s f
-    read -r p st <"$1" 2>/dev/null || return 0
-    [ -n "$p" ] && [ -n "$st" ] || return 0
-    s=$(cat "/proc/$p/stat" 2>/dev/null) || return 0
-    s=${s##*) }
-    read -r -a f <<<"$s"
-    [ "${f[19]}" = "$st" ] && [ "${f[0]}" != Z ] && echo "$p"
-}

@@ -240,7 +240,7 @@ clear_ops() {
 
 # -------------------------------------------------------------------------- faults
 # the libvirtd of HOST: pid from the lab's pid file
-daemon_pid() { chaos_daemon_pid "$FERRY_LAB_DIR/$1/$2.pid"; }   # HOST DAEMON: nothing if it has died
+daemon_pid() { pidfile_pid "$FERRY_LAB_DIR/$1/$2.pid"; }   # HOST DAEMON: nothing if it has died (lab/pids.sh)
 holder() { daemon_pid "$1" holder; }
 agent_pids() { # HOST ACTION: the agent processes pacemaker-execd runs for ACTION on HOST
     # execd runs the agent by its OCF path: .../resource.d/ferry/vm ACTION. A lookup by
